@@ -1,0 +1,1 @@
+"""Fixtures: Debian chromium through Playwright and a live Streamlit server."""

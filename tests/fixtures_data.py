@@ -1,0 +1,1 @@
+"""Fixtures: small commerce database and prompt sets (session-scoped)."""

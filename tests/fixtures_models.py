@@ -1,0 +1,1 @@
+"""Fixtures: the tiny in-process Qwen2 model (session-scoped)."""

@@ -1,0 +1,1 @@
+"""Fixtures: one user of each role in a store."""
