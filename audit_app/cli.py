@@ -25,6 +25,7 @@ COMMAND_MODULES = (
     "audit_app.cli_users",
     "audit_app.cli_jobs",
     "audit_app.cli_app",
+    "audit_app.cli_demo",
 )
 
 
