@@ -1,0 +1,67 @@
+"""Keyboard shortcuts of the annotate page.
+
+Streamlit's own `st.button(..., shortcut="3")` binds a key to a button in the browser;
+pressing the key is the same as clicking, so the page's callbacks run exactly as for a
+mouse click. Streamlit ignores these keys while the focus is in a text field (input,
+textarea, select or contenteditable), so typing "3" in the comment box types a 3 and
+does not score the item; press Esc or Tab to leave the box, then the keys work again.
+
+"C" and "R" are reserved by Streamlit (clear cache, rerun), hence U for undo and F for
+flag. Older Streamlit releases without the `shortcut` parameter still get working
+buttons (click them) and a note that the keys are unavailable.
+"""
+
+from __future__ import annotations
+
+import inspect
+from dataclasses import dataclass
+from functools import cache
+
+SCORE_KEYS: dict[int, str] = {score: str(score) for score in range(1, 6)}
+SKIP_KEY = "S"
+UNDO_KEY = "U"
+FLAG_KEY = "F"
+
+
+@dataclass(frozen=True)
+class Shortcut:
+    key: str
+    action: str
+
+
+SHORTCUTS: tuple[Shortcut, ...] = (
+    Shortcut("1 … 5", "score the item and go to the next one"),
+    Shortcut(SKIP_KEY, "skip this item (it stays unscored)"),
+    Shortcut(UNDO_KEY, "undo my last score (that item comes back)"),
+    Shortcut(FLAG_KEY, "flag / unflag \"reward looks wrong here\" (saved with the score)"),
+    Shortcut("Esc / Tab", "leave the comment box so the keys work again"),
+)
+
+_RESERVED = {"C", "R"}
+assert not ({SKIP_KEY, UNDO_KEY, FLAG_KEY} & _RESERVED), "Streamlit reserves C and R"
+
+
+@cache
+def native_shortcuts() -> bool:
+    """Whether this Streamlit's st.button takes `shortcut=` (1.5x and later)."""
+    import streamlit as st
+
+    return "shortcut" in inspect.signature(st.button).parameters
+
+
+def key_button(label: str, shortcut: str, *, key: str, **kwargs) -> bool:
+    """st.button bound to `shortcut` (a single key); Streamlit shows the key on the button."""
+    import streamlit as st
+
+    if native_shortcuts():
+        kwargs["shortcut"] = shortcut
+    else:
+        label = f"{label} [{shortcut}]"
+    return st.button(label, key=key, **kwargs)
+
+
+def help_markdown() -> str:
+    """The shortcut table as Markdown (our own text)."""
+    rows = ["| key | does |", "|---|---|"]
+    rows.extend(f"| `{s.key}` | {s.action} |" for s in SHORTCUTS)
+    return "\n".join(rows)
