@@ -118,11 +118,13 @@ def build_tokenizer(seed: int = SEED):
     return wrapped
 
 
-def build_tiny_model(out_dir, *, seed: int = SEED, mean_length: int = 24) -> Path:
+def build_tiny_model(out_dir, *, seed: int = SEED, mean_length: int = 24, hidden_size: int = 64) -> Path:
     """Write a tiny Qwen2 chat model (weights, tokenizer, chat template) to `out_dir`.
 
     Deterministic for a given `seed`. `mean_length` sets how many tokens a sampled
-    completion runs on average before EOS (see the module docstring). Returns the folder.
+    completion runs on average before EOS (see the module docstring); `hidden_size` gives
+    a differently shaped sibling (an adapter of one must not load on the other).
+    Returns the folder.
     """
     import torch
     from transformers import GenerationConfig, Qwen2Config, Qwen2ForCausalLM
@@ -134,8 +136,8 @@ def build_tiny_model(out_dir, *, seed: int = SEED, mean_length: int = 24) -> Pat
     pad_id = tokenizer.convert_tokens_to_ids(PAD)
     config = Qwen2Config(
         vocab_size=len(tokenizer),
-        hidden_size=64,
-        intermediate_size=128,
+        hidden_size=hidden_size,
+        intermediate_size=2 * hidden_size,
         num_hidden_layers=2,
         num_attention_heads=4,
         num_key_value_heads=2,
