@@ -94,6 +94,8 @@ class TaskStats:
     annotators: list[str] = field(default_factory=list)
     human_distinct: int = 0
     reward_distinct: int = 0
+    human_mean: float | None = None
+    reward_mean: float | None = None
     rho: float | None = None
     p_value: float | None = None
     ci_low: float | None = None
@@ -359,6 +361,8 @@ def task_stats(items: Sequence[dict], task: str = "", *, n_rollouts: int | None 
                             if a.get("round", 0) == 0 and a.get("score") is not None})
     st.human_distinct = len(np.unique(human))
     st.reward_distinct = len(np.unique(reward))
+    if st.n_items:
+        st.human_mean, st.reward_mean = float(human.mean()), float(reward.mean())
     if n_rollouts == 0:
         st.problems.append("no rollouts for this task")
     elif not scored:
