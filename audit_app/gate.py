@@ -261,7 +261,8 @@ def audit_report(store, tasks: Sequence[str] | None = None, *, rewards: Mapping 
     tasks = _check_tasks(tasks)
     if n_boot < 100:
         raise InvalidInput(f"n_boot must be at least 100 for a 95% interval, got {n_boot}")
-    scorers = default_scorers([t for t in tasks if not rewards or t not in rewards])
+    missing = [t for t in tasks if not rewards or t not in rewards]
+    scorers = default_scorers(missing) if missing else {}
     for task, reward in (rewards or {}).items():
         if task in tasks:
             scorers[task] = as_scorer(reward)

@@ -1,0 +1,246 @@
+"""The gate: verdicts in words, fail-closed cases, roles, thresholds history, stored decisions.
+
+Rewards here are TaskScorers whose name/version match the stored rollouts, so the audit
+reads the stored breakdowns; tests against the real reward registry are in test_gate_rewards.py.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from audit_app import gate
+from audit_app.audit_stats import TaskStats
+from audit_app.auth import SYSTEM
+from audit_app.errors import InvalidInput, NotFound, PermissionDenied
+from rewards.types import RewardBreakdown
+from tests.test_audit_support import add_user, seed_store, synthetic_items
+
+BOOT = 300
+
+
+def stored(task: str, version: str = "v-test") -> gate.TaskScorer:
+    """The reward the rows were stored with (scoring anything else would be a bug here)."""
+    def never(item):
+        raise AssertionError(f"rollout {item['rollout_id']} should not be rescored")
+    return gate.TaskScorer(task, version, never)
+
+
+def scorers(*tasks):
+    return {t: stored(t) for t in tasks}
+
+
+@pytest.fixture
+def people(store):
+    return {role: add_user(store, f"the-{role}", role) for role in ("annotator", "engineer", "reviewer", "admin")}
+
+
+def good_stats(**kw) -> TaskStats:
+    base = dict(task="push", n_rollouts=30, n_items=24, n_prompts=8, annotators=["ana", "bia"],
+                human_distinct=5, reward_distinct=20, rho=0.62, ci_low=0.41, ci_high=0.78)
+    return TaskStats(**{**base, **kw})
+
+
+LIMITS = {"min_items": 20, "min_annotators": 2, "min_rho": 0.5, "min_ci_low": 0.2}
+
+
+def test_verdict_reasons_in_words():
+    v = gate.evaluate(good_stats(), LIMITS)
+    assert v.passed and v.reason.startswith("push: rho 0.62 >= 0.50 on 24 items, 95% CI 0.41 to 0.78")
+    v = gate.evaluate(good_stats(rho=0.31, ci_low=0.25), LIMITS)
+    assert not v.passed and v.reason == "push: rho 0.31 < 0.50 on 24 items"
+    v = gate.evaluate(good_stats(ci_low=0.2), LIMITS)
+    assert not v.passed and "95% CI lower bound 0.20 <= 0.20" in v.reason
+    v = gate.evaluate(good_stats(n_items=12), LIMITS)
+    assert v.reason == "push: 12 scored items < 20 needed"
+    v = gate.evaluate(good_stats(annotators=["ana"]), LIMITS)
+    assert v.reason == "push: only 1 annotator (ana), 2 needed"
+    assert gate.evaluate(good_stats(n_rollouts=0, n_items=0), LIMITS).reason == \
+        "push: no rollouts for this task; sample some first"
+    assert gate.evaluate(good_stats(n_items=0, annotators=[]), LIMITS).reason == \
+        "push: no human scores yet (0 of 30 rollouts scored)"
+    v = gate.evaluate(good_stats(rho=0.55, ci_low=None, ci_high=None), LIMITS)
+    assert not v.passed and "no bootstrap interval" in v.reason
+
+
+def test_thresholds_file_and_validation():
+    cfg = gate.load_default_thresholds()
+    assert cfg["defaults"] == {"min_items": 20, "min_annotators": 2, "min_rho": 0.5, "min_ci_low": 0.2}
+    good = {"defaults": dict(cfg["defaults"]), "tasks": {"push": {"min_rho": 0.6}}}
+    assert gate.thresholds_for(gate.validate_thresholds(good), "push")["min_rho"] == 0.6
+    assert gate.thresholds_for(gate.validate_thresholds(good), "sql_qa")["min_rho"] == 0.5
+    bad = [
+        ({"defaults": {**cfg["defaults"], "min_rh": 0.5}}, "unknown key 'min_rh'"),
+        ({"defaults": {**cfg["defaults"], "min_rho": 1.5}}, "outside"),
+        ({"defaults": {**cfg["defaults"], "min_items": 2.5}}, "whole number"),
+        ({"defaults": {**cfg["defaults"], "min_rho": "high"}}, "must be a number"),
+        ({"defaults": {"min_rho": 0.5}}, "defaults must set"),
+        ({"defaults": cfg["defaults"], "tasks": {"tweet": {}}}, "unknown task 'tweet'"),
+        ({"defaults": cfg["defaults"], "extra": 1}, "unknown section"),
+        ([1, 2], "must be a mapping"),
+    ]
+    for config, msg in bad:
+        with pytest.raises(InvalidInput, match=msg):
+            gate.validate_thresholds(config)
+
+
+def test_yaml_errors_are_named(tmp_path):
+    with pytest.raises(FileNotFoundError, match="not found"):
+        gate.load_default_thresholds(tmp_path / "nope.yaml")
+    (tmp_path / "bad.yaml").write_text("defaults: [unclosed\n")
+    with pytest.raises(InvalidInput, match="not valid YAML"):
+        gate.load_default_thresholds(tmp_path / "bad.yaml")
+
+
+def test_only_admins_edit_thresholds_and_every_edit_is_kept(store, people):
+    cfg = store.gate_thresholds()
+    assert cfg["revision"] == 0 and cfg["changed_by"] == "gate_thresholds.yaml"
+    new = {"defaults": {**cfg["config"]["defaults"], "min_rho": 0.6}, "tasks": {}}
+    for role in ("annotator", "engineer", "reviewer"):
+        with pytest.raises(PermissionDenied):
+            store.set_gate_thresholds(people[role], new)
+    with pytest.raises(InvalidInput):
+        store.set_gate_thresholds(people["admin"], {"defaults": {"min_rho": 2}})
+    assert store.gate_threshold_history() == []
+    assert store.set_gate_thresholds(people["admin"], new, note="stricter") == 1
+    new2 = {"defaults": {**new["defaults"], "min_items": 30}, "tasks": {"push": {"min_rho": 0.4}}}
+    assert store.set_gate_thresholds(people["admin"], new2) == 2
+    now = store.gate_thresholds()
+    assert now["revision"] == 2 and now["changed_by"] == "the-admin" and now["changed_at"]
+    assert gate.thresholds_for(now["config"], "push") == {"min_items": 30, "min_annotators": 2,
+                                                          "min_rho": 0.4, "min_ci_low": 0.2}
+    hist = store.gate_threshold_history()
+    assert [h["revision"] for h in hist] == [2, 1] and hist[1]["note"] == "stricter"
+
+
+def test_compute_roles(store, people):
+    seed_store(store, synthetic_items("push", 40, seed=1))
+    with pytest.raises(PermissionDenied, match="computing a gate decision"):
+        gate.compute_decision(store, people["annotator"], ["push"], rewards=scorers("push"), n_boot=BOOT)
+    with pytest.raises(PermissionDenied):
+        store.record_gate_decision(people["annotator"], tasks=["push"], passed=True, reward_versions={"push": "v"},
+                                   reward_names={}, thresholds={}, thresholds_revision=0,
+                                   per_task={"push": {}}, annotations_hash="", annotation_counts={},
+                                   n_boot=1, seed=0)
+    for role in ("engineer", "reviewer", "admin"):
+        d = gate.compute_decision(store, people[role], ["push"], rewards=scorers("push"), n_boot=BOOT)
+        assert d.id and d.computed_by == f"the-{role}"
+    assert len(store.gate_decisions()) == 3
+
+
+def test_decision_passes_good_reward_and_is_stored_with_everything(store, people):
+    seed_store(store, synthetic_items("push", 60, seed=1) + synthetic_items("extraction", 60, seed=2))
+    d = gate.compute_decision(store, people["engineer"], ["push", "extraction"],
+                              rewards=scorers("push", "extraction"), n_boot=BOOT)
+    assert d.passed() and d.passed(["push"]) and d.reasons() == []
+    assert not d.passed(["push", "sql_qa"])
+    assert d.reasons(["sql_qa"]) == [f"sql_qa: not covered by gate decision #{d.id}"]
+    assert [line[:5] for line in d.lines()] == ["PASS ", "PASS "]
+    row = store.get_gate_decision(d.id)
+    assert row["passed"] and row["computed_by"] == "the-engineer" and row["computed_at"]
+    assert row["reward_versions"] == {"push": "v-test", "extraction": "v-test"}
+    assert row["thresholds"]["defaults"]["min_rho"] == 0.5 and row["thresholds_revision"] == 0
+    assert row["annotation_counts"]["push"] == store.audit_counts(["push"])["push"]
+    assert len(row["annotations_hash"]) == 64
+    assert row["per_task"]["push"]["stats"]["n_items"] == 60
+    again = gate.GateDecision.from_row(row)
+    assert again.passed() and again.per_task["push"].reason == d.per_task["push"].reason
+    with pytest.raises(NotFound):
+        store.get_gate_decision(999)
+
+
+def test_snapshot_hash_follows_the_annotations(store):
+    seed_store(store, synthetic_items("push", 10, seed=1))
+    before, _ = store.annotation_snapshot(["push"])
+    assert store.annotation_snapshot(["push"])[0] == before
+    store.conn.execute("UPDATE annotations SET score = CASE WHEN score = 5 THEN 4 ELSE score + 1 END WHERE id = 1")
+    assert store.annotation_snapshot(["push"])[0] != before
+
+
+def test_bad_reward_fails_with_rho_reason(store, people):
+    items = synthetic_items("push", 40, rho_noise=5.0, seed=3)  # reward is noise
+    seed_store(store, items)
+    d = gate.compute_decision(store, people["engineer"], ["push"], rewards=scorers("push"), n_boot=BOOT)
+    assert not d.passed()
+    (reason,) = d.reasons()
+    assert reason.startswith("push: rho ") and "< 0.50 on 40 items" in reason
+
+
+def test_new_thresholds_apply_to_the_next_decision(store, people):
+    seed_store(store, synthetic_items("push", 60, seed=1))
+    assert gate.compute_decision(store, SYSTEM, ["push"], rewards=scorers("push"), n_boot=BOOT).passed()
+    cfg = store.gate_thresholds()["config"]
+    store.set_gate_thresholds(people["admin"], {"defaults": cfg["defaults"], "tasks": {"push": {"min_items": 100}}})
+    d = gate.compute_decision(store, SYSTEM, ["push"], rewards=scorers("push"), n_boot=BOOT)
+    assert d.reasons() == ["push: 60 scored items < 100 needed"]
+    assert store.get_gate_decision(d.id)["thresholds_revision"] == 1
+
+
+@pytest.mark.parametrize("case", ["no_rollouts", "no_annotations", "one_annotator", "all_equal", "nan_rewards",
+                                  "constant_reward"])
+def test_fails_closed_and_says_why(store, people, case):
+    items = synthetic_items("push", 40, seed=1)
+    expected = {
+        "no_rollouts": "push: no rollouts for this task; sample some first",
+        "no_annotations": "push: no human scores yet (0 of 40 rollouts scored)",
+        "one_annotator": "only 1 annotator (ana), 2 needed",
+        "all_equal": "all 40 human scores are equal (3), so there is no human order to match",
+        "nan_rewards": "3 of 40 scored items have no reward total (NaN)",
+        "constant_reward": "the reward gives all 40 items the same total (0.50), so it ranks nothing",
+    }[case]
+    if case == "no_annotations":
+        for it in items:
+            it["annotations"] = []
+    elif case == "one_annotator":
+        items = synthetic_items("push", 40, seed=1, annotators=("ana",), double_share=0)
+    elif case == "all_equal":
+        for it in items:
+            for a in it["annotations"]:
+                a["score"] = 3
+    elif case == "nan_rewards":
+        for it in items[:3]:
+            it["reward_total"] = None
+    elif case == "constant_reward":
+        for it in items:
+            it["reward_total"] = 0.5
+    if case != "no_rollouts":
+        seed_store(store, items)
+    d = gate.compute_decision(store, people["reviewer"], ["push"], rewards=scorers("push"), n_boot=BOOT)
+    assert not d.passed(["push"])
+    (reason,) = d.reasons(["push"])
+    assert expected in reason
+    assert store.get_gate_decision(d.id)["passed"] is False
+
+
+def test_stale_rollouts_are_rescored_with_the_audited_reward(store, people):
+    items = synthetic_items("push", 40, seed=1)
+    seed_store(store, items, reward_version="old")
+    calls = []
+
+    def score(item):
+        calls.append(item["rollout_id"])
+        # The "new" reward: the inverse of the stored one.
+        return RewardBreakdown(1 - items[item["rollout_id"] - 1]["reward_total"], {"inverse": 1.0})
+
+    report = gate.audit_report(store, ["push"], rewards={"push": gate.TaskScorer("push", "new", score)}, n_boot=BOOT)
+    assert report.rescored == {"push": 40} and len(calls) == 40
+    assert report.reward_versions == {"push": "new"}
+    assert report.stats["push"].rho < -0.5 and not report.passed
+    assert store.audit_items("push")[0]["reward_version"] == "old"  # the store is untouched
+    assert set(report.stats["push"].components) == {"inverse"}
+
+
+def test_unknown_tasks_and_tiny_bootstraps_are_refused(store):
+    with pytest.raises(InvalidInput, match="unknown task"):
+        gate.audit_report(store, ["tweets"], rewards=scorers("push"))
+    with pytest.raises(InvalidInput, match="n_boot"):
+        gate.audit_report(store, ["push"], rewards=scorers("push"), n_boot=10)
+
+
+def test_disagreement_queue_from_the_store(store):
+    items = synthetic_items("push", 30, seed=2)
+    items[4]["annotations"][0].update(flag=True, comment="texto longo demais, mas nota alta")
+    seed_store(store, items)
+    report = gate.audit_report(store, ["push"], rewards=scorers("push"), n_boot=BOOT)
+    q = report.queue("push", limit=5)
+    assert q[0]["rollout_id"] == 5 and q[0]["comments"][0]["comment"].startswith("texto longo")
+    assert q[0]["completion"] == "completion 4" and len(q) == 5
