@@ -1,8 +1,30 @@
-"""Fixtures: one user of each role in a store (password "pw-<role>")."""
+"""Fixtures: one user of each role in a store (password "pw-<role>"), and a few prompts
+and rollouts per task for the annotation tests (reward fields given, so no scoring)."""
 
 from __future__ import annotations
 
 import pytest
+
+
+def seed_rollouts(store, per_task: int = 5, *, prompts_per_task: int = 2, model_id: str = "tiny/base") -> list[int]:
+    """Add `prompts_per_task` prompts and `per_task` rollouts for every task; returns rollout ids."""
+    from rewards.types import TASKS
+
+    prompts = [
+        {"prompt_id": f"{task}-{p}", "task": task, "split": "eval", "stratum": task,
+         "prompt": [{"role": "system", "content": "Você é um assistente."},
+                    {"role": "user", "content": f"Pergunta {p} sobre {task}."}]}
+        for task in TASKS for p in range(prompts_per_task)
+    ]
+    store.add_prompts(prompts)
+    rows = [
+        {"prompt_id": f"{task}-{i % prompts_per_task}", "model_id": model_id, "completion": f"resposta {task} {i}",
+         "gen_params": {"temperature": 0.7, "seed": i}, "sample_index": i,
+         "reward_name": task, "reward_total": (i % 5) / 4, "reward_components": {"format": 1.0},
+         "reward_notes": [], "reward_version": "test-v1"}
+        for task in TASKS for i in range(per_task)
+    ]
+    return store.add_rollouts(rows)
 
 
 @pytest.fixture
@@ -12,3 +34,9 @@ def users(store):
     from audit_app.auth import ROLES
 
     return {role: store.add_user(role, role, f"pw-{role}") for role in ROLES}
+
+
+@pytest.fixture
+def rollout_ids(store):
+    """Five rollouts per task in the in-memory `store` (reward fields given)."""
+    return seed_rollouts(store)
