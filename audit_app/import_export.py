@@ -113,8 +113,10 @@ def _inline_prompt(store, line: dict, where: str, prompts: dict, new_prompts: di
         prompts[pid] = prompt_row(record)
         new_prompts[pid] = prompts[pid]
         return
-    if known["task"] != record["task"] or known["prompt"] != record["messages"]:
-        raise InvalidInput(f"{where}: prompt {pid!r} is already known with a different task or text")
+    if known["task"] != record["task"]:
+        raise InvalidInput(f"{where}: prompt {pid!r} has task {known['task']!r}; this line says {record['task']!r}")
+    if known["prompt"] != record["messages"]:
+        raise InvalidInput(f"{where}: prompt {pid!r} is already known with a different text")
 
 
 def _write_chunk(store, pending: list[tuple[int, dict]], new_prompts: dict, report: ImportReport) -> None:

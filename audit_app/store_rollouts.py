@@ -82,7 +82,7 @@ def prompt_record(row: dict, where: str, *, extra_meta: bool = True) -> dict:
     if extra_meta:
         meta = {k: v for k, v in row.items() if k not in PROMPT_FIELDS}
     else:
-        meta = {k: row[k] for k in PROMPT_META_FIELDS if k in row}
+        meta = {k: row[k] for k in PROMPT_META_FIELDS if row.get(k) is not None}
     return {"prompt_id": prompt_id.strip(), "task": task, "split": split, "messages": messages, "meta": meta}
 
 
@@ -150,6 +150,10 @@ def rollout_record(row: dict, where: str) -> dict:
     if "\x00" in completion:
         raise InvalidInput(f"{where}: completion contains a NUL character")
     gen_params = _json_field(row, "gen_params", where, dict, {})
+    try:
+        json.dumps(gen_params, allow_nan=False)
+    except (TypeError, ValueError):
+        raise InvalidInput(f"{where}: gen_params must hold only JSON values (finite numbers, text, lists)") from None
     sample_index = _opt_int(row, "sample_index", where) or 0
     source = row.get("source") or "sample"
     if source not in SOURCES:
