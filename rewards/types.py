@@ -1,9 +1,13 @@
-"""The value every reward returns: a total in [0, 1], its named components and notes."""
+"""The value every reward returns (a total in [0, 1], its named components and notes) and
+the `Reward` object that produces it."""
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
 
 TASKS: tuple[str, ...] = ("extraction", "sql_qa", "insights", "push")
 
@@ -33,3 +37,41 @@ class RewardBreakdown:
 
     def to_dict(self) -> dict:
         return {"total": self.total, "components": dict(self.components), "notes": list(self.notes)}
+
+
+# The task-independent scorer signature: completion text and the prompt's metadata
+# (already filtered to the reward's meta keys) -> breakdown.
+ScoreFn = Callable[[str, dict[str, Any]], RewardBreakdown]
+
+
+@dataclass(frozen=True, eq=False)
+class Reward:
+    """A named, versioned scorer for one task.
+
+    Built by the factories in rewards/<task>.py; `params` are the factory's keyword
+    arguments and, with the source of `source_modules`, make up `version`.
+    `score()` never raises on the completion; it raises ValueError on invalid metadata.
+    """
+
+    name: str
+    task: str
+    components: tuple[str, ...]
+    weights: dict[str, float]
+    params: dict[str, Any]
+    meta_keys: tuple[str, ...]
+    source_modules: tuple[str, ...]
+    fn: ScoreFn = field(repr=False)
+
+    def score(self, completion: Any, **meta: Any) -> RewardBreakdown:
+        from rewards.parsing import completion_text
+
+        # Unknown keys are ignored and None means "not given", so callers can pass a whole
+        # dataset row (TRL does) without knowing which columns this reward reads.
+        wanted = {k: v for k, v in meta.items() if v is not None and k in self.meta_keys}
+        return self.fn(completion_text(completion), wanted)
+
+    @cached_property
+    def version(self) -> str:
+        from rewards.versions import compute_version
+
+        return compute_version(self)

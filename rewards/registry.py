@@ -1,0 +1,46 @@
+"""Task -> reward: every registered reward, built once at import.
+
+Names: `extraction`, `sql_qa` (with SQL execution), `sql_qa_heuristic` (the recipe's four
+tiers only), `insights`, `push`. A task's default reward has the task's name.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rewards.extraction import make_extraction_reward
+from rewards.insights import make_insights_reward
+from rewards.push import make_push_reward
+from rewards.sql_qa import make_sql_reward
+from rewards.types import TASKS, Reward, RewardBreakdown
+
+REWARDS: dict[str, Reward] = {
+    r.name: r
+    for r in (
+        make_extraction_reward(),
+        make_sql_reward(execute=True),
+        make_sql_reward(execute=False),
+        make_insights_reward(),
+        make_push_reward(),
+    )
+}
+
+
+def get_reward(name: str) -> Reward:
+    """The registered reward called `name`; KeyError listing the valid names otherwise."""
+    try:
+        return REWARDS[name]
+    except KeyError:
+        raise KeyError(f"unknown reward {name!r}; valid rewards: {', '.join(REWARDS)}") from None
+
+
+def default_reward_name(task: str) -> str:
+    """The name of a task's default reward (the task's own name)."""
+    if task not in TASKS:
+        raise ValueError(f"unknown task {task!r}; valid tasks: {', '.join(TASKS)}")
+    return task
+
+
+def score(task: str, completion: Any, **meta: Any) -> RewardBreakdown:
+    """Score a completion with the task's default reward."""
+    return get_reward(default_reward_name(task)).score(completion, **meta)

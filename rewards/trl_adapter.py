@@ -1,0 +1,142 @@
+"""Rewards in TRL's batch signature, for `GRPOTrainer(reward_funcs=...)`.
+
+TRL (1.14) calls each reward function as
+`f(prompts=..., completions=..., completion_ids=..., trainer_state=..., log_extra=...,
+log_metric=..., **dataset_columns)`, every dataset column as a list aligned with the
+completions, and turns a `None` in the returned list into NaN, which its aggregation
+ignores (nansum / nanmean). So one function per task can return None for the rows of
+the other tasks and a multi-task batch needs no special handling.
+
+- `trl_reward_func(name)`: the reward's total, `__name__ == "reward_<name>"`.
+- `trl_component_funcs(name)`: one function per component
+  (`reward_<name>__<component>`), returning that component's points. With
+  `GRPOConfig(multi_objective_aggregation="normalize_then_sum")` TRL normalises each
+  function within its group before summing (the GDPO scheme), which removes each
+  component's scale; pass `trl_reward_weights(...)` as `reward_weights` to keep the
+  recipe's weighting.
+- `trl_reward_funcs(tasks, per_component=False)`: the list for a set of tasks.
+
+The row's `task` column decides which rows a function scores; an untagged row
+(no column, or None) is routed from its prompt text by `rewards.routing.route_task`.
+The reward's meta columns (`rating`, `reference_answer`, ...) are read from the columns;
+everything else TRL passes is ignored. Scores are memoised on (reward, completion, meta),
+so the per-component functions of one batch score each completion once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from functools import lru_cache
+from typing import Any
+
+from rewards.parsing import completion_text
+from rewards.registry import default_reward_name, get_reward
+from rewards.routing import route_task
+from rewards.types import Reward, RewardBreakdown
+
+TRLRewardFunc = Callable[..., list[float | None]]
+
+
+def _resolve(reward: str | Reward) -> Reward:
+    return reward if isinstance(reward, Reward) else get_reward(reward)
+
+
+@lru_cache(maxsize=4096)
+def _cached_score(reward: Reward, text: str, meta_items: tuple) -> RewardBreakdown:
+    return reward.score(text, **dict(meta_items))
+
+
+def _score(reward: Reward, text: str, meta: dict[str, Any]) -> RewardBreakdown:
+    if "db_path" in reward.meta_keys and "db_path" not in meta:
+        # Make the default database part of the memo key: it depends on the environment.
+        from data.paths import commerce_db
+
+        meta = {**meta, "db_path": str(commerce_db())}
+    items = tuple(sorted(meta.items()))
+    try:
+        hash(items)
+    except TypeError:  # a list-valued meta column: score without the memo
+        return reward.score(text, **meta)
+    return _cached_score(reward, text, items)
+
+
+def _breakdowns(reward: Reward, prompts, completions, columns, insights_before_push: bool):
+    """One breakdown per completion, or None for rows of another task."""
+    if completions is None:
+        raise ValueError("TRL reward function called without completions")
+    n = len(completions)
+    tasks = columns.get("task")
+    meta_columns = {k: columns[k] for k in reward.meta_keys if k in columns}
+    for key, col in [("task", tasks), *meta_columns.items()]:
+        if col is not None and len(col) != n:
+            raise ValueError(f"column {key!r} has {len(col)} values for {n} completions")
+    out: list[RewardBreakdown | None] = []
+    for i, completion in enumerate(completions):
+        task = tasks[i] if tasks is not None else None
+        if task is None:
+            if prompts is None:
+                raise ValueError("rows without a task column need prompts to be routed")
+            task = route_task(prompts[i], insights_before_push=insights_before_push)
+        else:
+            task = route_task("", task)  # validates the name
+        if task != reward.task:
+            out.append(None)
+            continue
+        meta = {k: col[i] for k, col in meta_columns.items() if col[i] is not None}
+        out.append(_score(reward, completion_text(completion), meta))
+    return out
+
+
+def trl_reward_func(reward: str | Reward, *, insights_before_push: bool = True) -> TRLRewardFunc:
+    """The reward's total in TRL's batch signature; None for rows of other tasks."""
+    r = _resolve(reward)
+
+    def reward_func(prompts=None, completions=None, **columns) -> list[float | None]:
+        return [None if b is None else b.total
+                for b in _breakdowns(r, prompts, completions, columns, insights_before_push)]
+
+    reward_func.__name__ = reward_func.__qualname__ = f"reward_{r.name}"
+    reward_func.__doc__ = f"TRL reward: total of `{r.name}` (version {r.version}) for task {r.task}."
+    return reward_func
+
+
+def trl_component_funcs(reward: str | Reward, *, insights_before_push: bool = True) -> list[TRLRewardFunc]:
+    """One TRL function per component of the reward, in `reward.components` order."""
+    r = _resolve(reward)
+    funcs = []
+    for component in r.components:
+        def component_func(prompts=None, completions=None, _c=component, **columns) -> list[float | None]:
+            return [None if b is None else float(b.components.get(_c, 0.0))
+                    for b in _breakdowns(r, prompts, completions, columns, insights_before_push)]
+
+        component_func.__name__ = component_func.__qualname__ = f"reward_{r.name}__{component}"
+        component_func.__doc__ = f"TRL reward: component `{component}` of `{r.name}` (version {r.version})."
+        funcs.append(component_func)
+    return funcs
+
+
+def trl_reward_funcs(tasks: Iterable[str], per_component: bool = False, *,
+                     insights_before_push: bool = True) -> list[TRLRewardFunc]:
+    """The TRL reward functions for the default rewards of `tasks`."""
+    out: list[TRLRewardFunc] = []
+    for task in tasks:
+        name = default_reward_name(task)
+        if per_component:
+            out.extend(trl_component_funcs(name, insights_before_push=insights_before_push))
+        else:
+            out.append(trl_reward_func(name, insights_before_push=insights_before_push))
+    return out
+
+
+def trl_reward_weights(tasks: Iterable[str], per_component: bool = False) -> list[float]:
+    """`GRPOConfig.reward_weights` aligned with `trl_reward_funcs(tasks, per_component)`:
+    1.0 per task reward, or each component's recipe weight (penalties by magnitude: their
+    values are already negative)."""
+    out: list[float] = []
+    for task in tasks:
+        r = get_reward(default_reward_name(task))
+        if per_component:
+            out.extend(abs(r.weights[c]) for c in r.components)
+        else:
+            out.append(1.0)
+    return out
