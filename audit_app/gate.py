@@ -244,6 +244,22 @@ class AuditReport:
     def queue(self, task: str, limit: int | None = 50) -> list[dict]:
         return audit_stats.disagreement_queue(self.items.get(task, []), limit=limit)
 
+    def rows(self) -> list[dict]:
+        """One flat row per task (the table the CLI prints and the page shows)."""
+        out = []
+        for t in self.tasks:
+            st, v = self.stats[t], self.verdicts[t]
+            out.append({
+                "task": t, "verdict": "PASS" if v.passed else "FAIL", "items": st.n_items,
+                "prompts": st.n_prompts, "annotators": st.n_annotators, "rho": st.rho,
+                "ci_low": st.ci_low, "ci_high": st.ci_high, "p_value": st.p_value, "tau_b": st.tau_b,
+                "reward_ties": st.reward_ties, "alpha": st.alpha, "alpha_ci_low": st.alpha_ci_low,
+                "alpha_ci_high": st.alpha_ci_high, "within_prompt_tau": st.within_prompt_tau,
+                "prompt_groups": st.n_prompt_groups, "rescored": self.rescored.get(t, 0),
+                "reward": f"{self.reward_names[t]}@{self.reward_versions[t][:10]}",
+            })
+        return out
+
 
 def _check_tasks(tasks) -> list[str]:
     valid = _tasks()

@@ -1,0 +1,76 @@
+"""`tucano-audit audit`: the table, the decision, JSON, exit codes, bad input."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from audit_app.cli import main
+from audit_app.store import Store
+from tests.test_audit_support import seed_store, synthetic_items
+
+versions = pytest.importorskip("rewards.versions", reason="the rewards package has not landed yet")
+
+
+@pytest.fixture
+def store_file(tmp_path):
+    """push: a good reward; extraction: scored by one person only. Stored with today's reward
+    versions, so the audit reads the stored breakdowns."""
+    path = tmp_path / "store.db"
+    now = versions.current_versions()
+    with Store(path) as s:
+        seed_store(s, synthetic_items("push", 40, seed=1), reward_version=now["push"])
+        one = synthetic_items("extraction", 30, seed=2, annotators=("ana",), double_share=0)
+        seed_store(s, [{**it, "rollout_id": it["rollout_id"] + 100} for it in one], reward_version=now["extraction"])
+    return path
+
+
+def test_passing_task_exits_zero_and_is_recorded(store_file, capsys):
+    assert main(["audit", "--store", str(store_file), "--tasks", "push", "--boot", "500"]) == 0
+    out = capsys.readouterr().out
+    assert "push  PASS" in out and "Gate decision #1: PASS" in out
+    assert "PASS push: rho 0.8" in out and "Largest disagreements, push" in out
+    with Store(store_file) as s:
+        (row,) = s.gate_decisions()
+        assert row["passed"] and row["computed_by"] == "system" and row["tasks"] == ["push"]
+
+
+def test_any_failing_task_exits_one_with_reasons(store_file, capsys):
+    assert main(["audit", "--store", str(store_file), "--boot", "500", "--queue", "0"]) == 1
+    out = capsys.readouterr().out
+    assert "FAIL extraction: only 1 annotator (ana), 2 needed" in out
+    assert "FAIL sql_qa: no rollouts for this task; sample some first" in out
+    assert "Largest disagreements" not in out
+
+
+def test_json_output_and_no_record(store_file, capsys):
+    assert main(["audit", "--store", str(store_file), "--json", "--no-record", "--boot", "500",
+                 "--tasks", "push", "extraction"]) == 1
+    data = json.loads(capsys.readouterr().out)
+    assert data["decision_id"] is None and data["passed"] is False
+    assert data["reward_versions"] == {t: versions.current_versions()[t] for t in ("push", "extraction")}
+    assert data["tasks"]["push"]["passed"] and data["tasks"]["push"]["stats"]["n_items"] == 40
+    assert data["tasks"]["extraction"]["reason"] == "extraction: only 1 annotator (ana), 2 needed"
+    assert len(data["tasks"]["push"]["queue"]) == 5 and "completion" not in data["tasks"]["push"]["queue"][0]
+    assert data["thresholds"]["defaults"]["min_items"] == 20
+    with Store(store_file) as s:
+        assert s.gate_decisions() == []
+
+
+def test_bad_input_is_one_line_exit_two(tmp_path, store_file, capsys):
+    assert main(["audit", "--store", str(tmp_path / "missing.db")]) == 2
+    assert "no store at" in capsys.readouterr().err
+    assert not (tmp_path / "missing.db").exists()
+    assert main(["audit", "--store", str(store_file), "--tasks", "tweets"]) == 2
+    assert "unknown task(s) tweets" in capsys.readouterr().err
+    assert main(["audit", "--store", str(store_file), "--boot", "5"]) == 2
+
+
+def test_console_script_runs_as_a_process(store_file, tmp_path):
+    proc = subprocess.run([sys.executable, "-m", "audit_app", "audit", "--store", str(store_file), "--tasks", "push",
+                           "--boot", "300", "--json"], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["passed"] is True
