@@ -65,3 +65,38 @@ def help_markdown() -> str:
     rows = ["| key | does |", "|---|---|"]
     rows.extend(f"| `{s.key}` | {s.action} |" for s in SHORTCUTS)
     return "\n".join(rows)
+
+
+# Our own constant script (no model text ever enters it): put the cursor in a text area
+# and let Esc leave it, so F -> type the comment -> Esc -> 1..5 needs no mouse. Streamlit
+# marks each keyed widget's container with the class `st-key-<key>`.
+_FOCUS_SCRIPT = """<script data-nonce="%(nonce)s">
+(() => {
+  let tries = 0;
+  const focus = () => {
+    const box = document.querySelector(".st-key-%(key)s textarea");
+    if (!box) { if (tries++ < 40) setTimeout(focus, 50); return; }
+    if (!box.dataset.escBlur) {
+      box.dataset.escBlur = "1";
+      box.addEventListener("keydown", (e) => { if (e.key === "Escape") { e.stopPropagation(); box.blur(); } });
+    }
+    box.focus();
+  };
+  focus();
+})();
+</script>"""
+
+
+def focus_script(widget_key: str, nonce: int = 0) -> str:
+    """The script that focuses the text area keyed `widget_key` (Esc then leaves it).
+    A new `nonce` makes Streamlit insert (and so run) the script again."""
+    if not widget_key.replace("_", "").replace("-", "").isalnum():
+        raise ValueError(f"widget key {widget_key!r} must be letters, digits, '_' or '-'")
+    return _FOCUS_SCRIPT % {"key": widget_key, "nonce": int(nonce)}
+
+
+def focus_text_area(widget_key: str, nonce: int = 0) -> None:
+    """Move the keyboard focus into the text area keyed `widget_key` on this run."""
+    import streamlit as st
+
+    st.html(focus_script(widget_key, nonce), unsafe_allow_javascript=True)

@@ -36,12 +36,7 @@ def account_for_email(store, email: str | None) -> User | None:
     """The active store account with this e-mail (case-insensitive), or None."""
     if not email or "@" not in email:
         return None
-    finder = getattr(store, "get_user_by_email", None)
-    if finder is not None:
-        user = finder(email)
-    else:
-        rows = store.query("SELECT username FROM users WHERE lower(email) = lower(?)", [email.strip()])
-        user = store.get_user(rows[0]["username"]) if rows else None
+    user = store.get_user_by_email(email.strip())
     return user if user is not None and user.active else None
 
 
@@ -53,3 +48,10 @@ def account_for_oidc_user(store, oidc_user) -> User | None:
     if data.get("email_verified") is False:
         return None
     return account_for_email(store, data.get("email"))
+
+
+def oidc_logged_in() -> bool:
+    """Whether this browser has a single sign-on session (False when OIDC is off)."""
+    import streamlit as st
+
+    return bool(st.user.get("is_logged_in", False))

@@ -19,9 +19,11 @@ Fixtures
   `process`). Every server started is killed (its whole process group) after the test.
   `store_path` defaults to `<home>/store.db`; `extra_env` adds environment variables.
 
-Helpers (import them: `from tests.fixtures_browser import login, wait_for_app_idle`)
+Helpers (import them: `from tests.fixtures_browser import login, seed_items, wait_for_app_idle`)
 - `wait_for_app_idle(page)`: wait until Streamlit has finished its current script run.
 - `login(page, url, username, password)`: open the app and log in through the form.
+- `seed_items(store, per_task=2)`: prompts and scored rollouts of every task, queued for
+  annotators; each completion carries an HTML/script payload that must never run.
 
 Example
 
@@ -201,3 +203,29 @@ def login(page, url: str, username: str, password: str) -> None:
     page.get_by_label("Password", exact=True).fill(password)
     page.get_by_role("button", name="Log in", exact=True).click()
     wait_for_app_idle(page)
+
+
+def seed_items(store, per_task: int = 2, *, model_id: str = "test-model") -> list[int]:
+    """Put `per_task` prompts with one rollout each per task into `store`, ready to annotate
+    (rewards given explicitly, so no reward code runs). Every completion carries an HTML
+    payload (`<script>window.__pwned = N</script>`, an <img onerror>) that must show as
+    text, never run. Returns the rollout ids."""
+    from rewards.types import TASKS
+
+    prompts, rollouts = [], []
+    for task in TASKS:
+        for i in range(per_task):
+            pid = f"{task}-seed{i:04d}"
+            prompts.append({"prompt_id": pid, "task": task, "split": "train", "prompt": [
+                {"role": "system", "content": "Você é um assistente de e-commerce."},
+                {"role": "user", "content": f"Tarefa {task} número {i}: responda com cuidado."}]})
+            n = len(rollouts)
+            rollouts.append({
+                "prompt_id": pid, "model_id": model_id, "completion":
+                    f'{{"resposta": "item {n}"}} <b>negrito</b><script>window.__pwned = {n + 1}</script>'
+                    f'<img src="x" onerror="window.__pwned = {n + 1}">',
+                "reward_name": task, "reward_total": 0.123, "reward_components": {"format": 0.123},
+                "reward_version": "seed-version", "source": "sample", "batch_id": "seed",
+            })
+    store.add_prompts(prompts)
+    return store.add_rollouts(rollouts)

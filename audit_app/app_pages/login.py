@@ -9,7 +9,7 @@ A failed log-in never says whether the username or the password was wrong.
 
 import streamlit as st
 
-from audit_app.sso import account_for_oidc_user, oidc_providers
+from audit_app.sso import account_for_oidc_user, oidc_logged_in, oidc_providers
 from audit_app.ui import SESSION_USER, get_store
 
 store = get_store()
@@ -19,7 +19,7 @@ st.caption("Human scores for GRPO reward functions, before GPU hours are spent."
 
 providers = oidc_providers()
 if providers is not None:
-    if st.user.is_logged_in:
+    if oidc_logged_in():
         account = account_for_oidc_user(store, st.user)
         if account is not None:
             st.session_state[SESSION_USER] = account

@@ -3,10 +3,10 @@ single sign-on session, and go back to the log-in page."""
 
 import streamlit as st
 
-from audit_app.sso import oidc_providers
+from audit_app.sso import oidc_logged_in, oidc_providers
 
 for key in list(st.session_state.keys()):
     del st.session_state[key]
-if oidc_providers() is not None and st.user.is_logged_in:
+if oidc_providers() is not None and oidc_logged_in():
     st.logout()  # reruns the app itself, logged out
 st.rerun()

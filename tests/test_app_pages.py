@@ -1,0 +1,253 @@
+"""AppTest smoke tests of the log-in, log-out, annotate and admin pages, for every role.
+
+Each test runs the real page script headless (streamlit.testing.v1.AppTest) against a
+file store named by TUCANO_AUDIT_STORE, exactly as `tucano-audit app` wires it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from audit_app.auth import ROLES
+from audit_app.ui import SESSION_USER
+
+APP = Path(__file__).resolve().parent.parent / "audit_app"
+PASSWORD = "correct-horse-9"
+
+
+@pytest.fixture
+def app_store(tmp_path, monkeypatch):
+    """A file store with one active user per role (password PASSWORD) and one disabled annotator."""
+    from audit_app.store import Store
+
+    path = tmp_path / "app-store.db"
+    monkeypatch.setenv("TUCANO_AUDIT_STORE", str(path))
+    store = Store(path)
+    for role in ROLES:
+        store.add_user(f"{role}1", role, PASSWORD, email=f"{role}1@example.com")
+    store.add_user("gone", "annotator", PASSWORD)
+    store.disable_user("gone", actor=store.get_user("admin1"))
+    yield store
+    store.close()
+
+
+def run_app(session_user=None, *, page: str | None = None) -> AppTest:
+    """The whole app (navigation included), or one page file, optionally logged in."""
+    target = APP / ("streamlit_app.py" if page is None else f"app_pages/{page}")
+    at = AppTest.from_file(str(target), default_timeout=60)
+    if session_user is not None:
+        at.session_state[SESSION_USER] = session_user
+    return at.run()
+
+
+def texts(at: AppTest) -> str:
+    parts = [e.value for e in (*at.title, *at.markdown, *at.caption, *at.error, *at.warning,
+                               *at.info, *at.success, *at.subheader, *at.header)]
+    parts += [str(e.value) for e in at.code]
+    return "\n".join(str(p) for p in parts)
+
+
+# -- log in / log out ----------------------------------------------------------------------
+
+def test_visitor_sees_only_the_login_form(app_store):
+    at = run_app()
+    assert not at.exception
+    assert [t.value for t in at.title] == ["tucano-audit"]
+    assert at.text_input(key="login_username") and at.text_input(key="login_password")
+    assert SESSION_USER not in at.session_state
+    # No single sign-on button without [auth] secrets.
+    assert not [b for b in at.button if "single sign-on" in str(b.label)]
+
+
+def _log_in(at: AppTest, username: str, password: str) -> AppTest:
+    at.text_input(key="login_username").input(username)
+    at.text_input(key="login_password").input(password)
+    return at.button[0].click().run()
+
+
+@pytest.mark.parametrize("username,password", [("annotator1", "wrong-pass"), ("nobody", PASSWORD),
+                                               ("gone", PASSWORD), ("", "")])
+def test_failed_login_does_not_say_which_part_was_wrong(app_store, username, password):
+    at = _log_in(run_app(), username, password)
+    assert not at.exception
+    assert [e.value for e in at.error] == ["Wrong username or password."]
+    assert SESSION_USER not in at.session_state
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_login_opens_the_menu_of_the_role(app_store, role):
+    at = _log_in(run_app(), f"{role}1", PASSWORD)
+    assert not at.exception
+    user = at.session_state[SESSION_USER]
+    assert (user.username, user.role) == (f"{role}1", role)
+    assert not at.text_input(key="login_username") if at.text_input else True
+
+
+def test_logout_forgets_the_user(app_store):
+    at = run_app(app_store.get_user("annotator1"))
+    at.session_state["annotate_something"] = 1
+    at.switch_page("app_pages/logout.py").run()
+    assert not at.exception
+    assert SESSION_USER not in at.session_state
+    assert "annotate_something" not in at.session_state
+    assert at.text_input(key="login_username")
+
+
+def test_disabled_account_is_logged_out_on_next_interaction(app_store):
+    at = run_app(app_store.get_user("annotator1"))
+    app_store.disable_user("annotator1", actor=app_store.get_user("admin1"))
+    at.run()
+    assert SESSION_USER not in at.session_state
+    assert at.text_input(key="login_username")
+
+
+def test_single_sign_on_button_appears_when_auth_is_configured(app_store):
+    at = AppTest.from_file(str(APP / "streamlit_app.py"), default_timeout=60)
+    at.secrets["auth"] = {"redirect_uri": "http://127.0.0.1:8501/oauth2callback", "cookie_secret": "x" * 32,
+                          "client_id": "tucano", "client_secret": "s",
+                          "server_metadata_url": "https://id.example.com/.well-known/openid-configuration"}
+    at.run()
+    assert not at.exception
+    assert [b.label for b in at.button if "single sign-on" in str(b.label)] == ["Log in with single sign-on"]
+
+
+class _OidcUser(dict):
+    """What st.user hands the login page: a mapping with is_logged_in."""
+
+    @property
+    def is_logged_in(self):
+        return self.get("is_logged_in", False)
+
+    def to_dict(self):
+        return dict(self)
+
+
+def test_single_sign_on_identity_maps_to_the_store_account_by_email(app_store):
+    from audit_app.sso import account_for_oidc_user
+
+    def who(**claims):
+        user = account_for_oidc_user(app_store, _OidcUser(is_logged_in=True, **claims))
+        return user and user.username
+
+    assert who(email="Engineer1@Example.com") == "engineer1"
+    assert who(email="engineer1@example.com", email_verified=False) is None
+    assert who(email="stranger@example.com") is None
+    assert who() is None
+    app_store.disable_user("engineer1", actor=app_store.get_user("admin1"))
+    assert who(email="engineer1@example.com") is None
+    assert account_for_oidc_user(app_store, _OidcUser(is_logged_in=False, email="admin1@example.com")) is None
+
+
+# -- annotate -------------------------------------------------------------------------------
+
+@pytest.fixture
+def items(app_store):
+    from tests.fixtures_browser import seed_items
+
+    return seed_items(app_store, per_task=2)
+
+
+def shown_item(at: AppTest) -> int:
+    caption = next(c.value for c in at.caption if c.value.startswith("Item "))
+    return int(caption.split()[1])
+
+
+@pytest.mark.parametrize("role", ["engineer", "reviewer"])
+def test_annotate_refuses_roles_without_annotation(app_store, items, role):
+    at = run_app(app_store.get_user(f"{role}1"), page="annotate.py")
+    assert not at.exception
+    assert "needs role annotator" in at.error[0].value
+    assert not at.button
+
+
+def test_annotate_refuses_a_visitor(app_store, items):
+    at = run_app(page="annotate.py")
+    assert "needs a logged-in user" in at.error[0].value
+
+
+@pytest.mark.parametrize("role", ["annotator", "admin"])
+def test_annotate_shows_one_item_blind_and_safe(app_store, items, role):
+    at = run_app(app_store.get_user(f"{role}1"), page="annotate.py")
+    assert not at.exception
+    rid = shown_item(at)
+    assert rid in items
+    completion = at.code[0].value
+    assert "<script>window.__pwned" in completion  # shown as text, verbatim
+    page = texts(at)
+    assert "0.123" not in page and "test-model" not in page and "seed-version" not in page
+    assert any("**1**" in m.value for m in at.markdown)  # guidelines beside the item
+    assert [b.key for b in at.button][:5] == [f"annotate_score_{n}" for n in range(1, 6)]
+
+
+def test_score_saves_with_time_and_advances(app_store, items):
+    annotator = app_store.get_user("annotator1")
+    at = run_app(annotator, page="annotate.py")
+    first = shown_item(at)
+    at.button(key="annotate_score_4").click().run()
+    assert not at.exception
+    saved = app_store.get_annotation(annotator, first)
+    assert saved["score"] == 4 and saved["flag_reward_wrong"] == 0 and saved["seconds"] >= 0
+    assert shown_item(at) != first
+    assert at.metric[0].value == "1"
+
+
+def test_flag_with_comment_is_saved_with_the_score(app_store, items):
+    annotator = app_store.get_user("annotator1")
+    at = run_app(annotator, page="annotate.py")
+    rid = shown_item(at)
+    at.button(key="annotate_flag_toggle").click().run()
+    assert at.checkbox(key=f"annotate_flag_{rid}").value is True
+    at.text_area(key=f"annotate_comment_{rid}").input("penaliza vírgula decimal").run()
+    at.button(key="annotate_score_2").click().run()
+    saved = app_store.get_annotation(annotator, rid)
+    assert (saved["score"], saved["flag_reward_wrong"], saved["comment"]) == (2, 1, "penaliza vírgula decimal")
+    # The next item starts unflagged, with an empty comment box.
+    nxt = shown_item(at)
+    assert at.checkbox(key=f"annotate_flag_{nxt}").value is False
+    assert at.text_area(key=f"annotate_comment_{nxt}").value == ""
+
+
+def test_undo_brings_the_item_back(app_store, items):
+    annotator = app_store.get_user("annotator1")
+    at = run_app(annotator, page="annotate.py")
+    first = shown_item(at)
+    at.button(key="annotate_score_5").click().run()
+    assert shown_item(at) != first
+    at.button(key="annotate_undo").click().run()
+    assert not at.exception
+    assert app_store.get_annotation(annotator, first) is None
+    assert shown_item(at) == first
+    at.button(key="annotate_undo").click().run()
+    assert [t.value for t in at.toast] == ["Nothing to undo."]
+
+
+def test_skip_moves_on_without_a_score(app_store, items):
+    annotator = app_store.get_user("annotator1")
+    at = run_app(annotator, page="annotate.py")
+    first = shown_item(at)
+    at.button(key="annotate_skip").click().run()
+    assert shown_item(at) != first
+    assert app_store.get_annotation(annotator, first) is None
+    assert app_store.progress(annotator)["mine"]["skipped"] == 1
+
+
+def test_empty_queue_says_so(app_store):
+    at = run_app(app_store.get_user("annotator1"), page="annotate.py")
+    assert not at.exception
+    assert "Nothing left to score" in at.success[0].value
+
+
+def test_other_annotators_scores_and_comments_stay_hidden(app_store, items):
+    app_store.update_settings({"annotators_per_item": 2}, actor=app_store.get_user("admin1"))
+    other = app_store.get_user("annotator1")
+    while (item := app_store.next_item(other)) is not None:
+        app_store.record_annotation(other, item["rollout_id"], 1, flag=True, comment="OTHER-PERSON-COMMENT")
+    app_store.add_user("annotator2", "annotator", PASSWORD)
+    at = run_app(app_store.get_user("annotator2"), page="annotate.py")
+    rid = shown_item(at)
+    assert app_store.list_annotations(rollout_id=rid)[0]["comment"] == "OTHER-PERSON-COMMENT"
+    assert "OTHER-PERSON-COMMENT" not in texts(at)
+    assert at.checkbox(key=f"annotate_flag_{rid}").value is False
