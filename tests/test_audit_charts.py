@@ -1,0 +1,57 @@
+"""The audit figures carry what the page promises: points with rollout ids and component
+hover, rho with CI against the threshold, the agreement ceiling beside it."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from audit_app import audit_charts, audit_stats, gate
+from tests.test_audit_support import synthetic_items
+
+
+def test_scatter_has_every_scored_item_with_its_breakdown():
+    items = {"push": synthetic_items("push", 30, seed=1), "extraction": synthetic_items("extraction", 20, seed=2)}
+    items["push"][0]["annotations"][0]["flag"] = True
+    items["push"][1]["reward_total"] = float("nan")  # left out, not plotted at a fake position
+    fig = audit_charts.scatter_figure(items)
+    push = [t for t in fig.data if t.xaxis in ("x", None)]
+    ids = sorted(i for t in push for i in t.customdata)
+    assert ids == sorted(it["rollout_id"] for it in items["push"] if it["rollout_id"] != 2)
+    flagged = [t for t in push if t.marker.symbol == "x"][0]
+    assert list(flagged.customdata) == [1] and "flagged by 1" in flagged.hovertext[0]
+    assert "good: " in push[0].hovertext[0] and "noise: " in push[0].hovertext[0]
+    xs = np.concatenate([t.x for t in push])
+    humans = {it["rollout_id"]: audit_stats.human_score(it) for it in items["push"]}
+    jitter = [abs(x - humans[i]) for t in push for x, i in zip(t.x, t.customdata, strict=True)]
+    assert max(jitter) <= audit_charts.JITTER and xs.min() >= 0.85
+    assert [a.text for a in fig.layout.annotations] == ["push", "extraction"]
+
+
+def test_rho_figure_shows_ci_threshold_and_ceiling():
+    stats = audit_stats.audit({"push": synthetic_items("push", 60, double_share=0.5, seed=1),
+                               "sql_qa": []}, rollout_counts={"push": 60, "sql_qa": 0}, n_boot=300)
+    th = gate.validate_thresholds({"defaults": {"min_items": 20, "min_annotators": 2, "min_rho": 0.5,
+                                                "min_ci_low": 0.2}, "tasks": {"push": {"min_rho": 0.7}}})
+    fig = audit_charts.rho_figure(stats, th)
+    rho, alpha, rho_line, ci_line = fig.data
+    assert rho.y[0] == stats["push"].rho and math.isnan(rho.y[1])
+    assert rho.error_y.arrayminus[0] == stats["push"].rho - stats["push"].ci_low
+    assert alpha.y[0] == stats["push"].alpha and "ceiling" in alpha.name
+    assert list(rho_line.y) == [0.7, 0.7, None, 0.5, 0.5, None]   # per-task threshold
+    assert list(ci_line.y) == [0.2, 0.2, None, 0.2, 0.2, None]
+    assert [a.text for a in fig.layout.annotations] == ["rho n/a"]
+    assert list(fig.layout.xaxis.ticktext) == ["push", "sql_qa"]
+
+
+def test_components_figure_marks_components_that_run_against_people():
+    items = synthetic_items("push", 60, seed=3)
+    for it in items:
+        it["reward_components"]["backwards"] = -it["reward_total"]
+    stats = {"push": audit_stats.task_stats(items, "push", n_boot=200)}
+    fig = audit_charts.components_figure(stats)
+    bar = fig.data[0]
+    labels = list(bar.y)
+    assert labels == ["push · backwards", "push · good", "push · noise"]
+    assert bar.marker.color[0] == audit_charts.FLAG_COLOUR and bar.x[0] < -0.6
