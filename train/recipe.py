@@ -77,7 +77,7 @@ class RewardsSection:
     aggregation: str = "sum"
     names: dict[str, str] = field(default_factory=dict)  # task -> reward name, e.g. sql_qa: sql_qa_heuristic
     iwu: bool = True  # task weights from rewards.iwu decide how often each task is sampled
-    iwu_params: dict[str, float] = field(default_factory=dict)  # passed to rewards.iwu
+    iwu_params: dict[str, float] = field(default_factory=dict)  # eta, lam for rewards.iwu.iwu_update
 
 
 @dataclass(frozen=True)
@@ -338,6 +338,8 @@ def validate(recipe: Recipe) -> None:
         raise RecipeError(f"recipe {src}: every task of the mix is excluded; nothing to train on")
     for task in r.names:
         _choice(src, "rewards.names", task, TASKS)
+    for key in r.iwu_params:
+        _choice(src, "rewards.iwu_params", key, ("eta", "lam"))
     if m.load_in_4bit and m.backend == "transformers" and recipe.lora is None:
         raise RecipeError(f"recipe {src}: a 4-bit model can only be trained through LoRA (set a lora section)")
     positive = {
