@@ -1,0 +1,216 @@
+"""The sample service: pick prompts, generate K completions each, score and store them.
+
+    request = SampleRequest(model="demo", tasks=("push", "sql_qa"), prompts_per_task=4, per_prompt=4,
+                            params=GenParams(temperature=1.0, max_new_tokens=256, seed=7))
+    result = run_sampling(store, request)       # SampleResult: batch_id, rollout_ids, tokens/s...
+
+Phases, in order, so every mistake surfaces before a model is loaded: check the request
+(tasks, K, counts), read and validate the prompt set (an unknown task names its line),
+pick prompts (stratified: per task, round-robin over the strata data gives them, seeded),
+resolve the model (the demo model, a folder or hub id, an adapter, or an OpenAI-compatible
+endpoint) and only then load it and generate.
+
+Writing: after every generation batch its rows go to `store.add_rollouts` in one
+transaction; the store scores each with the task's current default reward and records the
+reward version. A job killed mid-way therefore keeps every finished batch whole and never
+a half batch. Progress (done/total, tokens/s, ETA, the batch id the rows carry) goes to
+`audit_app.progress.report`, which the job's row and the Sample page read.
+"""
+
+from __future__ import annotations
+
+import random
+import secrets
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from rewards.types import TASKS
+from train.generation import BatchInfo, GenParams, generate
+
+DEMO = "demo"
+
+
+@dataclass(frozen=True)
+class SampleRequest:
+    model: str | None = DEMO           # "demo", a local folder or a hub id; the served name with `endpoint`
+    adapter: str | None = None         # LoRA checkpoint folder
+    endpoint: str | None = None        # OpenAI-compatible server URL (vLLM `vllm serve`)
+    tasks: tuple[str, ...] = TASKS
+    prompts_per_task: int = 4
+    per_prompt: int = 4                # K completions per prompt
+    params: GenParams = field(default_factory=GenParams)
+    prompts_file: str | None = None    # JSONL prompt rows; default: the train split
+    prompt_ids: tuple[str, ...] | None = None  # sample exactly these prompts instead
+    batch_size: int = 8
+    batch_id: str | None = None
+
+
+@dataclass
+class SampleResult:
+    batch_id: str
+    model_id: str
+    checkpoint_id: str | None
+    backend: str
+    reason: str
+    prompts: int
+    rollout_ids: list[int]
+    new_tokens: int
+    truncated: int
+    seconds: float
+
+    @property
+    def tokens_per_s(self) -> float:
+        return self.new_tokens / self.seconds if self.seconds > 0 else 0.0
+
+
+def new_seed() -> int:
+    return secrets.randbelow(2**31)
+
+
+def check_request(request: SampleRequest) -> None:
+    """Raise ValueError naming the first thing wrong with `request` (no I/O)."""
+    bad = [t for t in request.tasks if t not in TASKS]
+    if bad or not request.tasks:
+        raise ValueError(f"unknown task(s) {', '.join(bad) or '(none given)'}; valid tasks: {', '.join(TASKS)}")
+    if not isinstance(request.per_prompt, int) or request.per_prompt < 1:
+        raise ValueError(f"--per-prompt (K completions per prompt) must be at least 1, got {request.per_prompt}")
+    if request.prompt_ids is None and (not isinstance(request.prompts_per_task, int)
+                                       or request.prompts_per_task < 1):
+        raise ValueError(f"--prompts (prompts per task) must be at least 1, got {request.prompts_per_task}")
+    if not isinstance(request.batch_size, int) or request.batch_size < 1:
+        raise ValueError(f"--batch-size must be at least 1, got {request.batch_size}")
+    if not isinstance(request.params, GenParams):
+        raise TypeError("request.params must be a GenParams")
+    if request.endpoint is None and request.model is not None and not str(request.model).strip():
+        raise ValueError("--model is empty")
+
+
+def load_prompt_rows(request: SampleRequest) -> list[dict]:
+    """The validated prompt set the request draws from (unknown tasks name their line)."""
+    from data import paths
+    from data.prompts import load_prompts
+
+    path = Path(request.prompts_file) if request.prompts_file else paths.train_prompts()
+    return load_prompts(path)
+
+
+def pick_prompts(rows: list[dict], tasks, per_task: int, *, seed: int,
+                 prompt_ids: tuple[str, ...] | None = None) -> list[dict]:
+    """Prompts to sample: the given ids (in order), or `per_task` per task, stratified.
+
+    Within a task, strata (e.g. extraction's star ratings) take turns, each shuffled with
+    `seed`, so four extraction prompts cover four ratings rather than whatever came first.
+    """
+    if prompt_ids is not None:
+        by_id = {r["prompt_id"]: r for r in rows}
+        missing = [p for p in prompt_ids if p not in by_id]
+        if missing:
+            raise LookupError(f"prompt id(s) not in the prompt set: {', '.join(missing[:5])}"
+                              + (f" and {len(missing) - 5} more" if len(missing) > 5 else ""))
+        picked = [by_id[p] for p in dict.fromkeys(prompt_ids)]
+        other = sorted({r["task"] for r in picked} - set(tasks))
+        if other:
+            raise ValueError(f"prompt id(s) of task(s) {', '.join(other)} given, but --tasks is {' '.join(tasks)}")
+        return picked
+    rng = random.Random(seed)
+    picked = []
+    for task in tasks:
+        strata: dict[str, list[dict]] = {}
+        for r in rows:
+            if r["task"] == task:
+                strata.setdefault(r.get("stratum") or task, []).append(r)
+        for members in strata.values():
+            rng.shuffle(members)
+        queues = [strata[s] for s in sorted(strata)]
+        rng.shuffle(queues)  # which stratum starts is part of the draw too
+        taken: list[dict] = []
+        while len(taken) < per_task and any(queues):
+            for q in queues:
+                if q and len(taken) < per_task:
+                    taken.append(q.pop())
+        picked.extend(taken)
+    if not picked:
+        raise ValueError(f"the prompt set has no prompts for task(s) {', '.join(tasks)}")
+    return picked
+
+
+def open_model(request: SampleRequest):
+    """The LoadedModel (or EndpointModel) the request names; raises before loading on bad input."""
+    if request.endpoint:
+        from train.endpoint import EndpointModel
+
+        if request.adapter:
+            raise ValueError("--adapter does not apply to --endpoint: serve the adapter with the endpoint "
+                             "(vLLM --lora-modules NAME=DIR) and pass --model NAME")
+        model = None if request.model in (None, DEMO) else request.model
+        return EndpointModel(request.endpoint, model).check()
+    from train.models import load_model
+
+    model = request.model or DEMO
+    if model == DEMO:
+        from train.demo_model import ensure_demo_model
+
+        model = str(ensure_demo_model())
+    return load_model(model, request.adapter)
+
+
+def clean_text(text: str) -> str:
+    """The completion as stored: a NUL (which a byte-level model can emit) becomes U+FFFD,
+    since SQLite text and the store refuse NUL characters."""
+    return text.replace("\x00", "\ufffd")
+
+
+def default_batch_id() -> str:
+    from audit_app.progress import current_job_id
+
+    job = current_job_id()
+    if job is not None:
+        return f"job-{job}"
+    return "sample-" + datetime.now(UTC).strftime("%Y%m%dT%H%M%S") + f"-{secrets.token_hex(3)}"
+
+
+def run_sampling(store, request: SampleRequest, *, on_progress=None) -> SampleResult:
+    """Sample, score and store; see the module docstring. `on_progress(done, total, message,
+    **extra)` defaults to audit_app.progress.report (prints; records it inside a job)."""
+    if on_progress is None:
+        from audit_app.progress import report as on_progress
+    check_request(request)
+    rows = load_prompt_rows(request)
+    picked = pick_prompts(rows, request.tasks, request.prompts_per_task, seed=request.params.seed,
+                          prompt_ids=request.prompt_ids)
+    loaded = open_model(request)
+    batch_id = request.batch_id or default_batch_id()
+    store.add_prompts(picked)
+    gen_params = request.params.to_dict()
+    total = len(picked) * request.per_prompt
+    state = {"ids": [], "tokens": 0, "truncated": 0}
+    on_progress(0, total, f"sampling {len(picked)} prompts x {request.per_prompt} with {loaded.backend}",
+                force=True, batch_id=batch_id, tokens_per_s=0.0, eta_s=None, model_id=loaded.model_id)
+
+    def write_batch(info: BatchInfo) -> None:
+        rows_out = [{
+            "prompt_id": picked[pi]["prompt_id"], "model_id": loaded.model_id,
+            "checkpoint_id": loaded.checkpoint_id, "gen_params": gen_params, "sample_index": j,
+            "completion": clean_text(g.text), "prompt_tokens": g.prompt_tokens, "completion_tokens": g.completion_tokens,
+            "truncated": g.truncated, "source": "sample", "batch_id": batch_id,
+        } for pi, j, g in info.items]
+        state["ids"].extend(store.add_rollouts(rows_out))  # one transaction per batch
+        state["tokens"] += info.new_tokens
+        state["truncated"] += sum(g.truncated for _, _, g in info.items)
+        rate = state["tokens"] / info.elapsed if info.elapsed > 0 else 0.0
+        eta = info.elapsed / info.done * (info.total - info.done) if info.done else None
+        on_progress(info.done, info.total, f"completions, {rate:.1f} tokens/s",
+                    force=info.done == info.total, batch_id=batch_id, tokens_per_s=round(rate, 2),
+                    eta_s=None if eta is None else round(eta, 1), new_tokens=state["tokens"],
+                    truncated=state["truncated"], model_id=loaded.model_id)
+
+    started = time.perf_counter()
+    generate(loaded, [p["prompt"] for p in picked], request.params, k=request.per_prompt,
+             batch_size=request.batch_size, on_batch=write_batch)
+    return SampleResult(
+        batch_id=batch_id, model_id=loaded.model_id, checkpoint_id=loaded.checkpoint_id,
+        backend=loaded.backend, reason=loaded.reason, prompts=len(picked), rollout_ids=state["ids"],
+        new_tokens=state["tokens"], truncated=state["truncated"], seconds=time.perf_counter() - started,
+    )
