@@ -106,7 +106,7 @@ def _score(text: str, meta: dict[str, Any], *, normalise_decimals: bool, strict_
             notes.append("json_valid: repaired JSON earns half credit")
     if not isinstance(obj, dict):
         notes.append("json_valid: no JSON object found")
-        return RewardBreakdown(0.0, {c: 0.0 for c in COMPONENTS}, notes)
+        return RewardBreakdown.make(0.0, {c: 0.0 for c in COMPONENTS}, notes)
 
     present = [n for n in FIELD_NAMES if n in obj]
     completeness = 0.30 * len(present) / len(FIELD_NAMES)
@@ -139,7 +139,7 @@ def _score(text: str, meta: dict[str, Any], *, normalise_decimals: bool, strict_
         "value_validity": round(value_validity, 6),
         "rating_penalty": penalty,
     }
-    return RewardBreakdown(json_valid + completeness + value_validity + penalty, components, notes)
+    return RewardBreakdown.make(json_valid + completeness + value_validity + penalty, components, notes)
 
 
 def make_extraction_reward(

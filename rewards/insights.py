@@ -75,7 +75,7 @@ def make_insights_reward(
 
         comps = {"action_words": round(action, 6), "length": round(length, 6),
                  "structure": round(structure, 6), "domain": round(domain, 6)}
-        return RewardBreakdown(action + length + structure + domain, comps, notes)
+        return RewardBreakdown.make(action + length + structure + domain, comps, notes)
 
     return Reward(
         name=name,

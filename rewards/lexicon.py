@@ -1,65 +1,105 @@
 """Portuguese word lists the rewards count, and the one tokeniser they all share.
 
-Matching is accent- and case-insensitive: text is lower-cased and stripped of accents
-with one `str.translate` (C speed), then split into runs of letters. Word lists hold
-*stems* (without accents); a token matches a stem when it starts with it, so
-"recomendamos", "recomendação" and "recomenda" all count as "recomend".
+Matching is accent- and case-insensitive. For speed (rewards score tens of thousands of
+completions a second) text is folded in C: encoded to Latin-1 (characters outside it,
+such as emoji, are dropped), then one `bytes.translate` lower-cases letters, strips
+Portuguese accents and turns everything that is not a letter into a space, so
+`split()` yields the words. Word lists hold *stems* (without accents); a word matches a
+stem when it starts with it, so "recomendamos", "recomendação" and "recomenda" all
+count as "recomend".
 """
 
 from __future__ import annotations
 
-import re
+import unicodedata
 from collections.abc import Iterable
 
 _ACCENTED = "áàâãäéèêëíìîïóòôõöúùûüçñÁÀÂÃÄÉÈÊËÍÌÎÏÓÒÔÕÖÚÙÛÜÇÑ"
 _PLAIN = "aaaaaeeeeiiiiooooouuuucnAAAAAEEEEIIIIOOOOOUUUUCN"
-_FOLD = str.maketrans(_ACCENTED, _PLAIN)
-ACCENT_CHARS = frozenset("áàâãéêíóôõúüç")
 
-_WORD = re.compile(r"[^\W\d_]+")
+
+def _letters_table() -> bytes:
+    table = bytearray(b" " * 256)
+    for c in range(ord("a"), ord("z") + 1):
+        table[c] = c
+        table[c - 32] = c
+    for accented, plain in zip(_ACCENTED, _PLAIN, strict=True):
+        table[accented.encode("latin-1")[0]] = ord(plain.lower())
+    return bytes(table)
+
+
+_LETTERS = _letters_table()
 
 
 def fold(text: str) -> str:
-    """Lower-case and strip Portuguese accents."""
-    return text.lower().translate(_FOLD)
+    """Lower-case ASCII: accents stripped (NFKD), other non-ASCII characters dropped;
+    punctuation and digits kept. For short strings (enum values, prompts, markers)."""
+    return unicodedata.normalize("NFKD", text.lower()).encode("ascii", "ignore").decode("ascii")
 
 
-def words(text: str) -> list[str]:
-    """Runs of letters of the folded text: what every length-in-words and word match uses.
-    Digits, punctuation, markdown symbols and emoji are not words."""
-    return _WORD.findall(fold(text))
+def fold_words(text: str) -> bytes:
+    """Lower-case ASCII letters of `text`, accents stripped, every other character a space."""
+    return text.encode("latin-1", "ignore").translate(_LETTERS)
+
+
+def words(text: str) -> list[bytes]:
+    """The words of `text` (runs of letters, folded): what every length-in-words and word
+    match uses. Digits, punctuation, markdown symbols and emoji are not words."""
+    return text.encode("latin-1", "ignore").translate(_LETTERS).split()
+
+
+def wordset(*items: str) -> frozenset[bytes]:
+    """Folded words as a set, for matching against `words()`."""
+    return frozenset(w for item in items for w in words(item))
 
 
 class StemLexicon:
-    """A set of stems matched by prefix against a set of tokens.
+    """A set of stems matched by prefix against a set of words.
 
-    Stems are indexed by their first four letters, so matching a token costs one dict
-    lookup plus a `startswith` on the few stems sharing that prefix.
+    Matching is set algebra in C: every word ever seen is classified once (memo), then
+    `words & hits` finds the matching ones. The memo is dropped when it grows past
+    `_MAX_MEMO` words, so it cannot grow without bound.
     """
+
+    _MAX_MEMO = 500_000
 
     def __init__(self, stems: Iterable[str]):
         self.stems = tuple(sorted({fold(s) for s in stems}))
         short = [s for s in self.stems if len(s) < 4]
         if short:
             raise ValueError(f"stems must have at least 4 letters: {short}")
-        self._index: dict[str, tuple[str, ...]] = {}
+        self._index: dict[bytes, tuple[bytes, ...]] = {}
         for s in self.stems:
-            self._index[s[:4]] = (*self._index.get(s[:4], ()), s)
+            b = s.encode("ascii")
+            self._index[b[:4]] = (*self._index.get(b[:4], ()), b)
+        self._seen: set[bytes] = set()
+        self._hits: set[bytes] = set()
+        self._stem_of: dict[bytes, str] = {}
 
     def __len__(self) -> int:
         return len(self.stems)
 
-    def matches(self, tokens: Iterable[str]) -> set[str]:
-        """The stems that at least one token starts with."""
-        found: set[str] = set()
-        index = self._index
-        for tok in tokens:
-            cands = index.get(tok[:4])
-            if cands:
-                for s in cands:
-                    if tok.startswith(s):
-                        found.add(s)
-        return found
+    def _classify(self, new: set[bytes]) -> None:
+        if len(self._seen) > self._MAX_MEMO:
+            self._seen.clear()
+            self._hits.clear()
+            self._stem_of.clear()
+        for tok in new:
+            for s in self._index.get(tok[:4], ()):
+                if tok.startswith(s):
+                    self._hits.add(tok)
+                    self._stem_of[tok] = s.decode("ascii")
+                    break
+        self._seen |= new
+
+    def matches(self, tokens: Iterable[bytes]) -> set[str]:
+        """The stems that at least one of `tokens` (from `words()`) starts with."""
+        tokens = tokens if isinstance(tokens, set | frozenset) else set(tokens)
+        new = tokens - self._seen
+        if new:
+            self._classify(new)
+        stem_of = self._stem_of
+        return {stem_of[t] for t in tokens & self._hits}
 
 
 # insights: words that turn an analysis into advice (recipe: recomend-, melhor-, priorizar, ...).
@@ -91,13 +131,13 @@ BUSINESS_STEMS = StemLexicon([
 ])
 
 # sql_qa "SQL structure": keywords of a query (tokens of the folded text).
-SQL_KEYWORDS = frozenset({
+SQL_KEYWORDS = wordset(*{
     "select", "from", "where", "join", "group", "order", "having", "limit", "count", "sum", "avg",
     "min", "max", "distinct", "with", "case", "union", "inner", "left", "between", "like",
 })
 
 # push "Portuguese markers": common Portuguese words (folded) of marketing copy.
-PORTUGUESE_WORDS = frozenset({
+PORTUGUESE_WORDS = wordset(*{
     "voce", "seu", "sua", "seus", "suas", "para", "pra", "com", "nao", "mais", "hoje", "agora",
     "aproveite", "frete", "gratis", "pedido", "compra", "oferta", "desconto", "ate", "so", "ja",
     "esta", "sao", "que", "de", "do", "da", "dos", "das", "em", "no", "na", "um", "uma", "por",
@@ -129,7 +169,7 @@ GENERIC_PUSH_TEMPLATES: tuple[str, ...] = (
 )
 
 # Words too common to say anything about a push's content (folded).
-STOPWORDS = frozenset({
+STOPWORDS = wordset(*{
     "a", "o", "as", "os", "e", "de", "do", "da", "dos", "das", "em", "no", "na", "nos", "nas",
     "um", "uma", "para", "pra", "com", "por", "que", "se", "so", "ja", "ao", "aos", "seu",
     "sua", "seus", "suas", "voce", "te", "mais", "nao", "essa", "esse", "isso", "aqui", "ate",

@@ -28,12 +28,10 @@ from collections import Counter
 from typing import Any
 
 from rewards.lexicon import (
-    ACCENT_CHARS,
     FORMAL_MARKERS,
     GENERIC_PUSH_TEMPLATES,
     PORTUGUESE_WORDS,
     STOPWORDS,
-    fold,
     words,
 )
 from rewards.types import Reward, RewardBreakdown
@@ -43,10 +41,12 @@ COMPONENTS = tuple(WEIGHTS)
 DECAY_CHARS = 16.0
 _QUOTES = "\"'“”‘’«»`"
 _TEMPLATE_WORDS = tuple(frozenset(w for w in words(t) if w not in STOPWORDS) for t in GENERIC_PUSH_TEMPLATES)
-_FORMAL = re.compile(r"\b(?:" + "|".join(re.escape(m) for m in FORMAL_MARKERS) + r")\b")
+# Markers as folded words between spaces, matched by substring search on " <folded push> ".
+_FORMAL = tuple(b" " + b" ".join(words(m)) + b" " for m in FORMAL_MARKERS)
 # A number, an emoji (symbols of the pictograph/dingbat planes) or a question mark.
 _HOOK = re.compile(r"\d|[\u2600-\u27bf\U0001f300-\U0001faff]|\?")
 _MAX_PUSH_SCAN = 4000
+_ACCENT = re.compile("[áàâãéêíóôõúüçÁÀÂÃÉÊÍÓÔÕÚÜÇ]")
 
 
 def validate_max_chars(value: Any) -> int:
@@ -105,10 +105,9 @@ def make_push_reward(
             notes.append("length: empty push")
 
         scan = push[:_MAX_PUSH_SCAN]
-        folded = fold(scan)
         tokens = words(scan)
         common = PORTUGUESE_WORDS.intersection(tokens)
-        accents = any(c in ACCENT_CHARS for c in scan.lower())
+        accents = _ACCENT.search(scan) is not None
         portuguese = 0.20 * min(len(common), 3) / 3 + (0.10 if accents else 0.0)
         if len(common) < 3:
             notes.append(f"portuguese: {len(common)} common Portuguese word(s), 3 expected")
@@ -127,20 +126,21 @@ def make_push_reward(
         repeated = [w for w, c in Counter(content).items() if c >= 3]
         if repeated:
             creativity = 0.0
-            notes.append(f"creativity: repeats {repeated[0]!r}")
+            notes.append(f"creativity: repeats {repeated[0].decode()!r}")
         else:
             if similarity >= 0.5:
                 notes.append(f"creativity: close to a generic template (similarity {similarity:.2f})")
             if not specificity:
                 notes.append("creativity: no concrete hook (number, price, emoji or question)")
 
-        formal = WEIGHTS["formal_penalty"] if _FORMAL.search(folded) else 0.0
+        folded = b" " + b" ".join(tokens) + b" "
+        formal = WEIGHTS["formal_penalty"] if any(m in folded for m in _FORMAL) else 0.0
         if formal:
             notes.append("formal_penalty: formal-letter register")
 
         comps = {"length": round(length, 6), "portuguese": round(portuguese, 6),
                  "creativity": round(creativity, 6), "formal_penalty": formal}
-        return RewardBreakdown(length + portuguese + creativity + formal, comps, notes)
+        return RewardBreakdown.make(length + portuguese + creativity + formal, comps, notes)
 
     return Reward(
         name=name,

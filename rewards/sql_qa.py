@@ -160,7 +160,7 @@ def make_sql_reward(
         if execute:
             comps = {**_execution(extract, meta, params, notes), **comps}
         comps = {k: round(v, 6) for k, v in comps.items()}
-        return RewardBreakdown(sum(comps.values()), comps, notes)
+        return RewardBreakdown.make(sum(comps.values()), comps, notes)
 
     return Reward(
         name=name or ("sql_qa" if execute else "sql_qa_heuristic"),

@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
+from rewards.parsing import completion_text
+
 TASKS: tuple[str, ...] = ("extraction", "sql_qa", "insights", "push")
 
 
@@ -34,6 +36,13 @@ class RewardBreakdown:
     def __post_init__(self) -> None:
         object.__setattr__(self, "total", clamp01(self.total))
         object.__setattr__(self, "notes", tuple(self.notes))
+
+    @classmethod
+    def make(cls, total: float, components: dict[str, float], notes: list[str] | tuple[str, ...]) -> RewardBreakdown:
+        """Fast constructor for the rewards' hot path (same invariants as __init__)."""
+        obj = cls.__new__(cls)
+        obj.__dict__.update(total=clamp01(total), components=components, notes=tuple(notes))
+        return obj
 
     def to_dict(self) -> dict:
         return {"total": self.total, "components": dict(self.components), "notes": list(self.notes)}
@@ -63,12 +72,13 @@ class Reward:
     fn: ScoreFn = field(repr=False)
 
     def score(self, completion: Any, **meta: Any) -> RewardBreakdown:
-        from rewards.parsing import completion_text
-
         # Unknown keys are ignored and None means "not given", so callers can pass a whole
         # dataset row (TRL does) without knowing which columns this reward reads.
-        wanted = {k: v for k, v in meta.items() if v is not None and k in self.meta_keys}
-        return self.fn(completion_text(completion), wanted)
+        if meta:
+            meta = {k: v for k, v in meta.items() if v is not None and k in self.meta_keys}
+        if type(completion) is not str:
+            completion = completion_text(completion)
+        return self.fn(completion, meta)
 
     @cached_property
     def version(self) -> str:
