@@ -1,0 +1,132 @@
+"""Prompt rows: their shape, how they are written and read back, and what each gives the
+reward functions.
+
+One JSON object per line, the same keys on every line (so `datasets` reads the file as a
+table): prompt_id, task, prompt (system + user messages), split, stratum, rating,
+reference_sql, reference_answer, topic. See docs/architecture.md, "Prompt rows".
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import unicodedata
+from pathlib import Path
+
+from rewards.types import TASKS
+
+FIELDS: tuple[str, ...] = (
+    "prompt_id", "task", "prompt", "split", "stratum", "rating", "reference_sql", "reference_answer", "topic",
+)
+SPLITS = ("train", "eval")
+PUSH_MAX_CHARS = 120
+# Every ASCII byte that is not a letter or digit becomes a space (bytes.translate is fast).
+_PUNCT_TO_SPACE = bytes(c if chr(c).isalnum() and c < 128 else 32 for c in range(256))
+
+
+def make_row(task: str, system: str, user: str, *, stratum: str | None = None, rating: int | None = None,
+             reference_sql: str | None = None, reference_answer: str | None = None,
+             topic: str | None = None, split: str = "train", key: str | None = None) -> dict:
+    """A prompt row with a stable id derived from its task and normalised text
+    (`key`, when the caller has it already)."""
+    digest = hashlib.sha1(f"{task}\n{key or normalise(user)}".encode()).hexdigest()[:10]
+    return {
+        "prompt_id": f"{task}-{digest}",
+        "task": task,
+        "prompt": [{"role": "system", "content": system}, {"role": "user", "content": user}],
+        "split": split,
+        "stratum": stratum or task,
+        "rating": rating,
+        "reference_sql": reference_sql,
+        "reference_answer": reference_answer,
+        "topic": topic,
+    }
+
+
+def normalise(text: str) -> str:
+    """The text as the duplicate check sees it: no accents, case, punctuation or spacing."""
+    # NFKD splits "ç"/"ã" into letter + mark; dropping non-ASCII removes the marks.
+    raw = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").lower().translate(_PUNCT_TO_SPACE)
+    return " ".join(raw.decode("ascii").split())
+
+
+def prompt_text(row: dict) -> str:
+    """The user message, which is what makes two prompts the same or different."""
+    return next(m["content"] for m in row["prompt"] if m["role"] == "user")
+
+
+def dumps(rows: list[dict]) -> str:
+    """JSONL text: keys in FIELDS order, UTF-8 kept readable, one row per line."""
+    return "".join(json.dumps({k: r[k] for k in FIELDS}, ensure_ascii=False) + "\n" for r in rows)
+
+
+def validate_row(row: object, where: str) -> dict:
+    """Check one row's shape; the error names `where` (file and line)."""
+    if not isinstance(row, dict):
+        raise ValueError(f"{where}: expected a JSON object, got {type(row).__name__}")
+    missing = [k for k in ("prompt_id", "task", "prompt") if k not in row]
+    if missing:
+        raise ValueError(f"{where}: missing key(s) {', '.join(missing)}")
+    if row["task"] not in TASKS:
+        raise ValueError(f"{where}: unknown task {row['task']!r}; valid tasks: {', '.join(TASKS)}")
+    msgs = row["prompt"]
+    if (not isinstance(msgs, list) or not msgs
+            or not all(isinstance(m, dict) and isinstance(m.get("role"), str)
+                       and isinstance(m.get("content"), str) for m in msgs)
+            or not any(m["role"] == "user" for m in msgs)):
+        raise ValueError(f"{where}: 'prompt' must be a list of {{role, content}} messages with a user message")
+    rating = row.get("rating")
+    if rating is not None and (not isinstance(rating, int) or isinstance(rating, bool) or not 1 <= rating <= 5):
+        raise ValueError(f"{where}: 'rating' must be an integer 1-5 or null, got {rating!r}")
+    if row.get("split") not in (None, *SPLITS):
+        raise ValueError(f"{where}: 'split' must be one of {', '.join(SPLITS)}, got {row.get('split')!r}")
+    if row["task"] == "sql_qa":
+        for key in ("reference_sql", "reference_answer"):
+            if row.get(key) is not None and not isinstance(row[key], str):
+                raise ValueError(f"{where}: {key!r} must be text")
+    out = {k: row.get(k) for k in FIELDS}
+    out["stratum"] = out["stratum"] or row["task"]
+    return out
+
+
+def load_prompts(path: str | Path, tasks: list[str] | tuple[str, ...] | None = None) -> list[dict]:
+    """Read and validate a prompt JSONL file, optionally keeping only some tasks."""
+    path = Path(path)
+    if tasks is not None:
+        bad = [t for t in tasks if t not in TASKS]
+        if bad:
+            raise ValueError(f"unknown task(s) {', '.join(bad)}; valid tasks: {', '.join(TASKS)}")
+    if not path.exists():
+        raise FileNotFoundError(f"prompt file not found: {path} (run `tucano-audit data build`)")
+    rows = []
+    with open(path, encoding="utf-8") as fh:
+        for n, line in enumerate(fh, 1):
+            if not line.strip():
+                continue
+            try:
+                obj = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise ValueError(f"{path}:{n}: not valid JSON ({exc.msg})") from None
+            row = validate_row(obj, f"{path}:{n}")
+            if tasks is None or row["task"] in tasks:
+                rows.append(row)
+    return rows
+
+
+def reward_meta(row: dict, *, db_path: str | Path | None = None) -> dict:
+    """The keyword arguments the row's task reward reads (rewards ignore the others).
+
+    `db_path` is passed on for sql_qa when given; without it the reward uses
+    data.paths.commerce_db().
+    """
+    task = row["task"]
+    if task == "extraction":
+        return {"rating": row.get("rating")} if row.get("rating") is not None else {}
+    if task == "sql_qa":
+        meta = {k: row[k] for k in ("reference_sql", "reference_answer") if row.get(k) is not None}
+        if db_path is not None:
+            meta["db_path"] = str(db_path)
+        return meta
+    if task == "push":
+        return {"max_chars": PUSH_MAX_CHARS, **({"topic": row["topic"]} if row.get("topic") else {})}
+    return {"topic": row["topic"]} if row.get("topic") else {}
