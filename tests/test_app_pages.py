@@ -251,3 +251,104 @@ def test_other_annotators_scores_and_comments_stay_hidden(app_store, items):
     assert app_store.list_annotations(rollout_id=rid)[0]["comment"] == "OTHER-PERSON-COMMENT"
     assert "OTHER-PERSON-COMMENT" not in texts(at)
     assert at.checkbox(key=f"annotate_flag_{rid}").value is False
+
+
+# -- admin ----------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("role", ["annotator", "engineer", "reviewer", None])
+def test_admin_page_refuses_everyone_but_admins(app_store, role):
+    at = run_app(app_store.get_user(f"{role}1") if role else None, page="admin.py")
+    assert not at.exception
+    assert at.error and ("needs role admin" in at.error[0].value or "logged-in" in at.error[0].value)
+    assert not at.tabs
+
+
+def admin_page(app_store) -> AppTest:
+    at = run_app(app_store.get_user("admin1"), page="admin.py")
+    assert not at.exception
+    return at
+
+
+def submit(at: AppTest, label: str) -> AppTest:
+    next(b for b in at.button if b.label == label).click().run()
+    assert not at.exception
+    return at
+
+
+def test_admin_adds_users_and_is_told_about_duplicates(app_store):
+    at = admin_page(app_store)
+    at.text_input(key="admin_new_username").input("bia")
+    at.selectbox(key="admin_new_role").select("reviewer")
+    at.text_input(key="admin_new_password").input("bia-senha-1")
+    submit(at, "Add user")
+    assert [s.value for s in at.success] == ["Added bia (reviewer)."]
+    assert app_store.authenticate("bia", "bia-senha-1").role == "reviewer"
+    at.text_input(key="admin_new_username").input("bia")
+    at.text_input(key="admin_new_password").input("outra-senha-1")
+    submit(at, "Add user")
+    assert "already exists" in at.error[0].value
+    at.text_input(key="admin_new_username").input("semsenha")
+    submit(at, "Add user")
+    assert "needs a password or an email" in at.error[0].value
+
+
+def test_admin_changes_role_password_and_disables(app_store):
+    at = admin_page(app_store)
+    at.selectbox(key="admin_target").select("annotator1")
+    at.selectbox(key="admin_target_role").select("engineer")
+    submit(at, "Set role")
+    assert app_store.get_user("annotator1").role == "engineer"
+    at.text_input(key="admin_target_password").input("nova-senha-9")
+    submit(at, "Set password")
+    assert app_store.authenticate("annotator1", "nova-senha-9") is not None
+    submit(at, "Disable")
+    assert app_store.get_user("annotator1").active is False
+    submit(at, "Enable")
+    assert app_store.get_user("annotator1").active is True
+    # The last admin cannot demote itself: the store refuses, the page says why.
+    at.selectbox(key="admin_target").select("admin1")
+    at.selectbox(key="admin_target_role").select("annotator")
+    submit(at, "Set role")
+    assert "last active admin" in at.error[0].value
+    assert app_store.get_user("admin1").role == "admin"
+
+
+def test_admin_changes_assignment_settings(app_store):
+    at = admin_page(app_store)
+    at.number_input(key="admin_setting_annotators_per_item").set_value(3)
+    at.number_input(key="admin_setting_agreement_share").set_value(0.5)
+    submit(at, "Save settings")
+    settings = app_store.get_settings()
+    assert (settings["annotators_per_item"], settings["agreement_share"]) == (3, 0.5)
+    assert {h["key"] for h in app_store.settings_history()} == {"annotators_per_item", "agreement_share"}
+    submit(at, "Save settings")
+    assert [i.value for i in at.info] == ["Nothing changed."]
+
+
+def _push_line(i: int) -> dict:
+    return {"prompt_id": f"push-up{i}", "task": "push", "split": "train",
+            "prompt": [{"role": "user", "content": "Escreva um push sobre frete grátis."}],
+            "model_id": "gpu-box", "completion": f"Frete grátis hoje! Aproveite {i}"}
+
+
+def test_admin_imports_jsonl_with_per_line_errors_then_exports(app_store):
+    import json
+
+    lines = [json.dumps(_push_line(1)), "{not json", json.dumps({**_push_line(2), "task": "poetry"}),
+             json.dumps(_push_line(3))]
+    at = admin_page(app_store)
+    at.file_uploader(key="admin_upload").upload("lote.jsonl", "\n".join(lines).encode(), "application/jsonl")
+    at.run()
+    submit(at, "Import")
+    assert "2 rollouts added" in at.warning[0].value and "2 bad lines" in at.warning[0].value
+    errors = at.dataframe[-1].value
+    assert list(errors["line"]) == [2, 3]
+    assert "not valid JSON" in errors["reason"][0] and "unknown task" in errors["reason"][1]
+    assert app_store.count_rollouts("push") == 2
+    submit(at, "Import")  # the same file again adds nothing
+    assert "0 rollouts added, 2 already present" in at.warning[0].value
+
+    at.selectbox(key="admin_export_fmt").select("parquet")
+    submit(at, "Prepare file")
+    download = at.get("download_button")[0]
+    assert download.proto.label == "Download rollouts.parquet (2 rows)"
