@@ -401,9 +401,11 @@ class AnnotationsMixin:
                 [task]).fetchone()[0]
             per_task[task] = {"items": items, "scored": scored, "complete": complete, "minimum": minimum,
                               "reached": scored >= minimum}
-        team_row = self.conn.execute(
-            "SELECT count(*), count(DISTINCT annotator_id) FROM annotations WHERE score IS NOT NULL").fetchone()
-        team = {"annotations": team_row[0], "annotators": team_row[1],
+        scores = self.conn.execute("SELECT count(*) FROM annotations WHERE score IS NOT NULL").fetchone()[0]
+        scorers = self.conn.execute(
+            "SELECT count(*) FROM users u WHERE EXISTS (SELECT 1 FROM annotations a WHERE a.annotator_id = u.id"
+            " AND a.score IS NOT NULL)").fetchone()[0]
+        team = {"annotations": scores, "annotators": scorers,
                 "items_scored": sum(t["scored"] for t in per_task.values()),
                 "items_complete": sum(t["complete"] for t in per_task.values()),
                 "items_total": sum(t["items"] for t in per_task.values())}
@@ -412,8 +414,9 @@ class AnnotationsMixin:
             return out
         by_task = dict.fromkeys(TASKS, 0)
         for task, n in self.conn.execute(
-                "SELECT r.task, count(*) FROM annotations a JOIN rollouts r ON r.id = a.rollout_id"
-                " WHERE a.annotator_id = ? AND a.score IS NOT NULL GROUP BY r.task", [actor.id]):
+                # item_queue holds each queued rollout's task in a small row (rollouts rows are large).
+                "SELECT q.task, count(*) FROM annotations a JOIN item_queue q ON q.rollout_id = a.rollout_id"
+                " WHERE a.annotator_id = ? AND a.score IS NOT NULL GROUP BY q.task", [actor.id]):
             by_task[task] = n
         flagged = self.conn.execute("SELECT count(*) FROM annotations WHERE annotator_id = ?"
                                     " AND flag_reward_wrong = 1", [actor.id]).fetchone()[0]
