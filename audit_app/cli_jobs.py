@@ -30,10 +30,10 @@ def register(subparsers) -> None:
     ls.add_argument("--log", type=int, metavar="ID", help="print the end of job ID's log instead")
     ls.set_defaults(func=list_jobs)
 
-    cancel = sub.add_parser("cancel", help="stop a job: SIGTERM, then SIGKILL after a grace period")
-    cancel.add_argument("job_id", type=int)
-    cancel.add_argument("--grace", type=float, default=10.0, help="seconds to wait before SIGKILL (default 10)")
-    cancel.set_defaults(func=cancel)
+    cancel_p = sub.add_parser("cancel", help="stop a job: SIGTERM, then SIGKILL after a grace period")
+    cancel_p.add_argument("job_id", type=int)
+    cancel_p.add_argument("--grace", type=float, default=10.0, help="seconds to wait before SIGKILL (default 10)")
+    cancel_p.set_defaults(func=cancel)
 
     run = sub.add_parser("run", help="run a recorded job in this process (used by the job runner)")
     run.add_argument("job_id", type=int)
