@@ -64,6 +64,8 @@ def make_prompts(conn: sqlite3.Connection, *, seed: int, train_counts: dict[str,
     seen: set[str] = set()
     train, evals = [], []
     for task in TASKS:
+        if not eval_counts[task] + train_counts[task]:
+            continue
         rng = random.Random(f"tucano-audit {task} prompts {seed}")
         if task == "extraction":
             stream = prompt_extraction.stream(conn, rng, seen)

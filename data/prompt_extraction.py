@@ -54,6 +54,9 @@ def stream(conn: sqlite3.Connection, rng: random.Random, seen: set[str]) -> Iter
     for score, title, message, category in conn.execute(REVIEWS_SQL):
         if score in by_rating:
             by_rating[score].append((title, message, category))
+    if not any(by_rating.values()):
+        raise ValueError("order_reviews has no comment text (review_comment_message is empty everywhere): "
+                         "extraction prompts need commented reviews")
     for pool in by_rating.values():
         rng.shuffle(pool)
     while any(by_rating.values()):
