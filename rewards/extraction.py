@@ -135,8 +135,8 @@ def _score(text: str, meta: dict[str, Any], *, normalise_decimals: bool, strict_
 
     components = {
         "json_valid": json_valid,
-        "completeness": round(completeness, 6),
-        "value_validity": round(value_validity, 6),
+        "completeness": completeness,
+        "value_validity": value_validity,
         "rating_penalty": penalty,
     }
     return RewardBreakdown.make(json_valid + completeness + value_validity + penalty, components, notes)

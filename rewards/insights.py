@@ -52,7 +52,7 @@ def make_insights_reward(
         n_words = len(tokens) if len(text) <= MAX_SCAN else len(tokens) + len(words(text[MAX_SCAN:]))
 
         actions = ACTION_STEMS.matches(unique)
-        action = WEIGHTS["action_words"] * min(len(actions), min_actions) / min_actions
+        action = WEIGHTS["action_words"] * (min(len(actions), min_actions) / min_actions)
         if len(actions) < min_actions:
             notes.append(f"action_words: {len(actions)} action stem(s), {min_actions} expected")
 
@@ -69,12 +69,12 @@ def make_insights_reward(
             notes.append(f"structure: {n_items} list item(s), 2 expected")
 
         terms = DOMAIN_STEMS.matches(unique)
-        domain = WEIGHTS["domain"] * min(len(terms), 2) / 2
+        domain = WEIGHTS["domain"] * (min(len(terms), 2) / 2)
         if len(terms) < 2:
             notes.append(f"domain: {len(terms)} domain term(s), 2 expected")
 
-        comps = {"action_words": round(action, 6), "length": round(length, 6),
-                 "structure": round(structure, 6), "domain": round(domain, 6)}
+        comps = {"action_words": action, "length": length,
+                 "structure": structure, "domain": domain}
         return RewardBreakdown.make(action + length + structure + domain, comps, notes)
 
     return Reward(

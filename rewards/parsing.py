@@ -8,7 +8,7 @@ Models wrap answers in code fences, put prose around them, write Portuguese deci
 2. Portuguese decimals normalised, only where a number is expected: an object value
    position after `:` (`4,5` -> `4.5`, `1.234,56` -> `1234.56`); never inside strings and
    never in arrays, where `[4,5]` is two numbers;
-3. `json-repair` on at most 20,000 characters.
+3. `json-repair` on at most 8,000 characters holding at most 64 brackets.
 
 Each step records what it did in a `ParseReport`, whose `notes()` the reward adds to
 its breakdown. Nothing here raises on any input string.
@@ -24,7 +24,10 @@ from typing import Any
 # Completions longer than this are parsed on their first MAX_SCAN characters only: a real
 # completion is a few thousand characters; this bounds the cost of pathological input.
 MAX_SCAN = 64_000
-MAX_REPAIR = 20_000
+MAX_REPAIR = 8_000
+# json-repair's time grows steeply with bracket nesting ("{" * 2000 takes half a second);
+# a real answer has a handful of brackets, so more than this is not worth repairing.
+MAX_REPAIR_BRACKETS = 64
 
 _FENCE = re.compile(r"```[ \t]*([A-Za-z0-9_+-]*)[^\n`]*\n(.*?)(?:```|\Z)", re.DOTALL)
 _DECIMAL_HINT = re.compile(r"\d,\d")
@@ -161,10 +164,16 @@ def parse_json_object(text: str, *, normalise: bool = True) -> tuple[Any, ParseR
             report.in_fence = True
             break
     start = region.find("{")
+    bracket = region.find("[")
+    if 0 <= bracket and (start < 0 or bracket < start):
+        # An array before the first object: taken only if it holds an object ([{...}]).
+        obj = _decode_object(region, bracket)
+        if isinstance(obj, list) and any(isinstance(x, dict) for x in obj):
+            report.found = report.strict = True
+            _note_prose(region, bracket, report)
+            return obj, report
     if start < 0:
-        start = region.find("[")
-        if start < 0:
-            return None, report
+        return None, report
     report.found = True
 
     # 1. strict, at each of the first few opening braces (prose may contain a stray "{").
@@ -192,7 +201,11 @@ def parse_json_object(text: str, *, normalise: bool = True) -> tuple[Any, ParseR
                 return obj, report
 
     # 3. json-repair, on a bounded slice: it is pure Python and slow on huge input.
-    obj = _repair(candidate[:MAX_REPAIR])
+    candidate = candidate[:MAX_REPAIR]
+    if candidate.count("{") + candidate.count("[") > MAX_REPAIR_BRACKETS:
+        report.detail.append("parse: too many brackets to attempt a repair")
+        return None, report
+    obj = _repair(candidate)
     if obj is None or obj == "" or obj == [] or obj == {}:
         report.detail.append("parse: no JSON object could be recovered")
         return None, report

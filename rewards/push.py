@@ -108,7 +108,7 @@ def make_push_reward(
         tokens = words(scan)
         common = PORTUGUESE_WORDS.intersection(tokens)
         accents = _ACCENT.search(scan) is not None
-        portuguese = 0.20 * min(len(common), 3) / 3 + (0.10 if accents else 0.0)
+        portuguese = 0.20 * (min(len(common), 3) / 3) + (0.10 if accents else 0.0)
         if len(common) < 3:
             notes.append(f"portuguese: {len(common)} common Portuguese word(s), 3 expected")
         if not accents:
@@ -138,8 +138,8 @@ def make_push_reward(
         if formal:
             notes.append("formal_penalty: formal-letter register")
 
-        comps = {"length": round(length, 6), "portuguese": round(portuguese, 6),
-                 "creativity": round(creativity, 6), "formal_penalty": formal}
+        comps = {"length": length, "portuguese": portuguese,
+                 "creativity": creativity, "formal_penalty": formal}
         return RewardBreakdown.make(length + portuguese + creativity + formal, comps, notes)
 
     return Reward(

@@ -56,7 +56,7 @@ def _heuristics(text: str, weights: dict[str, float], notes: list[str]) -> tuple
     token_set = set(tokens)
 
     keywords = SQL_KEYWORDS & token_set
-    structure = weights["sql_structure"] * min(len(keywords), MIN_KEYWORDS) / MIN_KEYWORDS
+    structure = weights["sql_structure"] * (min(len(keywords), MIN_KEYWORDS) / MIN_KEYWORDS)
     if len(keywords) < MIN_KEYWORDS:
         notes.append(f"sql_structure: {len(keywords)} SQL keyword(s), {MIN_KEYWORDS} expected")
 
@@ -75,7 +75,7 @@ def _heuristics(text: str, weights: dict[str, float], notes: list[str]) -> tuple
         notes.append("concrete_numbers: the explanation states no number")
 
     terms = BUSINESS_STEMS.matches(token_set)
-    domain = weights["domain_coherence"] * min(len(terms), MIN_BUSINESS_TERMS) / MIN_BUSINESS_TERMS
+    domain = weights["domain_coherence"] * (min(len(terms), MIN_BUSINESS_TERMS) / MIN_BUSINESS_TERMS)
     if len(terms) < MIN_BUSINESS_TERMS:
         notes.append(f"domain_coherence: {len(terms)} business term(s), {MIN_BUSINESS_TERMS} expected")
     comps = {"sql_structure": structure, "query_explanation": explanation, "concrete_numbers": numbers,
@@ -159,7 +159,6 @@ def make_sql_reward(
         comps, extract = _heuristics(text, weights, notes)
         if execute:
             comps = {**_execution(extract, meta, params, notes), **comps}
-        comps = {k: round(v, 6) for k, v in comps.items()}
         return RewardBreakdown.make(sum(comps.values()), comps, notes)
 
     return Reward(

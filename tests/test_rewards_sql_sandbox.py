@@ -1,0 +1,125 @@
+"""The SQL sandbox: hostile queries leave the database byte-identical and stop in time."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import time
+
+import pytest
+
+from rewards import sql_exec
+from rewards.probe_db import build_probe_db
+from rewards.registry import get_reward
+
+HOSTILE = [
+    "DROP TABLE orders",
+    "DELETE FROM orders",
+    "INSERT INTO orders VALUES ('x', 'c01', 'delivered', '2018-01-01', NULL, '2018-01-02')",
+    "UPDATE orders SET order_status = 'canceled'",
+    "CREATE TABLE pwned (a)",
+    "CREATE INDEX i ON orders(order_status)",
+    "ALTER TABLE orders ADD COLUMN x",
+    "ATTACH DATABASE '{tmp}/evil.db' AS evil",
+    "PRAGMA journal_mode = WAL",
+    "PRAGMA user_version = 7",
+    "PRAGMA writable_schema = ON",
+    "VACUUM",
+    "VACUUM INTO '{tmp}/copy.db'",
+    "BEGIN IMMEDIATE",
+    "REINDEX",
+    "ANALYZE",
+    "SELECT load_extension('/tmp/evil.so')",
+    "SELECT 1; DROP TABLE orders",
+    "WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r) SELECT count(*) FROM r",
+    "WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r) SELECT n FROM r",
+    "SELECT count(*) FROM order_items a, order_items b, order_items c, order_items d, order_items e",
+    "SELECT zeroblob(1000000000)",
+    "SELECT randomblob(500000000)",
+    "SELECT group_concat(a.order_id || b.order_id) FROM orders a, orders b, orders c, orders d",
+    "SELECT * FROM orders WHERE order_id = '\x00'",
+    "SELECT '\ud800'",
+]
+
+
+@pytest.fixture
+def db(tmp_path):
+    path = build_probe_db(tmp_path / "commerce.db")
+    yield path
+    sql_exec.close_all()
+
+
+def _digest(path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@pytest.mark.parametrize("sql", HOSTILE)
+def test_hostile_sql_leaves_database_identical_and_returns_in_time(db, tmp_path, sql):
+    sql = sql.replace("{tmp}", str(tmp_path))
+    before = _digest(db)
+    files_before = sorted(os.listdir(tmp_path))
+    start = time.perf_counter()
+    result = sql_exec.run_readonly(db, sql, time_limit_ms=200)
+    elapsed = time.perf_counter() - start
+    assert elapsed < 0.25, f"{sql!r} took {elapsed * 1000:.0f} ms"
+    assert _digest(db) == before
+    assert sorted(os.listdir(tmp_path)) == files_before  # no journal, WAL, attached or vacuumed file
+    # Everything is refused, stopped, or (an endless stream of rows) cut at max_rows.
+    assert not result.ok or (result.truncated and len(result.rows) == sql_exec.DEFAULT_MAX_ROWS)
+    assert result.ok or result.error
+
+
+def test_endless_recursion_is_reported_as_a_timeout(db):
+    result = sql_exec.run_readonly(
+        db, "WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r) SELECT count(*) FROM r",
+        time_limit_ms=100,
+    )
+    assert not result.ok and result.timed_out and "time limit" in result.error
+    assert result.elapsed_ms < 150
+    # The cached connection is usable afterwards.
+    again = sql_exec.run_readonly(db, "SELECT count(*) FROM orders")
+    assert again.ok and again.rows == [(30,)]
+
+
+def test_result_size_is_bounded(db):
+    result = sql_exec.run_readonly(db, "SELECT a.order_id FROM orders a, orders b", max_rows=100)
+    assert result.ok and result.truncated and len(result.rows) == 100
+
+
+def test_reads_work_and_writes_are_denied_by_the_authorizer(db):
+    ok = sql_exec.run_readonly(db, "SELECT order_status, count(*) FROM orders GROUP BY 1 ORDER BY 1")
+    assert ok.ok and ok.columns == ("order_status", "count(*)") and ok.rows[0] == ("canceled", 3)
+    denied = sql_exec.run_readonly(db, "DELETE FROM orders")
+    assert not denied.ok and "not authorized" in denied.error
+    # Schema introspection through table-valued pragma functions is a harmless read.
+    assert sql_exec.run_readonly(db, "SELECT count(*) FROM sqlite_master").ok
+
+
+def test_missing_database_is_an_error_result(tmp_path):
+    result = sql_exec.run_readonly(tmp_path / "nada.db", "SELECT 1")
+    assert not result.ok and "cannot open database" in result.error
+
+
+def test_rebuilt_database_is_reopened(tmp_path):
+    path = build_probe_db(tmp_path / "commerce.db")
+    assert sql_exec.run_readonly(path, "SELECT count(*) FROM orders").rows == [(30,)]
+    import sqlite3
+
+    conn = sqlite3.connect(tmp_path / "other.db")
+    conn.execute("CREATE TABLE orders (order_id TEXT)")
+    conn.execute("INSERT INTO orders VALUES ('a')")
+    conn.commit()
+    conn.close()
+    os.replace(tmp_path / "other.db", path)
+    assert sql_exec.run_readonly(path, "SELECT count(*) FROM orders").rows == [(1,)]
+    sql_exec.close_all()
+
+
+def test_hostile_completions_through_the_reward(db):
+    reward = get_reward("sql_qa")
+    before = _digest(db)
+    for sql in HOSTILE[:8]:
+        b = reward.score(f"```sql\n{sql};\n```\nPronto: removi 3 pedidos dos clientes.",
+                         reference_answer="[[23]]", db_path=str(db))
+        assert b.components["sql_runs"] == 0.0 and b.components["sql_correct"] == 0.0
+    assert _digest(db) == before

@@ -1,0 +1,84 @@
+"""Reward versions (hash of source + parameters) and task routing."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from rewards.insights import make_insights_reward
+from rewards.registry import REWARDS, get_reward
+from rewards.routing import route_task
+from rewards.types import TASKS
+from rewards.versions import current_versions, reward_version, source_digest, version_hash
+
+
+def test_versions_exist_and_differ_between_rewards():
+    versions = {name: reward_version(name) for name in REWARDS}
+    assert len(set(versions.values())) == len(versions)
+    assert all(len(v) == 16 and int(v, 16) >= 0 for v in versions.values())
+    assert current_versions() == {t: versions[t] for t in TASKS}
+    with pytest.raises(KeyError):
+        reward_version("nope")
+
+
+def test_version_changes_with_parameters_not_with_rebuilding():
+    assert make_insights_reward().version == get_reward("insights").version
+    assert make_insights_reward(max_words=900).version != get_reward("insights").version
+
+
+def test_source_digest_tracks_code_not_comments_or_docstrings():
+    base = 'def f(x):\n    """Doc."""\n    return x + 1\n'
+    assert source_digest(base) == source_digest('def f(x):\n    """Other doc."""\n    return x + 1  # note\n')
+    assert source_digest(base) == source_digest("def f(x):\n\n    return (x + 1)\n")
+    assert source_digest(base) != source_digest('def f(x):\n    """Doc."""\n    return x + 2\n')
+    words_a = 'STEMS = ["recomend", "melhor"]\n'
+    assert source_digest(words_a) != source_digest('STEMS = ["recomend", "melhora"]\n')
+    d = {"rewards.push": source_digest(base)}
+    v = version_hash("push", "push", {"max_chars": 120}, d)
+    assert v == version_hash("push", "push", {"max_chars": 120}, dict(d))
+    assert v != version_hash("push", "push", {"max_chars": 121}, d)
+    assert v != version_hash("push", "push", {"max_chars": 120}, {"rewards.push": source_digest(base + "y = 1\n")})
+
+
+def test_versions_are_stable_across_processes():
+    code = "from rewards.versions import current_versions; print(sorted(current_versions().items()))"
+    outs = {
+        subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                       env={**os.environ, "PYTHONHASHSEED": seed}).stdout
+        for seed in ("1", "2")
+    }
+    assert len(outs) == 1
+    assert str(sorted(current_versions().items())) == outs.pop().strip()
+
+
+@pytest.mark.parametrize(
+    "prompt, task",
+    [
+        ("Extraia os campos da avaliação abaixo em JSON: 'Chegou quebrado.'", "extraction"),
+        ("Escreva uma consulta SQL para responder: qual o ticket médio por estado?", "sql_qa"),
+        ("Faça uma análise dos atrasos de entrega e dê recomendações.", "insights"),
+        ("Escreva uma notificação push de até 120 caracteres para clientes inativos.", "push"),
+        ([{"role": "system", "content": "Você é um analista de marketing."},
+          {"role": "user", "content": "Crie uma notificação push para o carrinho abandonado."}], "push"),
+    ],
+)
+def test_keyword_routing(prompt, task):
+    assert route_task(prompt) == task
+
+
+def test_analysis_mentioning_reengajamento_is_insights_not_push():
+    prompt = "Faça uma análise estratégica da campanha de reengajamento: o que funcionou e o que priorizar?"
+    assert route_task(prompt) == "insights"
+    # The recipe's historical bug (push checked first) misroutes it.
+    assert route_task(prompt, insights_before_push=False) == "push"
+
+
+def test_explicit_task_always_wins_and_is_validated():
+    assert route_task("Escreva uma notificação push", task="insights") == "insights"
+    with pytest.raises(ValueError, match="valid tasks: extraction, sql_qa, insights, push"):
+        route_task("x", task="chat")
+    with pytest.raises(ValueError, match="cannot tell the task"):
+        route_task("Olá, tudo bem?")
