@@ -83,7 +83,11 @@ def _run(args: argparse.Namespace) -> int:
         limit_per_task=args.limit_per_task, chunk_size=args.chunk_size)
     plan = plan_comparison(spec)  # every input check before the store or a model is touched
     store = _open_store(args.store)
-    previous = signal.signal(signal.SIGTERM, _interrupt)
+    # Inside a job the runner already turns SIGTERM into an exception (and records "cancelled");
+    # run by hand, SIGTERM becomes Ctrl-C. Either way the comparison is marked partial.
+    previous = signal.getsignal(signal.SIGTERM)
+    if previous in (signal.SIG_DFL, None):
+        signal.signal(signal.SIGTERM, _interrupt)
     try:
         outcome = run_comparison(store, SYSTEM, plan, out_dir=args.out, job_id=current_job_id())
     except KeyboardInterrupt:
@@ -91,7 +95,8 @@ def _run(args: argparse.Namespace) -> int:
               file=sys.stderr)
         return 130
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        if previous in (signal.SIG_DFL, None):
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
     print(to_markdown(outcome["report"]))
     print(f"\ncomparison {outcome['comparison_id']} ({outcome['status']}); report: {outcome['paths']['md']}")
     return 0
@@ -117,9 +122,8 @@ def build_argv(*, base: str, adapters: list[str], store_path: str, eval_path: st
 
 def start_compare_job(store, actor, *, base: str, adapters: list[str], **options) -> int:
     """Validate the request (engineers only), then start the comparison as a job; job id."""
-    from audit_app.jobs import start_job
-
     from audit_app.auth import require_role
+    from audit_app.jobs import start_job
     from train.evaluate import CompareSpec, plan_comparison
 
     require_role(actor, "engineer", action="running a comparison")

@@ -159,10 +159,9 @@ def load_eval_prompts(path: Path, tasks: list[str] | None, limit_per_task: int |
 def plan_comparison(spec: CompareSpec) -> Plan:
     """Validate everything and resolve names; raises ValueError / FileNotFoundError /
     LookupError subclasses with a message naming what is wrong. Loads no weights."""
+    from data import paths
     from rewards.registry import default_reward_name
     from rewards.versions import current_versions
-
-    from data import paths
     from train.models import check_adapter, hub_offline, resolve_adapter, resolve_model
 
     if not spec.adapters:
@@ -238,9 +237,8 @@ def default_out_dir(plan: Plan, comparison_id: int) -> Path:
 # -- running ---------------------------------------------------------------------------------
 
 def _score(plan: Plan, row: dict, text: str):
-    from rewards.registry import score
-
     from data.prompts import reward_meta
+    from rewards.registry import score
 
     return score(row["task"], text, **reward_meta(row))
 
@@ -323,11 +321,12 @@ def run_comparison(store, actor: User, spec: CompareSpec | Plan, *, out_dir: str
                 if on_chunk is not None:
                     on_chunk({"comparison_id": cid, "chunk": c, "side": side, "done": stored,
                               "expected": expected})
-    except KeyboardInterrupt:
-        _finish(store, cid, "partial", "interrupted: rerun the same command to resume", target)
-        raise
     except BaseException as exc:
-        _finish(store, cid, "failed", f"{type(exc).__name__}: {exc}", target)
+        if isinstance(exc, Exception):
+            _finish(store, cid, "failed", f"{type(exc).__name__}: {exc}", target)
+        else:
+            # Ctrl-C, the job runner's cancel (SIGTERM raised as a BaseException), SystemExit.
+            _finish(store, cid, "partial", "interrupted: rerun the same command to resume", target)
         raise
     status = "partial" if store.comparison_progress(cid)["partial"] else "complete"
     paths = _finish(store, cid, status, None, target)

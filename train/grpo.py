@@ -264,6 +264,17 @@ def load_rows(recipe: Recipe) -> tuple[list[dict], list[dict]]:
     return out[0], out[1]
 
 
+def commerce_db(recipe: Recipe) -> str | None:
+    """The database sql_qa rewards execute against: the recipe's, else the home's (if built)."""
+    from data import paths
+
+    if recipe.data.db:
+        if not Path(recipe.data.db).is_file():
+            raise TrainingError(f"data.db {recipe.data.db} does not exist (run `tucano-audit data build`)")
+        return str(Path(recipe.data.db).resolve())
+    return str(paths.commerce_db()) if paths.commerce_db().is_file() else None
+
+
 def to_dataset(rows: list[dict], db_path: str | None):
     """A datasets.Dataset whose columns TRL hands to the reward functions as keyword arguments."""
     from datasets import Dataset
@@ -393,6 +404,7 @@ def preflight(recipe: Recipe) -> dict:
     plan = plan_model(recipe)
     rewards = reward_plan(recipe)
     train_rows, eval_rows = load_rows(recipe)
+    commerce_db(recipe)
     source = check_model_available(recipe.model.name)
 
     def counts(rows):
@@ -403,15 +415,46 @@ def preflight(recipe: Recipe) -> dict:
 
 
 # == main ======================================================================================
+@dataclass
+class Setup:
+    """Phases 1-5 done: what `train` and `save` need (tests and the benchmark use it too)."""
+
+    recipe: Recipe
+    run_dir: Path
+    trainer: object  # GRPOTrainer (or its task-mix subclass)
+    state: RunState
+    checkpoint: Path | None
+    rewards: RewardSetup
+    plan: ModelPlan
+
+
 def main(recipe: Recipe, run_dir: str | Path, *, resume: bool = False, store=None, run_id: int | None = None,
          extra_callbacks: list | None = None) -> TrainResult:
     """Train `recipe` into `run_dir`. With `store` and `run_id`, metrics and checkpoints are
     recorded there too (the run row itself is managed by the caller, train.cli_train)."""
+    started = time.perf_counter()
+    s = setup(recipe, run_dir, resume=resume, store=store, run_id=run_id, extra_callbacks=extra_callbacks)
+    # -- 6. train ---------------------------------------------------------------------------
+    s.trainer.train(resume_from_checkpoint=str(s.checkpoint) if s.checkpoint else None)
+    # -- 7. save ----------------------------------------------------------------------------
+    step = s.trainer.state.global_step
+    reason = "max_steps" if step >= recipe.grpo.max_steps else "early_stopping"
+    s.trainer.save_model(str(s.run_dir / "final"))
+    result = _result(s.run_dir, s.state, step, reason, time.perf_counter() - started)
+    _write_json(s.run_dir / "summary.json", result.to_dict())
+    logger.info("done at step %d (%s); best %s %.4f at step %s -> %s", step, reason, METRIC,
+                result.best_score if result.best_score is not None else math.nan, result.best_step,
+                s.run_dir / BEST_DIR)
+    return result
+
+
+def setup(recipe: Recipe, run_dir: str | Path, *, resume: bool = False, store=None, run_id: int | None = None,
+          extra_callbacks: list | None = None) -> Setup:
+    """Phases 1-5: config, data, model, rewards, trainer."""
     from transformers import EarlyStoppingCallback, PrinterCallback
 
     from train.task_sampler import TaskWeights
 
-    started = time.perf_counter()
     run_dir = Path(run_dir).resolve()
     # -- 1. config ------------------------------------------------------------------------
     plan = plan_model(recipe)
@@ -430,9 +473,7 @@ def main(recipe: Recipe, run_dir: str | Path, *, resume: bool = False, store=Non
     config = build_config(recipe, plan, run_dir, resume=checkpoint is not None)
     # -- 2. data ----------------------------------------------------------------------------
     train_rows, eval_rows = load_rows(recipe)
-    from data import paths
-
-    db = str(paths.commerce_db()) if paths.commerce_db().exists() else None
+    db = commerce_db(recipe)
     train_ds, eval_ds = to_dataset(train_rows, db), to_dataset(eval_rows, db)
     logger.info("data: %d train prompts, %d eval prompts", len(train_ds), len(eval_ds))
     # -- 3. model ---------------------------------------------------------------------------
@@ -458,19 +499,8 @@ def main(recipe: Recipe, run_dir: str | Path, *, resume: bool = False, store=Non
                   callbacks=callbacks)
     trainer.task_weights = weights
     trainer.remove_callback(PrinterCallback)  # train.log and metrics.jsonl say it once, in our names
-    # -- 6. train ---------------------------------------------------------------------------
-    trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
-    # -- 7. save ----------------------------------------------------------------------------
-    step = trainer.state.global_step
-    reason = "max_steps" if step >= recipe.grpo.max_steps else "early_stopping"
-    final = run_dir / "final"
-    trainer.save_model(str(final))
-    result = _result(run_dir, state, step, reason, time.perf_counter() - started)
-    _write_json(run_dir / "summary.json", result.to_dict())
-    logger.info("done at step %d (%s); best %s %.4f at step %s -> %s", step, reason, METRIC,
-                result.best_score if result.best_score is not None else math.nan, result.best_step,
-                run_dir / BEST_DIR)
-    return result
+    return Setup(recipe=recipe, run_dir=run_dir, trainer=trainer, state=state, checkpoint=checkpoint,
+                 rewards=rewards, plan=plan)
 
 
 def _initial_state(recipe: Recipe, run_dir: Path, checkpoint: Path | None) -> RunState:
@@ -486,18 +516,17 @@ def _initial_state(recipe: Recipe, run_dir: Path, checkpoint: Path | None) -> Ru
 
 
 def _result(run_dir: Path, state: RunState, step: int, reason: str, seconds: float) -> TrainResult:
-    history = state.eval_history
-    best_eval = next((h["rewards"] for h in history if h["step"] == state.best_step), {})
-    if not history:
-        # Without IWU there is no history in the state: read the evaluations back from metrics.jsonl.
-        evals = [r for r in _read_jsonl(run_dir / "metrics.jsonl") if r.get("kind") == "eval"]
-        history = [{"step": r["step"], "rewards": {k.split("/", 1)[1]: v for k, v in r.items()
-                                                   if k.startswith("task_reward/") and v is not None}}
-                   for r in evals]
-        best_eval = next((h["rewards"] for h in history if h["step"] == state.best_step), {})
+    # Evaluations as metrics.jsonl recorded them (a step evaluated again after a resume: the last one).
+    evals = {r["step"]: r for r in _read_jsonl(run_dir / "metrics.jsonl") if r.get("kind") == "eval"}
+
+    def per_task(row: dict | None) -> dict:
+        return {k.split("/", 1)[1]: v for k, v in (row or {}).items()
+                if k.startswith("task_reward/") and v is not None}
+
+    first = evals[min(evals)] if evals else None
     return TrainResult(run_dir=run_dir, global_step=step, stop_reason=reason, best_step=state.best_step,
-                       best_score=state.best_score, wall_seconds=round(seconds, 1),
-                       first_eval=history[0]["rewards"] if history else {}, best_eval=best_eval)
+                       best_score=state.best_score, wall_seconds=round(seconds, 1), first_eval=per_task(first),
+                       best_eval=per_task(evals.get(state.best_step)))
 
 
 def _read_jsonl(path: Path) -> list[dict]:

@@ -64,6 +64,7 @@ class LoraSection:
 class DataSection:
     train: str | None = None  # default: data.paths.train_prompts()
     eval: str | None = None  # default: data.paths.eval_prompts()
+    db: str | None = None  # commerce database for sql_qa; default: data.paths.commerce_db()
     tasks: list[str] = field(default_factory=lambda: list(TASKS))
     train_limit: int | None = None  # keep the first N train prompts per task (small machines)
     eval_limit: int | None = None  # keep the first N eval prompts per task
@@ -213,7 +214,7 @@ def _build(cls, data: dict, source: str, prefix: str):
         dotted = f"{prefix}{key}"
         if key not in names:
             close = difflib.get_close_matches(str(key), names, n=1)
-            hint = f"; did you mean {prefix}{close[0]!r}?" if close else f"; valid keys: {', '.join(names)}"
+            hint = f"; did you mean {prefix + close[0]!r}?" if close else f"; valid keys: {', '.join(names)}"
             raise RecipeError(f"recipe {source}: unknown key {dotted!r}{hint}")
         kwargs[key] = _coerce(hints[key], value, source, dotted)
     missing = [
