@@ -155,9 +155,10 @@ def serve(conn, annotator_id: int, settings: dict, stamp: str, *, task: str | No
     expire_leases(conn, now)
 
     held = conn.execute(
-        "SELECT rollout_id, round FROM assignments WHERE annotator_id = ? AND status = 'leased'"
-        " ORDER BY lease_until DESC, id DESC LIMIT 1",
-        [annotator_id],
+        "SELECT a.rollout_id, a.round FROM assignments a JOIN rollouts r ON r.id = a.rollout_id"
+        " WHERE a.annotator_id = :me AND a.status = 'leased' AND (:task IS NULL OR r.task = :task)"
+        " ORDER BY a.lease_until DESC, a.id DESC LIMIT 1",
+        {"me": annotator_id, "task": task},
     ).fetchone()
     if held is not None:
         lease(conn, held[0], annotator_id, held[1], now, settings, stamp)

@@ -107,6 +107,8 @@ class AnnotationsMixin:
             except sqlite3.OperationalError as exc:
                 if "locked" not in str(exc) and "busy" not in str(exc) or attempt == 7:
                     raise
+                if self.conn.in_transaction:  # a failed COMMIT leaves the transaction open
+                    self.conn.execute("ROLLBACK")
                 time.sleep(delay)
                 delay = min(delay * 2, 2.0)
 
@@ -174,6 +176,11 @@ class AnnotationsMixin:
         when nothing is left. Blind: rollout_id, prompt_id, task, messages (the prompt as a
         list of {role, content}) and completion only; never reward, model or round."""
         me = self.acting(actor, *ANNOTATE_ROLES, action="annotating", account=True)
+        if task is not None:
+            from rewards.types import TASKS
+
+            if task not in TASKS:
+                raise InvalidInput(f"unknown task {task!r}; valid tasks: {', '.join(TASKS)}")
         settings = self.get_settings()
         served = self._write(lambda conn: assignment.serve(conn, me.id, settings, _now(), task=task))
         if served is None:
@@ -321,8 +328,9 @@ class AnnotationsMixin:
 
         def write(conn):
             last = conn.execute(
+                # CROSS JOIN keeps history as the outer loop: read newest first, stop at the first of mine.
                 "SELECT h.id, h.annotation_id, a.rollout_id, a.round, a.score FROM annotation_history h"
-                " JOIN annotations a ON a.id = h.annotation_id WHERE a.annotator_id = ?"
+                " CROSS JOIN annotations a ON a.id = h.annotation_id WHERE a.annotator_id = ?"
                 " ORDER BY h.id DESC LIMIT 1", [me.id]).fetchone()
             if last is None:
                 return None

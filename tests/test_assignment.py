@@ -181,3 +181,12 @@ def test_nothing_left_returns_none(store, users):
     seed_rollouts(store, per_task=1)
     assert len(score_all(store, users["annotator"])) == 4
     assert store.next_item(users["annotator"]) is None
+
+
+def test_task_filter(store, users, rollout_ids):
+    ann = users["annotator"]
+    held = store.next_item(ann)
+    other = "push" if held["task"] != "push" else "insights"
+    assert store.next_item(ann, task=other)["task"] == other
+    with pytest.raises(InvalidInput, match="unknown task 'poems'"):
+        store.next_item(ann, task="poems")
