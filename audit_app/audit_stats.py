@@ -39,7 +39,8 @@ CONFIDENCE = 0.95
 # Above this share of tied reward pairs, rho and tau mostly measure ties: warn.
 TIE_WARNING_SHARE = 0.25
 MIN_GROUP = 3  # within-prompt ranking needs at least 3 scored completions of a prompt
-_BOOT_CHUNK = 250  # resamples per numpy batch: keeps the B x n arrays cache-sized
+_BOOT_CHUNK = 64  # resamples per numpy batch: keeps the B x n arrays cache-sized
+_ONEHOT_MAX = 64  # distinct values of the coarser variable up to which group sums are a matmul
 
 
 # -- item helpers -----------------------------------------------------------------------
@@ -59,7 +60,7 @@ def is_scored(item: dict) -> bool:
     return bool(first_round_scores(item))
 
 
-def _finite(value) -> float:
+def as_float(value) -> float:
     try:
         v = float(value)
     except (TypeError, ValueError):
@@ -67,12 +68,12 @@ def _finite(value) -> float:
     return v
 
 
-def _clean(value):
+def json_safe(value):
     """JSON-safe: NaN/inf -> None, numpy scalars -> Python numbers."""
     if isinstance(value, dict):
-        return {k: _clean(v) for k, v in value.items()}
+        return {k: json_safe(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [_clean(v) for v in value]
+        return [json_safe(v) for v in value]
     if isinstance(value, np.integer):
         return int(value)
     if isinstance(value, float | np.floating):
@@ -122,7 +123,7 @@ class TaskStats:
         return len(self.annotators)
 
     def to_dict(self) -> dict:
-        out = _clean(asdict(self))
+        out = json_safe(asdict(self))
         out["n_annotators"] = self.n_annotators
         return out
 
@@ -142,33 +143,15 @@ def tie_share(values: np.ndarray) -> float:
     return float((counts * (counts - 1)).sum() / (n * (n - 1)))
 
 
-def _tie_groups(v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(start index of each run of equal values, run lengths) for an already sorted `v`."""
-    is_start = np.r_[True, v[1:] != v[:-1]]
-    starts = np.flatnonzero(is_start)
-    return starts, np.diff(np.r_[starts, len(v)])
+def _centred_midranks(gw: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Mid-ranks of tie groups (centred on the resample's mean rank) from group weights.
 
-
-def _weighted_midranks(w: np.ndarray, starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
-    """Mid-ranks (centred on the resample's mean rank) of items sorted by value, where
-    item i appears w[b, i] times in resample b.
-
-    A tie group of total weight W ending at cumulative weight C occupies ranks
-    C-W+1 .. C, so its mid-rank is C - (W - 1) / 2; the mean rank of N values is (N + 1) / 2."""
-    gw = np.add.reduceat(w, starts, axis=1)
+    Row b: tie group g holds gw[b, g] copies. A group of weight W ending at cumulative
+    weight C occupies ranks C-W+1 .. C, so its mid-rank is C - (W - 1) / 2; the mean rank
+    of N values is (N + 1) / 2. Returns (mid-ranks, N as a column)."""
     cum = np.cumsum(gw, axis=1)
-    mid = cum - (gw - 1.0) / 2.0 - (cum[:, -1:] + 1.0) / 2.0
-    return np.repeat(mid, lengths, axis=1)
-
-
-def _weighted_corr_centred(w: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Weighted Pearson correlation of rows already centred on their weighted means."""
-    wa = w * a
-    cov = np.einsum("ij,ij->i", wa, b)
-    va = np.einsum("ij,ij->i", wa, a)
-    vb = np.einsum("ij,ij,ij->i", w, b, b)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return cov / np.sqrt(va * vb)
+    n = cum[:, -1:]
+    return cum - (gw - 1) / 2 - (n + 1) / 2, n
 
 
 def cluster_counts(rng: np.random.Generator, n_clusters: int, n_boot: int) -> np.ndarray:
@@ -182,30 +165,58 @@ def bootstrap_spearman(x, y, clusters, *, n_boot: int = DEFAULT_BOOT, seed: int 
     """Spearman rho of `n_boot` cluster-bootstrap resamples (NaN where a resample is constant).
 
     `clusters` gives each item's cluster (prompt); a resample draws clusters with
-    replacement and keeps all items of each drawn cluster. Spearman's rho of the resample
-    is the Pearson correlation of its mid-ranks, which count weights give without
-    materialising the resampled rows."""
+    replacement and keeps all items of each drawn cluster. Spearman's rho of a resample is
+    the Pearson correlation of its mid-ranks; with w[b, i] the number of copies of item i,
+    every sum over the resample is a w-weighted sum over items, so no resampled rows are
+    built. Items are kept sorted by x (x's ties are contiguous runs: group sums are one
+    `reduceat`); y, the variable with fewer distinct values (the human mean score), is
+    handled through a one-hot matrix, so its group sums are one matrix product.
+    float32 is ample here (counts and half-integer ranks are exact; sums lose ~1e-7)."""
     x = np.asarray(x, dtype=float)
     y = np.asarray(y, dtype=float)
     _, cluster_idx = np.unique(np.asarray(clusters), return_inverse=True)
     n_clusters = int(cluster_idx.max()) + 1 if len(cluster_idx) else 0
     if n_clusters == 0 or n_boot <= 0:
         return np.empty(0)
+    if len(np.unique(x)) < len(np.unique(y)):
+        x, y = y, x  # rho is symmetric
     rng = np.random.default_rng(seed)
-    # Work in x-sorted item order (x's ties are contiguous runs); y needs one permutation.
-    ox = np.argsort(x, kind="stable")
-    x_runs = _tie_groups(x[ox])
-    oy = np.argsort(y[ox], kind="stable")
-    y_runs = _tie_groups(y[ox][oy])
-    back = np.argsort(oy)  # y-sorted position -> x-sorted position
-    cluster_x = cluster_idx[ox]
+    order = np.argsort(x, kind="stable")
+    xs = x[order]
+    starts = np.flatnonzero(np.r_[True, xs[1:] != xs[:-1]])
+    lengths = np.diff(np.r_[starts, len(xs)])
+    _, y_group = np.unique(y[order], return_inverse=True)
+    n_y = int(y_group.max()) + 1
+    if n_y > _ONEHOT_MAX:
+        # Both continuous (not the audit's case): rank y per resample through its own order.
+        oy = np.argsort(y[order], kind="stable")
+        ys = y[order][oy]
+        y_starts = np.flatnonzero(np.r_[True, ys[1:] != ys[:-1]])
+        y_lengths = np.diff(np.r_[y_starts, len(ys)])
+        back = np.argsort(oy)
+    else:
+        onehot = np.zeros((len(xs), n_y), dtype=np.float32)
+        onehot[np.arange(len(xs)), y_group] = 1
+    cluster_sorted = cluster_idx[order]
     out = np.empty(n_boot)
     for start in range(0, n_boot, _BOOT_CHUNK):
         b = min(_BOOT_CHUNK, n_boot - start)
-        w = cluster_counts(rng, n_clusters, b).astype(float)[:, cluster_x]
-        rx = _weighted_midranks(w, *x_runs)
-        ry = _weighted_midranks(w[:, oy], *y_runs)[:, back]
-        out[start:start + b] = _weighted_corr_centred(w, rx, ry)
+        w = cluster_counts(rng, n_clusters, b).astype(np.float32)[:, cluster_sorted]
+        gx = np.add.reduceat(w, starts, axis=1)
+        mid_x, _ = _centred_midranks(gx)
+        sxx = (gx * mid_x * mid_x).sum(axis=1)
+        wrx = w * np.repeat(mid_x, lengths, axis=1)
+        if n_y > _ONEHOT_MAX:
+            gy = np.add.reduceat(w[:, oy], y_starts, axis=1)
+            mid_y, _ = _centred_midranks(gy)
+            sxy = np.einsum("ij,ij->i", wrx, np.repeat(mid_y, y_lengths, axis=1)[:, back])
+        else:
+            gy = w @ onehot
+            mid_y, _ = _centred_midranks(gy)
+            sxy = ((wrx @ onehot) * mid_y).sum(axis=1)
+        syy = (gy * mid_y * mid_y).sum(axis=1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            out[start:start + b] = sxy / np.sqrt(sxx * syy)
     return out
 
 
@@ -347,13 +358,15 @@ def task_stats(items: Sequence[dict], task: str = "", *, n_rollouts: int | None 
                n_boot: int = DEFAULT_BOOT, seed: int = 0, confidence: float = CONFIDENCE) -> TaskStats:
     """Every figure for one task's audit items (unscored items are ignored)."""
     st = TaskStats(task=task or (items[0]["task"] if items else ""), n_rollouts=n_rollouts)
-    scored = [it for it in items if is_scored(it)]
-    reward_all = np.array([_finite(it.get("reward_total")) for it in scored], dtype=float)
+    firsts = [first_round_scores(it) for it in items]
+    scored = [it for it, f in zip(items, firsts, strict=True) if f]
+    means = [sum(f) / len(f) for f in firsts if f]
+    reward_all = np.array([as_float(it.get("reward_total")) for it in scored], dtype=float)
     good = np.isfinite(reward_all)
     st.n_nan_rewards = int((~good).sum())
     used = [it for it, ok in zip(scored, good, strict=True) if ok]
     reward = reward_all[good]
-    human = np.array([human_score(it) for it in used], dtype=float)
+    human = np.array(means, dtype=float)[good]
     prompts = [str(it.get("prompt_id")) for it in used]
     st.n_items = len(used)
     st.n_prompts = len(set(prompts))
@@ -399,7 +412,7 @@ def task_stats(items: Sequence[dict], task: str = "", *, n_rollouts: int | None 
             st.problems.append("bootstrap interval undefined: too many resamples had a constant reward "
                                f"or human score ({st.n_prompts} prompts)")
         for name in component_names(used):
-            col = np.array([_finite((it.get("reward_components") or {}).get(name)) for it in used])
+            col = np.array([as_float((it.get("reward_components") or {}).get(name)) for it in used])
             ok = np.isfinite(col)
             r, _ = _spearman(col[ok], human[ok])
             st.components[name] = r if math.isfinite(r) else None
@@ -446,7 +459,7 @@ def disagreement_queue(items: Sequence[dict], *, limit: int | None = 50) -> list
 
     Ranks are mid-ranks scaled to 0..1 (0 = lowest), so a difference of 0.8 means the
     reward puts an item near the top that people put near the bottom (or the reverse)."""
-    used = [it for it in items if is_scored(it) and math.isfinite(_finite(it.get("reward_total")))]
+    used = [it for it in items if is_scored(it) and math.isfinite(as_float(it.get("reward_total")))]
     if not used:
         return []
     reward = np.array([float(it["reward_total"]) for it in used])

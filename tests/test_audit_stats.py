@@ -35,7 +35,22 @@ def test_bootstrap_resample_equals_spearman_of_expanded_rows(case):
         if np.isnan(expected):
             assert np.isnan(boot[b])
         else:
-            assert boot[b] == pytest.approx(expected, abs=1e-9)
+            assert boot[b] == pytest.approx(expected, abs=1e-5)
+
+
+def test_bootstrap_with_two_continuous_variables():
+    # More distinct values on both sides than the one-hot path takes: the general path.
+    rng = np.random.default_rng(11)
+    n = 150
+    cl, p = _clusters(rng, n, 40)
+    x = rng.random(n)
+    y = x + rng.normal(0, 0.5, n)
+    boot = A.bootstrap_spearman(x, y, cl, n_boot=5, seed=2)
+    counts = A.cluster_counts(np.random.default_rng(2), p, 5)
+    _, idx = np.unique(cl, return_inverse=True)
+    for b in range(5):
+        rows = np.repeat(np.arange(n), counts[b][idx])
+        assert boot[b] == pytest.approx(sps.spearmanr(x[rows], y[rows]).statistic, abs=1e-5)
 
 
 def test_bootstrap_chunks_do_not_change_results():
