@@ -42,7 +42,6 @@ def adapters(tiny_model_dir, tmp_path_factory):
     root = tmp_path_factory.mktemp("adapters")
     return {
         "tuned": make_adapter(tiny_model_dir, root / "runs" / "r1" / "best_checkpoint"),
-        "seed2": make_adapter(tiny_model_dir, root / "runs" / "r2" / "best_checkpoint", seed=1),
         "identity": make_adapter(tiny_model_dir, root / "identity", perturb=None),
     }
 
@@ -120,35 +119,28 @@ def test_compare_end_to_end_and_resume_after_interrupt(home, tiny_model_dir, ada
         assert run_comparison(store, SYSTEM, s)["generated_chunks"] == 0  # nothing left to do
 
 
-def test_identical_outputs_say_wilcoxon_undefined(home, tiny_model_dir, adapters, eval_file, tmp_path):
+def test_seeds_samples_and_identical_outputs(home, tiny_model_dir, adapters, eval_file, tmp_path):
+    """Two tuned sides against one base, 2 samples per prompt; one side is a zero LoRA, which
+    writes exactly what the base writes: its Wilcoxon is undefined and the report says so."""
     from train.evaluate import run_comparison
 
     with Store(tmp_path / "s.db") as store:
-        out = run_comparison(store, SYSTEM, spec(tiny_model_dir, eval_file, adapters["identity"]),
-                             out_dir=tmp_path / "r")
-        results = store.compare_results(out["comparison_id"])
-        by_prompt: dict = {}
-        for r in results:
-            by_prompt.setdefault(r["prompt_id"], set()).add(r["completion"])
-        assert all(len(v) == 1 for v in by_prompt.values())  # a zero LoRA writes what the base writes
-        [side] = out["report"]["sides"].values()
-        overall = side["overall"]
-        assert overall["p_greater"] is None and "Wilcoxon undefined" in overall["note"]
-        assert "Wilcoxon undefined" in (tmp_path / "r" / "report.md").read_text()
-
-
-def test_several_seeds_and_samples(home, tiny_model_dir, adapters, eval_file, tmp_path):
-    from train.evaluate import run_comparison
-
-    with Store(tmp_path / "s.db") as store:
-        out = run_comparison(store, SYSTEM, spec(tiny_model_dir, eval_file, adapters["tuned"], adapters["seed2"],
+        out = run_comparison(store, SYSTEM, spec(tiny_model_dir, eval_file, adapters["tuned"], adapters["identity"],
                                                  samples=2, tasks=("push", "extraction")),
                              out_dir=tmp_path / "r")
+        cid = out["comparison_id"]
         assert out["status"] == "complete"
-        assert store.comparison_progress(out["comparison_id"])["done"] == 4 * 2 * 3
+        assert store.comparison_progress(cid)["done"] == 4 * 2 * 3
+        identity = next(label for label in out["report"]["sides"] if label.endswith("identity"))
+        base = {(r["prompt_id"], r["sample_index"]): r["completion"] for r in store.compare_results(cid, "base")}
+        same = {(r["prompt_id"], r["sample_index"]): r["completion"] for r in store.compare_results(cid, identity)}
+        assert same == base
+        assert any(base[(p, 0)] != base[(p, 1)] for p, _ in base)  # the two samples are two draws
+        overall = out["report"]["sides"][identity]["overall"]
+        assert overall["p_greater"] is None and "Wilcoxon undefined" in overall["note"]
+        assert "Wilcoxon undefined" in (tmp_path / "r" / "report.md").read_text()
         seeds = out["report"]["seeds"]
-        assert seeds["push"]["n_seeds"] == 2 and set(seeds["push"]["per_seed"]) == {
-            "r1/best_checkpoint", "r2/best_checkpoint"}
+        assert seeds["push"]["n_seeds"] == 2 and set(seeds["push"]["per_seed"]) == {"r1/best_checkpoint", identity}
         assert out["report"]["comparison"]["tasks"] == ["extraction", "push"]
 
 
