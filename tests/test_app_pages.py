@@ -114,31 +114,35 @@ def test_single_sign_on_button_appears_when_auth_is_configured(app_store):
     assert [b.label for b in at.button if "single sign-on" in str(b.label)] == ["Log in with single sign-on"]
 
 
-class _OidcUser(dict):
-    """What st.user hands the login page: a mapping with is_logged_in."""
-
-    @property
-    def is_logged_in(self):
-        return self.get("is_logged_in", False)
-
-    def to_dict(self):
-        return dict(self)
+AUTH_SECRETS = {"redirect_uri": "http://127.0.0.1:8501/oauth2callback", "cookie_secret": "x" * 32,
+                "client_id": "tucano", "client_secret": "s",
+                "server_metadata_url": "https://id.example.com/.well-known/openid-configuration"}
 
 
-def test_single_sign_on_identity_maps_to_the_store_account_by_email(app_store):
-    from audit_app.sso import account_for_oidc_user
+def run_sso(user_info: dict) -> AppTest:
+    at = AppTest.from_file(str(APP / "streamlit_app.py"), default_timeout=60)
+    at.secrets["auth"] = AUTH_SECRETS
+    at.user = user_info
+    return at.run()
 
-    def who(**claims):
-        user = account_for_oidc_user(app_store, _OidcUser(is_logged_in=True, **claims))
-        return user and user.username
 
-    assert who(email="Engineer1@Example.com") == "engineer1"
-    assert who(email="engineer1@example.com", email_verified=False) is None
-    assert who(email="stranger@example.com") is None
-    assert who() is None
-    app_store.disable_user("engineer1", actor=app_store.get_user("admin1"))
-    assert who(email="engineer1@example.com") is None
-    assert account_for_oidc_user(app_store, _OidcUser(is_logged_in=False, email="admin1@example.com")) is None
+def test_single_sign_on_identity_logs_in_the_account_with_that_email(app_store):
+    at = run_sso({"is_logged_in": True, "email": "Engineer1@Example.com", "email_verified": True})
+    assert not at.exception
+    assert at.session_state[SESSION_USER].username == "engineer1"
+
+
+@pytest.mark.parametrize("claims", [{"email": "stranger@example.com"},
+                                    {"email": "engineer1@example.com", "email_verified": False},
+                                    {"email": "gone@example.com"}, {}])
+def test_single_sign_on_without_a_matching_active_account_is_refused(app_store, claims):
+    app_store.add_user("gone2", "annotator", email="gone@example.com")
+    app_store.disable_user("gone2", actor=app_store.get_user("admin1"))
+    at = run_sso({"is_logged_in": True, **claims})
+    assert not at.exception
+    assert SESSION_USER not in at.session_state
+    assert "no active account" in at.error[0].value
+    assert [b.label for b in at.button if "Sign out" in str(b.label)] == ["Sign out of single sign-on"]
 
 
 # -- annotate -------------------------------------------------------------------------------

@@ -42,6 +42,7 @@ def test_annotator_scores_five_items_with_the_keyboard(home, app_server, browser
         store.add_user("ana", "annotator", PASSWORD)
         seed_items(store, per_task=2)
     server = app_server(home / "store.db")
+    assert f"tucano-audit app: open {server.url}" in server.log_tail()
     page = browser_page
 
     # Log in with the keyboard: type, Tab, type, Enter.
