@@ -107,7 +107,9 @@ with right:
 st.markdown("**Human score vs reward** (click a point to open the rollout)")
 event = st.plotly_chart(audit_charts.scatter_figure(report.items, seed=int(seed)), key="audit_scatter",
                         on_select="rerun", selection_mode="points")
-clicked = [p.get("customdata") for p in (event.selection.points if event else []) if p.get("customdata")]
+# A clicked point carries its rollout id as customdata (a scalar, or a one-element list).
+clicked = [c[0] if isinstance(c, list | tuple) else c
+           for c in (p.get("customdata") for p in (event.selection.points if event else [])) if c]
 
 with st.expander("Human ceiling: self-consistency on repeated items"):
     rows = [{"task": t, **r} for t in report.tasks for r in report.stats[t].self_consistency]
@@ -129,24 +131,26 @@ else:
         "rank gap": r["rank_diff"], "flags": r["flags"], "comments": len(r["comments"]), "direction": r["direction"],
     } for r in queue]).set_index("rollout"), key="audit_queue_table")
     ids = [r["rollout_id"] for r in queue]
-    pick = st.selectbox("Open rollout", [None, *dict.fromkeys(clicked + ids)], key="audit_queue_pick",
+    pick = st.selectbox("Open rollout", [None, *ids], key="audit_queue_pick",
                         format_func=lambda v: "choose a rollout..." if v is None else f"rollout {v}")
-    by_id = {it["rollout_id"]: it for t in report.tasks for it in report.items[t]}
-    for rid in ([pick] if pick is not None else []):
-        item = by_id[rid]
-        row = next((r for r in report.queue(item["task"], limit=None) if r["rollout_id"] == rid), None)
-        with st.expander(f"Rollout {rid} · {item['task']} · prompt {item['prompt_id']}", expanded=True):
-            st.markdown(f"reward **{item['reward_total']:.3f}** · human **{row['human_score']:.2f}** · "
-                        f"rank gap {row['rank_diff']:+.2f} ({row['direction']})")
-            st.markdown("Prompt")
-            render_messages(item.get("prompt"))
-            st.markdown("Completion")
-            render_completion(item.get("completion"))
-            st.markdown("Reward breakdown")
-            st.json({"components": item.get("reward_components"), "notes": item.get("reward_notes")})
-            st.markdown("Scores, flags and comments")
-            st.dataframe(pd.DataFrame(item["annotations"]).drop(columns=["annotator_id"], errors="ignore"),
-                         key=f"audit_scores_{rid}")
+by_id = {it["rollout_id"]: it for t in report.tasks for it in report.items[t]}
+pick = st.session_state.get("audit_queue_pick")
+opened = [r for r in dict.fromkeys([pick, *clicked[:1]]) if r in by_id]
+for rid in opened:
+    item = by_id[rid]
+    row = next(r for r in report.queue(item["task"], limit=None) if r["rollout_id"] == rid)
+    with st.expander(f"Rollout {rid} · {item['task']} · prompt {item['prompt_id']}", expanded=True):
+        st.markdown(f"reward **{item['reward_total']:.3f}** · human **{row['human_score']:.2f}** · "
+                    f"rank gap {row['rank_diff']:+.2f} ({row['direction']})")
+        st.markdown("Prompt")
+        render_messages(item.get("prompt"))
+        st.markdown("Completion")
+        render_completion(item.get("completion"))
+        st.markdown("Reward breakdown")
+        st.json({"components": item.get("reward_components"), "notes": item.get("reward_notes")})
+        st.markdown("Scores, flags and comments")
+        st.dataframe(pd.DataFrame(item["annotations"]).drop(columns=["annotator_id"], errors="ignore"),
+                     key=f"audit_scores_{rid}")
 
 # -- thresholds (admins edit) and decision history --------------------------------------------
 with st.expander("Gate thresholds"):
