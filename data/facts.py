@@ -14,7 +14,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date
 
-from data.catalog import STATE_BY_CODE
+from data.catalog import CATEGORY_BY_NAME, STATE_BY_CODE
 
 ORDERS_SQL = """
 SELECT c.customer_state, c.customer_unique_id, o.order_status, substr(o.order_purchase_timestamp, 1, 10),
@@ -67,7 +67,8 @@ class Scope:
             return f"na região {self.key}"
         if self.kind == "estado":
             return f"em {STATE_BY_CODE[self.key].name} ({self.key})" if self.key in STATE_BY_CODE else f"em {self.key}"
-        return f"na categoria {self.key.replace('_', ' ')}"
+        cat = CATEGORY_BY_NAME.get(self.key)
+        return f"na categoria {cat.label if cat else self.key.replace('_', ' ')}"
 
 
 @dataclass

@@ -59,7 +59,7 @@ def user_message(facts: Facts, scope, topic: str, request: str) -> str:
     lines = summary_lines(scope, facts, topic)
     head = f"Resumo dos dados {scope.name} (pedidos de {facts.first_day} a {facts.last_day}):"
     body = "\n".join(f"- {line}" for line in lines)
-    return f"{head}\n{body}\n\nPedido: {request.format(escopo=scope.name)}"
+    return f"{head}\n{body}\n\nPedido de análise: {request.format(escopo=scope.name)}"
 
 
 def stream(facts: Facts, rng: random.Random, seen: set[str]) -> Iterator[dict]:

@@ -42,7 +42,25 @@ AUDIENCES = (
 OFFERS = ("{d}% de desconto", "frete grátis acima de R$ {v}", "cupom {cupom} com {d}% off",
           "parcelamento em até {p}x sem juros", "{d}% off na segunda unidade", "brinde nas compras acima de R$ {v}")
 TONES = ("divertido", "urgente", "acolhedor", "direto", "empolgado")
-COUPONS = ("VOLTA10", "BEMVINDO", "FRETEZERO", "MAE15", "NATAL20", "BLACK30", "QUEROMAIS", "SAUDADE")
+# Coupons and offers that fit the occasion (a Christmas coupon in a Black Friday brief
+# would teach the model to ignore the brief).
+COUPONS: dict[str, tuple[str, ...]] = {
+    "black_friday": ("BLACK30", "BLACKFRIDAY", "SEXTOU"), "dia_das_maes": ("MAE15", "MAEZONA"),
+    "dia_dos_pais": ("PAI15", "PAIZAO"), "natal": ("NATAL20", "NOEL10"),
+    "reengajamento": ("VOLTA10", "SAUDADE", "VOLTEI"), "volta_as_aulas": ("AULAS10", "ESTUDO15"),
+    "aniversario_loja": ("NIVER20", "PARABENS"),
+}
+GENERIC_COUPONS = ("QUEROMAIS", "BEMVINDO", "APROVEITA")
+OCCASION_OFFERS: dict[str, tuple[str, ...]] = {
+    "frete_gratis": ("frete grátis para todo o estado", "frete grátis acima de R$ {v}"),
+    "avaliacao": ("cupom {cupom} de {d}% na próxima compra para quem avaliar", "sem oferta: só o pedido de avaliação"),
+}
+
+
+def _city_label(name: str) -> str:
+    """Olist's "sao bernardo do campo" as people write it in a brief: "Sao Bernardo do Campo"."""
+    small = {"de", "do", "da", "dos", "das", "e"}
+    return " ".join(w if w in small else w[:1].upper() + w[1:] for w in name.split())
 
 
 def user_message(rng: random.Random, facts: Facts, topic: str, uf: str) -> str:
@@ -53,11 +71,12 @@ def user_message(rng: random.Random, facts: Facts, topic: str, uf: str) -> str:
     label = cat.label if cat else cat_name.replace("_", " ")
     product = rng.choice(cat.nouns).split(" ", 1)[1] if cat else label
     state = STATE_BY_CODE.get(uf)
-    city = rng.choice(state.cities)[0].title() if state else uf
+    city = _city_label(rng.choice(state.cities)[0]) if state else uf
     ticket = scope.revenue / max(1, scope.orders)
     audience = rng.choice(AUDIENCES).format(uf=uf, cidade=city, categoria=label, produto=product)
-    offer = rng.choice(OFFERS).format(d=rng.choice((10, 15, 20, 25, 30, 40)), p=rng.choice((3, 6, 10)),
-                                      v=int(round(ticket, -1)) or 99, cupom=rng.choice(COUPONS))
+    offer = rng.choice(OCCASION_OFFERS.get(topic, OFFERS)).format(
+        d=rng.choice((10, 15, 20, 25, 30, 40)), p=rng.choice((3, 6, 10)), v=int(round(ticket, -1)) or 99,
+        cupom=rng.choice(COUPONS.get(topic, GENERIC_COUPONS)))
     ticket_txt = f"{ticket:.2f}".replace(".", ",")
     return (
         f"Briefing da campanha\n- Ocasião: {OCCASIONS[topic]}\n- Público: {audience}\n"

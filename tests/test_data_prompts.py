@@ -118,3 +118,14 @@ def test_datasets_reads_the_files(small_data, tmp_path):
     assert ds["train"].num_rows == 1480 and ds["eval"].num_rows == 65
     first = ds["eval"][0]
     assert first["prompt"][0]["role"] == "system" and first["task"] in {"extraction", "sql_qa", "insights", "push"}
+
+
+def test_reengagement_analyses_route_to_insights(rows):
+    """The reason insights prompts talk about "reengajamento": the untagged-prompt router
+    must send them to the insights reward, from the full chat and from the user text alone."""
+    from rewards.routing import route_task
+
+    ins = [r for r in rows if r["task"] == "insights"]
+    assert sum("reengajamento" in _user(r) for r in ins) >= 20
+    assert all(route_task(r["prompt"]) == "insights" for r in ins)
+    assert all(route_task(_user(r)) == "insights" for r in ins)
