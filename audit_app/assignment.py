@@ -170,10 +170,9 @@ def serve(conn, annotator_id: int, settings: dict, stamp: str, *, task: str | No
         return repeat, 1
 
     tasks = [task] if task else list(TASKS)
-    counts = {
-        t: conn.execute("SELECT count(*) FROM item_queue WHERE task = ? AND scored > 0", [t]).fetchone()[0]
-        for t in tasks
-    }
+    # Kept by triggers (schema/004_counters.sql): items with a first-round score, per task.
+    counts = dict.fromkeys(tasks, 0)
+    counts.update({t: n for t, n in conn.execute("SELECT task, scored FROM task_counts") if t in counts})
     for t in sorted(tasks, key=lambda t: (counts[t], tasks.index(t))):
         rollout_id = _open_item(conn, t, annotator_id)
         if rollout_id is not None:

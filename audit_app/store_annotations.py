@@ -399,20 +399,17 @@ class AnnotationsMixin:
         from rewards.types import TASKS
 
         minimum = self.get_settings()["task_minimum"]
+        # task_counts and annotator_counts are kept by triggers (schema/004_counters.sql).
+        counts = {row[0]: row[1:] for row in self.conn.execute(
+            "SELECT task, items, scored, complete FROM task_counts")}
         per_task = {}
         for task in TASKS:
-            items = self.conn.execute("SELECT count(*) FROM item_queue WHERE task = ?", [task]).fetchone()[0]
-            scored = self.conn.execute("SELECT count(*) FROM item_queue WHERE task = ? AND scored > 0",
-                                       [task]).fetchone()[0]
-            complete = self.conn.execute(
-                "SELECT count(*) FROM item_queue WHERE task = ? AND scored > 0 AND scored >= target",
-                [task]).fetchone()[0]
+            items, scored, complete = counts.get(task, (0, 0, 0))
             per_task[task] = {"items": items, "scored": scored, "complete": complete, "minimum": minimum,
                               "reached": scored >= minimum}
-        scores = self.conn.execute("SELECT count(*) FROM annotations WHERE score IS NOT NULL").fetchone()[0]
-        scorers = self.conn.execute(
-            "SELECT count(*) FROM users u WHERE EXISTS (SELECT 1 FROM annotations a WHERE a.annotator_id = u.id"
-            " AND a.score IS NOT NULL)").fetchone()[0]
+        scores, scorers = self.conn.execute(
+            "SELECT coalesce(sum(scored), 0), count(DISTINCT CASE WHEN scored > 0 THEN annotator_id END)"
+            " FROM annotator_counts").fetchone()
         team = {"annotations": scores, "annotators": scorers,
                 "items_scored": sum(t["scored"] for t in per_task.values()),
                 "items_complete": sum(t["complete"] for t in per_task.values()),
@@ -421,13 +418,11 @@ class AnnotationsMixin:
         if actor is None:
             return out
         by_task = dict.fromkeys(TASKS, 0)
-        for task, n in self.conn.execute(
-                # item_queue holds each queued rollout's task in a small row (rollouts rows are large).
-                "SELECT q.task, count(*) FROM annotations a JOIN item_queue q ON q.rollout_id = a.rollout_id"
-                " WHERE a.annotator_id = ? AND a.score IS NOT NULL GROUP BY q.task", [actor.id]):
-            by_task[task] = n
-        flagged = self.conn.execute("SELECT count(*) FROM annotations WHERE annotator_id = ?"
-                                    " AND flag_reward_wrong = 1", [actor.id]).fetchone()[0]
+        flagged = 0
+        for task, n, f in self.conn.execute(
+                "SELECT task, scored, flagged FROM annotator_counts WHERE annotator_id = ?", [actor.id]):
+            by_task[task] = by_task.get(task, 0) + n
+            flagged += f
         skipped = self.conn.execute("SELECT count(*) FROM assignments WHERE annotator_id = ?"
                                     " AND status = 'skipped'", [actor.id]).fetchone()[0]
         out["mine"] = {"scored": sum(by_task.values()), "flagged": flagged, "skipped": skipped, "by_task": by_task}

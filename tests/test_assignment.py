@@ -190,3 +190,54 @@ def test_task_filter(store, users, rollout_ids):
     assert store.next_item(ann, task=other)["task"] == other
     with pytest.raises(InvalidInput, match="unknown task 'poems'"):
         store.next_item(ann, task="poems")
+
+
+def test_counters_match_a_recount_after_random_work(store, users):
+    """The queue counters (code) and the progress counters (triggers) equal a fresh recount
+    after a random mix of every action."""
+    import random
+
+    seed_rollouts(store, per_task=12)
+    admin = users["admin"]
+    people = annotators(store, 3) + [users["annotator"]]
+    rng = random.Random(4)
+    for _ in range(300):
+        who = rng.choice(people)
+        action = rng.random()
+        item = store.next_item(who)
+        if item is None:
+            continue
+        rid = item["rollout_id"]
+        if action < 0.55:
+            store.record_annotation(who, rid, rng.randint(1, 5), flag=rng.random() < 0.1, seconds=rng.uniform(1, 9))
+        elif action < 0.65:
+            store.flag_item(who, rid, "estranho")
+        elif action < 0.75:
+            store.skip(who, rid)
+        elif action < 0.9:
+            store.undo_last(who)
+        elif action < 0.95:
+            store.conn.execute("UPDATE assignments SET lease_until = 0 WHERE rollout_id = ?", [rid])
+        else:
+            store.update_settings({"agreement_share": rng.choice([0.0, 0.2, 1.0]),
+                                   "repeat_share": rng.choice([0.0, 0.5])}, actor=admin)
+    store.next_item(people[0])  # frees expired leases
+    queue = {r["rollout_id"]: r for r in store.query("SELECT * FROM item_queue")}
+    scored = Counter(r["rollout_id"] for r in store.query(
+        "SELECT rollout_id FROM annotations WHERE round = 0 AND score IS NOT NULL"))
+    claimed = Counter(r["rollout_id"] for r in store.query(
+        "SELECT rollout_id FROM assignments WHERE round = 0 AND status IN ('leased', 'done')"))
+    assert {rid: (q["scored"], q["claimed"]) for rid, q in queue.items()} == {
+        rid: (scored[rid], claimed[rid]) for rid in queue}
+    assert sum(scored.values()) > 20
+    recount = {r["task"]: (r["items"], r["scored"], r["complete"]) for r in store.query(
+        "SELECT task, count(*) AS items, sum(scored > 0) AS scored, sum(scored > 0 AND scored >= target) AS complete"
+        " FROM item_queue GROUP BY task")}
+    assert {r["task"]: (r["items"], r["scored"], r["complete"]) for r in store.query("SELECT * FROM task_counts")} \
+        == recount
+    mine = {(r["annotator_id"], r["task"]): (r["scored"], r["flagged"]) for r in store.query(
+        "SELECT a.annotator_id, r.task, sum(a.score IS NOT NULL) AS scored, sum(a.flag_reward_wrong) AS flagged"
+        " FROM annotations a JOIN rollouts r ON r.id = a.rollout_id GROUP BY a.annotator_id, r.task")}
+    kept = {(r["annotator_id"], r["task"]): (r["scored"], r["flagged"])
+            for r in store.query("SELECT * FROM annotator_counts WHERE scored > 0 OR flagged > 0")}
+    assert kept == mine
