@@ -8,7 +8,7 @@ so two annotators asking at once are served one after the other):
 2. An item the annotator already holds (an unexpired lease) comes back first, so a reload,
    a second browser or an undo shows the same item instead of reserving another.
 3. Self-consistency: a share (`repeat_share`) of the items an annotator scores is planned
-   to come back to them once they have scored `repeat_gap` more items. It is served as an
+   to come back to them once they have given `repeat_gap` more scores. It is served as an
    ordinary item (round 1); nothing tells the annotator it is a repeat.
 4. Otherwise a new item from the task with the fewest scored items (ties in TASKS order),
    so every task reaches `task_minimum` together. Within a task, an item that already has
@@ -202,13 +202,17 @@ def _open_item(conn, task: str, annotator_id: int) -> int | None:
     return row[0] if row else None
 
 
+def scores_given(conn, annotator_id: int) -> int:
+    """How many scores the annotator has given (trigger-kept counter, schema/004_counters.sql)."""
+    return conn.execute("SELECT coalesce(sum(scored), 0) FROM annotator_counts WHERE annotator_id = ?",
+                        [annotator_id]).fetchone()[0]
+
+
 def _due_repeat(conn, annotator_id: int, task: str | None) -> int | None:
     first = conn.execute("SELECT min(due_after) FROM repeat_plan WHERE annotator_id = ?", [annotator_id]).fetchone()[0]
     if first is None:
         return None
-    done = conn.execute(
-        "SELECT count(*) FROM annotations WHERE annotator_id = ? AND round = 0", [annotator_id]
-    ).fetchone()[0]
+    done = scores_given(conn, annotator_id)
     if done < first:
         return None
     row = conn.execute(

@@ -291,8 +291,7 @@ class AnnotationsMixin:
                 if score is not None:
                     conn.execute("UPDATE item_queue SET scored = scored + 1 WHERE rollout_id = ?", [rollout_id])
                 if assignment.is_repeat(rollout_id, me.id, settings["repeat_share"]):
-                    done = conn.execute("SELECT count(*) FROM annotations WHERE annotator_id = ? AND round = 0",
-                                        [me.id]).fetchone()[0]
+                    done = assignment.scores_given(conn, me.id)
                     conn.execute("INSERT OR IGNORE INTO repeat_plan (annotator_id, rollout_id, due_after)"
                                  " VALUES (?, ?, ?)", [me.id, rollout_id, done + settings["repeat_gap"]])
         conn.execute(
