@@ -3,8 +3,9 @@
 The nine files are found by their published names. Each is read as strict UTF-8 CSV; the
 header must hold exactly the schema's columns (any order); every value is checked against
 its column's type (integers, decimals, 'YYYY-MM-DD HH:MM:SS' timestamps, two-letter
-states, scores 1-5, known order statuses); primary keys must be unique and foreign keys
-must point at rows of the parent file. The first problem stops the import with an
+states, scores 1-5, known order statuses); primary keys must be unique (a row repeated
+identically is skipped and counted; the same key with different values is an error) and
+foreign keys must point at rows of the parent file. The first problem stops the import with an
 `OlistImportError` naming the file, the data row, the physical line and the column.
 
 What the real data legitimately lacks is kept and counted in the report's notes, not
@@ -132,8 +133,9 @@ def _converter(table: str, name: str, ctype: str):
     return conv
 
 
-def read_table(path: Path, table: str, parents: dict[str, set]) -> list[tuple]:
-    """Parse and check one CSV file; return rows as tuples in schema column order."""
+def read_table(path: Path, table: str, parents: dict[str, set]) -> tuple[list[tuple], int]:
+    """Parse and check one CSV file; return its rows as tuples in schema column order and
+    the number of exact duplicate rows skipped."""
     name = path.name
     raw = path.read_bytes()
     try:
@@ -173,8 +175,9 @@ def read_table(path: Path, table: str, parents: dict[str, set]) -> list[tuple]:
     notnull = [c.notnull for c in cols]
     pk_idx = [expected.index(k) for k in PRIMARY_KEYS.get(table, ())]
     fk = [(expected.index(col), parent, col) for col, parent in FOREIGN_KEYS.get(table, ())]
-    seen: dict[tuple, int] = {}
+    seen: dict[tuple, tuple[int, tuple]] = {}
     rows: list[tuple] = []
+    skipped = 0
     width = len(header)
     n = 0
     try:
@@ -200,11 +203,14 @@ def read_table(path: Path, table: str, parents: dict[str, set]) -> list[tuple]:
             row = tuple(values)
             if pk_idx:
                 key = tuple(row[i] for i in pk_idx)
-                first = seen.setdefault(key, n)
-                if first != n:
+                first = seen.setdefault(key, (n, row))
+                if first[0] != n:
+                    if first[1] == row:  # the same row twice: an export glitch, nothing to choose between
+                        skipped += 1
+                        continue
                     shown = ", ".join(f"{expected[i]}={row[i]!r}" for i in pk_idx)
-                    raise OlistImportError(name, f"duplicate key ({shown}), first seen at row {first}",
-                                           row=n, line=reader.line_num)
+                    raise OlistImportError(name, f"duplicate key ({shown}) with different values, first seen at "
+                                                 f"row {first[0]}", row=n, line=reader.line_num)
             for i, parent, col in fk:
                 if row[i] not in parents[parent]:
                     raise OlistImportError(name, f"{col} {row[i]!r} not found in {FILES[parent]}",
@@ -215,7 +221,7 @@ def read_table(path: Path, table: str, parents: dict[str, set]) -> list[tuple]:
                                row=n + 1, line=reader.line_num) from None
     if table in PRIMARY_KEYS and len(PRIMARY_KEYS[table]) == 1:
         parents[table] = {k[0] for k in seen}
-    return rows
+    return rows, skipped
 
 
 def import_olist(conn: sqlite3.Connection, folder: Path) -> dict:
@@ -236,7 +242,9 @@ def import_olist(conn: sqlite3.Connection, folder: Path) -> dict:
             notes.append(f"{FILES[table]} not found: the optional {table} table is left empty")
             counts[table] = 0
             continue
-        rows = read_table(path, table, parents)
+        rows, skipped = read_table(path, table, parents)
+        if skipped:
+            notes.append(f"{FILES[table]}: {skipped} exact duplicate row(s) skipped")
         insert_rows(conn, table, rows)
         counts[table] = len(rows)
     notes += _data_notes(conn)

@@ -127,9 +127,23 @@ def test_extra_column(csv_dir, tmp_path):
 
 
 def test_duplicated_key(csv_dir, tmp_path):
-    _rewrite(csv_dir / FILES["orders"], lambda lines: lines + [lines[5]])
-    err = _expect_error(csv_dir, tmp_path, "duplicate key \\(order_id=.*first seen at row 5")
+    def conflict(rows):
+        rows.append(list(rows[5]))
+        rows[-1][2] = "canceled" if rows[5][2] != "canceled" else "delivered"
+
+    _edit_csv(csv_dir / FILES["orders"], conflict)
+    err = _expect_error(csv_dir, tmp_path, "duplicate key \\(order_id=.*\\) with different values, first seen at row 5")
     assert err.row == 3001
+
+
+def test_identical_duplicate_row_is_skipped_and_counted(csv_dir, tmp_path, small_data):
+    from data.build import build_with_report
+
+    before = sqlite3.connect(small_data["db"]).execute("SELECT COUNT(*) FROM order_reviews").fetchone()[0]
+    _rewrite(csv_dir / FILES["order_reviews"], lambda lines: lines + [lines[7]])
+    paths, report = build_with_report(tmp_path / "out", olist_dir=csv_dir, train=20, eval=8)
+    assert "olist_order_reviews_dataset.csv: 1 exact duplicate row(s) skipped" in report["import"]["notes"]
+    assert report["db"]["order_reviews"] == before
 
 
 def test_bad_value_names_row_and_column(csv_dir, tmp_path):
