@@ -9,8 +9,12 @@ seconds instead of the hours real scoring would. Then it measures, for one annot
 
 - save: `store.record_annotation` alone (target <= 20 ms);
 - next: `store.next_item` alone;
-- page: the annotate page's server-side run through AppTest after pressing a score key:
-  the save, the next item, progress and rendering together (target p95 <= 150 ms).
+- item panel: what a key press reruns in the live app (the annotate page's item
+  fragment): fetching the next item and rendering it, timed by the page itself
+  (target p95 <= 150 ms);
+- whole page run: AppTest reruns the whole script after a key press (the save callback,
+  the item panel and the progress panel), timed server-side around the script run; in
+  the live app the progress panel refreshes on its own timer instead.
 
 Prints p50 / p95 / max in milliseconds and PASS/FAIL against the targets.
 """
@@ -188,13 +192,14 @@ def main(argv=None) -> int:
         if at.exception:
             print(at.exception[0].value)
             return 1
-        page_ms = []
+        page_ms, panel_ms = [], []
         script_ms.clear()
         for step in range(args.steps):
             at.button(key=f"annotate_score_{step % 5 + 1}").click()
             t = time.perf_counter()
             at.run()
             page_ms.append((time.perf_counter() - t) * 1000)
+            panel_ms.append(at.session_state["annotate_panel_ms"])
         assert not at.exception, at.exception
         store.close()
 
@@ -202,8 +207,10 @@ def main(argv=None) -> int:
     ok = summary("store.next_item", next_ms)
     ok &= summary("store.record_annotation (save)", save_ms, SAVE_TARGET_MS)
     ok &= summary("store.progress", progress_ms)
-    ok &= summary("page run, AppTest wall time", page_ms)
-    ok &= summary("page run, script time (server)", script_ms, PAGE_TARGET_MS)
+    ok &= summary("item panel: next item + render", panel_ms, PAGE_TARGET_MS)
+    # Informational: AppTest cannot rerun a fragment alone, so these include the progress panel.
+    summary("whole page run (+progress), server", script_ms, PAGE_TARGET_MS)
+    summary("whole page run, AppTest wall time", page_ms)
     return 0 if ok else 1
 
 

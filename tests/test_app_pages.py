@@ -13,6 +13,7 @@ from streamlit.testing.v1 import AppTest
 
 from audit_app.auth import ROLES
 from audit_app.ui import SESSION_USER
+from rewards.types import TASKS
 
 APP = Path(__file__).resolve().parent.parent / "audit_app"
 PASSWORD = "correct-horse-9"
@@ -195,7 +196,11 @@ def test_score_saves_with_time_and_advances(app_store, items):
     saved = app_store.get_annotation(annotator, first)
     assert saved["score"] == 4 and saved["flag_reward_wrong"] == 0 and saved["seconds"] >= 0
     assert shown_item(at) != first
-    assert at.metric[0].value == "1"
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["My scores"] == "1" and metrics["Team: items scored"] == f"1 / {len(items)}"
+    assert float(metrics["My median time per item"].removesuffix(" s")) == pytest.approx(saved["seconds"], abs=0.1)
+    per_task = at.dataframe[0].value
+    assert list(per_task["task"]) == list(TASKS) and per_task["scored"].sum() == 1 and per_task["mine"].sum() == 1
 
 
 def test_flag_with_comment_is_saved_with_the_score(app_store, items):

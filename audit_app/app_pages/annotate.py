@@ -5,6 +5,10 @@ and other people's scores never reach this page). Keys 1-5 save the score and sh
 next item; S skips; U undoes my last score (its item comes back); F flags "the reward
 looks wrong here" and puts the cursor in the comment box (Esc leaves it). Time per item
 runs from the moment the server hands the item out to the moment the score arrives.
+
+The item (with my own figures) and the team's progress are separate fragments: a key
+press reruns only the item panel (save, next item, render), and the team panel
+refreshes on its own every few seconds.
 """
 
 import time
@@ -21,6 +25,8 @@ ITEM = "annotate_item"
 SHOWN_AT = "annotate_shown_at"
 NOTICE = "annotate_notice"
 FOCUS = "annotate_focus"
+PANEL_MS = "annotate_panel_ms"
+PROGRESS_REFRESH_S = 10
 
 user = page_guard("annotator")
 store = get_store()
@@ -105,23 +111,51 @@ def on_flag(rollout_id: int) -> None:
         state[FOCUS] = state.get(FOCUS, 0) + 1
 
 
-# -- the item ---------------------------------------------------------------------------
-if ITEM not in state or state[ITEM] is None:
-    state[ITEM] = store.next_item(user)
-    state[SHOWN_AT] = time.monotonic()
-item = state[ITEM]
+# -- the item (a fragment: a key press reruns only this part) ----------------------------
+@st.fragment
+def item_panel() -> None:
+    started = time.perf_counter()
+    if state.get(ITEM) is None:
+        try:
+            state[ITEM] = store.next_item(user)
+        except (StoreError, PermissionError) as exc:  # e.g. the account was disabled meanwhile
+            st.error(str(exc))
+            return
+        state[SHOWN_AT] = time.monotonic()
+    item = state[ITEM]
 
-notice = state.pop(NOTICE, None)
-if notice and notice[0] == "error":
-    st.error(notice[1])
-elif notice:
-    st.toast(notice[1])  # a toast does not push the item down the page
+    notice = state.pop(NOTICE, None)
+    if notice and notice[0] == "error":
+        st.error(notice[1])
+    elif notice:
+        st.toast(notice[1])  # a toast does not push the item down the page
 
-if item is None:
-    st.title("Annotate")
-    st.success("Nothing left to score for you right now. Thank you!")
-    keyboard.key_button("Undo my last score", keyboard.UNDO_KEY, key="annotate_undo", on_click=on_undo)
-else:
+    if item is None:
+        st.title("Annotate")
+        st.success("Nothing left to score for you right now. Thank you!")
+        keyboard.key_button("Undo my last score", keyboard.UNDO_KEY, key="annotate_undo", on_click=on_undo)
+    else:
+        show_item(item)
+    show_my_progress()
+    # Server-side time of this panel (save callback excluded), kept for the benchmark.
+    state[PANEL_MS] = (time.perf_counter() - started) * 1000
+
+
+def show_my_progress() -> None:
+    """My own figures, fresh after every key press (counter rows: a millisecond)."""
+    try:
+        progress = store.progress(user)
+    except (StoreError, PermissionError) as exc:
+        st.error(str(exc))
+        return
+    mine, median = progress["mine"], progress["median_seconds"]
+    cols = st.columns(3)
+    cols[0].metric("My scores", mine["scored"])
+    cols[1].metric("My median time per item", "—" if median is None else f"{median:.1f} s")
+    cols[2].metric("Flagged / skipped", f"{mine['flagged']} / {mine['skipped']}")
+
+
+def show_item(item: dict) -> None:
     rid, task = item["rollout_id"], item["task"]
     guideline = guideline_for(task)
     left, right = st.columns([3, 2], gap="large")
@@ -159,24 +193,34 @@ else:
             st.markdown(guideline.to_markdown())
             st.caption(f"{GENERAL_PT} — *{GENERAL_EN}*")
 
-# -- progress ---------------------------------------------------------------------------
-st.divider()
-progress = store.progress(user)
-mine, team = progress["mine"], progress["team"]
-cols = st.columns(4)
-cols[0].metric("My scores", mine["scored"], help=f"{mine['flagged']} flagged, {mine['skipped']} skipped")
-cols[1].metric("Team: items scored", f"{team['items_scored']} / {team['items_total']}",
-               help=f"{team['annotations']} scores by {team['annotators']} annotators; "
-                    f"{team['items_complete']} items have all the scores they need")
-median = progress["median_seconds"]
-cols[2].metric("My median time per item", "—" if median is None else f"{median:.1f} s")
-cols[3].metric("Items fully scored", team["items_complete"])
-with st.expander("Progress per task"):
+
+# -- team progress (its own fragment on a timer: scoring never waits for it) ---------------
+@st.fragment(run_every=PROGRESS_REFRESH_S)
+def team_panel() -> None:
+    try:
+        progress = store.progress(user)
+    except (StoreError, PermissionError) as exc:
+        st.error(str(exc))
+        return
+    mine, team = progress["mine"], progress["team"]
+    cols = st.columns(3)
+    cols[0].metric("Team: items scored", f"{team['items_scored']} / {team['items_total']}")
+    cols[1].metric("Team: items fully scored", team["items_complete"],
+                   help="Items with all the annotators they need (agreement items need more than one).")
+    cols[2].metric("Team: scores", team["annotations"], help=f"by {team['annotators']} annotators")
+    st.markdown("**Per task** (the audit needs the minimum in every task)")
     st.dataframe(
         [{"task": task, "items": t["items"], "scored": t["scored"], "complete": t["complete"],
-          "audit minimum": t["minimum"], "minimum reached": t["reached"], "mine": mine["by_task"].get(task, 0)}
+          "audit minimum": t["minimum"], "minimum reached": t["reached"],
+          "mine": mine["by_task"].get(task, 0)}
          for task, t in progress["per_task"].items()],
         hide_index=True,
     )
+    st.caption(f"Team figures refresh every {PROGRESS_REFRESH_S} s.")
+
+
+item_panel()
+st.divider()
+team_panel()
 with st.expander("Keyboard shortcuts"):
     st.markdown(keyboard.help_markdown())
