@@ -126,3 +126,15 @@ def test_sql_is_parameterised(store, users):
     seed_rollouts(store, per_task=1)
     assert store.list_rollouts(batch_id=evil) == [] and store.list_annotations(annotator=evil) == []
     assert len(store.list_users()) == 4
+
+
+def test_annotation_flow_on_both_stores(any_store):
+    seed_rollouts(any_store, per_task=2)
+    ann = any_store.add_user("ana", "annotator", "pw-ana-123")
+    item = any_store.next_item(ann)
+    saved = any_store.record_annotation(ann, item["rollout_id"], 4, seconds=2.0)
+    assert any_store.record_annotation(ann, item["rollout_id"], 5).updated
+    assert any_store.next_item(ann)["rollout_id"] != item["rollout_id"]
+    assert any_store.undo_last(ann)["score"] == 4
+    assert [h["score"] for h in any_store.annotation_history(saved)] == [4]
+    assert any_store.progress(ann)["mine"]["scored"] == 1
