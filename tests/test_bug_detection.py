@@ -11,11 +11,13 @@ insert by the correct rewards; simulated annotators score them by the *correct* 
 plus noise (seeded). The gate computed with a buggy copy fails exactly the affected
 task and passes the clean ones, and the disagreement queue points at the bug.
 
-How sure is this? Over seeds 1-10 of this very simulation (80 items per task), the push
-and routing bugs fail their task every time and the correct rewards always pass; the
-extraction bugs fail it 7 times in 10: json-repair rescues a decimal-comma JSON for half
-credit, so the planted bug costs at most 0.19 of reward and the buggy reward's agreement
-with people sits near the 0.5 threshold (rho about 0.45 on average). The seed below is fixed.
+How sure is this? Over seeds 1-30 of this very simulation (80 items per task) the
+correct rewards pass every task every time; the routing bug fails insights 30 times in 30,
+the push bug fails push 29 in 30, the extraction bugs fail extraction 26 in 30 (and never
+another task). The extraction bugs are the subtle ones: json-repair rescues a
+decimal-comma JSON for half credit, so the planted bugs cost at most 0.19 of reward and
+the buggy reward's agreement with people sits just under the 0.5 threshold (rho
+0.25-0.55). The seed below is fixed (extraction: rho 0.34, CI lower bound 0.17).
 """
 
 from __future__ import annotations
@@ -218,7 +220,7 @@ def correct_quantiles(store, ids) -> dict[int, float]:
     share a mid-rank): people use the whole 1-5 scale for the range of answers they see."""
     rows = [store.get_rollout(rid) for rid in ids]
     out = {}
-    for task in {r["task"] for r in rows}:
+    for task in sorted({r["task"] for r in rows}):
         mine = [r for r in rows if r["task"] == task]
         ranks = rankdata([r["reward_total"] for r in mine])
         out.update({r["id"]: (rank - 0.5) / len(mine) for r, rank in zip(mine, ranks, strict=True)})
@@ -241,7 +243,9 @@ def audited_store(tmp_path_factory):
                                   for i, (pid, text) in enumerate(rollouts)])
         people = [add_user(store, name, "annotator") for name in ("ana", "bia", "caio")]
         noise = random.Random(SEED + 1)
-        for rid, quantile in correct_quantiles(store, ids).items():
+        quantiles = correct_quantiles(store, ids)
+        for rid in ids:  # a fixed order: the noise each rollout gets must not depend on hashing
+            quantile = quantiles[rid]
             raters = [people[rid % 3]] + ([people[(rid + 1) % 3]] if noise.random() < 0.35 else [])
             for person in raters:
                 score = round(1 + 4 * quantile + noise.gauss(0, HUMAN_NOISE))
@@ -299,9 +303,11 @@ def test_extraction_bugs_fail_extraction_only(audited_store):
 def test_push_without_length_penalty_fails_push_only(audited_store):
     d = decide(audited_store, {"push": make_push_reward(length_penalty=False)})
     assert_only(d, "push")
-    top = d.report.queue("push", limit=6)
-    assert sum(len(r["completion"]) > 200 for r in top) >= 5
-    assert all(r["direction"] == "reward rates it above people" for r in top if len(r["completion"]) > 200)
+    # Where the reward is more generous than people, the queue is all over-long "pushes".
+    queue = d.report.queue("push", limit=None)
+    generous = [r for r in queue if r["direction"] == "reward rates it above people"][:8]
+    assert all(len(r["completion"]) > 200 for r in generous)
+    assert sum(len(r["completion"]) > 200 for r in queue[:8]) >= 4
 
 
 def test_push_first_routing_fails_insights_only(audited_store):
