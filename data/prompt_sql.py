@@ -60,14 +60,17 @@ def stream(conn: sqlite3.Connection, rng: random.Random, seen: set[str]) -> Iter
         raise ValueError("the commerce database has too few orders to build sql_qa questions")
     live = list(sql_questions.TEMPLATES)
     misses = dict.fromkeys(live, 0)
+    empty: set[str] = set()  # questions already seen or answered by nothing: never run twice
     while live:
         for template in list(live):
             while True:
                 question = template(rng, ctx)
                 user = user_message(question)
                 key = normalise(user)
-                ref = None if key in seen else answer(conn, question.sql)
-                if ref is not None:
+                ref = None if key in seen or key in empty else answer(conn, question.sql)
+                if ref is None:
+                    empty.add(key)
+                else:
                     misses[template] = 0
                     seen.add(key)
                     yield make_row("sql_qa", SYSTEM, user, reference_sql=question.sql,

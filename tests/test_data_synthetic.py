@@ -43,11 +43,12 @@ def test_olist_table_and_column_names(db):
 
 
 def test_small_database_builds_fast_and_deterministically(tmp_path):
-    start = time.perf_counter()
+    # CPU seconds of this process: what the build needs of one core, however busy the machine.
+    start = time.process_time()
     with new_database(tmp_path / "a.db") as conn:
         create_schema(conn)
         generate(conn, seed=5, size="small")
-    assert time.perf_counter() - start < 2.0
+    assert time.process_time() - start < 2.0
     with new_database(tmp_path / "b.db") as conn:
         create_schema(conn)
         generate(conn, seed=5, size="small")
