@@ -93,6 +93,8 @@ def build_with_report(out_dir: str | Path | None = None, *, seed: int = 42, size
     out = Path(out_dir) if out_dir is not None else paths.home()
     targets = {"db": out / "commerce.db", "train": out / "prompts" / "train.jsonl",
                "eval": out / "prompts" / "eval.jsonl", "card": out / "prompts" / "README.md"}
+    if olist_dir is None and size not in ("default", "small"):
+        raise ValueError(f"unknown size {size!r}; valid: default, small")
     train_counts = split_counts(TRAIN_SIZE if train is None else train, mix or TRAIN_MIX)
     eval_counts = split_counts(EVAL_SIZE if eval is None else eval, eval_mix or EVAL_MIX)
     with contextlib.ExitStack() as stack:
@@ -122,7 +124,8 @@ def build_with_report(out_dir: str | Path | None = None, *, seed: int = 42, size
         tmp["card"].write_text(card.render(
             train=train_rows, eval_rows=eval_rows, source=source, seed=seed,
             size=size if olist_dir is None else "olist", db_counts=db_counts, diversity=diversity,
-            hashes={k: card.sha256(v) for k, v in texts.items()}), encoding="utf-8", newline="\n")
+            hashes={k: card.sha256(v) for k, v in texts.items()},
+            notes=stats.get("notes") if olist_dir is not None else None), encoding="utf-8", newline="\n")
     report = {"train": train_counts, "eval": eval_counts, "db": db_counts, "comment_diversity": diversity,
               "import": stats if olist_dir is not None else None}
     return targets, report

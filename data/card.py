@@ -21,7 +21,8 @@ def sha256(text: str) -> str:
 
 
 def render(*, train: list[dict], eval_rows: list[dict], source: str, seed: int, size: str,
-           db_counts: dict[str, int], diversity: dict | None, hashes: dict[str, str]) -> str:
+           db_counts: dict[str, int], diversity: dict | None, hashes: dict[str, str],
+           notes: list[str] | None = None) -> str:
     t_task, e_task = Counter(r["task"] for r in train), Counter(r["task"] for r in eval_rows)
     t_str, e_str = Counter(r["stratum"] for r in train), Counter(r["stratum"] for r in eval_rows)
     t_top = Counter((r["task"], r["topic"]) for r in train if r["topic"])
@@ -73,4 +74,7 @@ def render(*, train: list[dict], eval_rows: list[dict], source: str, seed: int, 
             f"{100 * diversity['repeated_share']:.1f}% of comments share their exact text with another "
             f"comment; the most common text covers {100 * diversity['top_share']:.2f}% of comments.",
         ]
+    if notes:
+        parts += ["", "## Import notes", "", "Kept as found in the source files, or skipped as counted here:", ""]
+        parts += [f"- {n}" for n in notes]
     return "\n".join(parts) + "\n"

@@ -143,6 +143,7 @@ def test_identical_duplicate_row_is_skipped_and_counted(csv_dir, tmp_path, small
     _rewrite(csv_dir / FILES["order_reviews"], lambda lines: lines + [lines[7]])
     paths, report = build_with_report(tmp_path / "out", olist_dir=csv_dir, train=20, eval=8)
     assert "olist_order_reviews_dataset.csv: 1 exact duplicate row(s) skipped" in report["import"]["notes"]
+    assert "- olist_order_reviews_dataset.csv: 1 exact duplicate row(s) skipped" in paths["card"].read_text("utf-8")
     assert report["db"]["order_reviews"] == before
 
 
