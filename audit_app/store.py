@@ -129,8 +129,15 @@ class _Transaction:
         if self.nested:
             return
         if exc_type is None:
-            self.conn.execute("COMMIT")
-        else:
+            try:
+                self.conn.execute("COMMIT")
+            except sqlite3.Error:
+                # A failed COMMIT (e.g. busy) leaves the transaction open; every later
+                # transaction() would silently join it. Roll back so the caller can retry.
+                if self.conn.in_transaction:
+                    self.conn.execute("ROLLBACK")
+                raise
+        elif self.conn.in_transaction:
             self.conn.execute("ROLLBACK")
 
 
