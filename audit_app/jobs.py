@@ -213,3 +213,46 @@ def _signal_group(pid: int, sig: int) -> None:
         os.killpg(pid, sig)  # the job leads its own group (start_new_session)
     except ProcessLookupError:
         pass
+
+
+def progress_view(job: dict) -> dict:
+    """What a page shows of a job's progress: fraction, done/total, tokens/s, ETA text."""
+    done, total = job.get("done") or 0, job.get("total")
+    extra = job.get("progress") or {}
+    eta = extra.get("eta_s")
+    return {
+        "fraction": min(1.0, done / total) if total else 0.0,
+        "done": done,
+        "total": total,
+        "tokens_per_s": extra.get("tokens_per_s"),
+        "eta": None if eta is None or job["status"] not in ("running", "queued") else _duration(eta),
+        "message": job.get("message") or "",
+        "batch_id": extra.get("batch_id"),
+    }
+
+
+def _duration(seconds: float) -> str:
+    seconds = max(0, int(round(seconds)))
+    if seconds < 60:
+        return f"{seconds} s"
+    minutes, secs = divmod(seconds, 60)
+    if minutes < 60:
+        return f"{minutes} min {secs:02d} s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes:02d} min"
+
+
+def job_summary(job: dict) -> dict:
+    """One row of the Jobs table."""
+    view = progress_view(job)
+    return {
+        "id": job["id"],
+        "kind": job["kind"],
+        "status": job["status"],
+        "progress": f"{view['done']}/{view['total']}" if view["total"] else "",
+        "by": job["created_by"],
+        "started": (job.get("started_at") or job["created_at"])[:19].replace("T", " "),
+        "finished": (job.get("finished_at") or "")[:19].replace("T", " "),
+        "exit code": job.get("exit_code"),
+        "command": "tucano-audit " + " ".join(job["argv"]),
+    }

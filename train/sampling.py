@@ -214,3 +214,69 @@ def run_sampling(store, request: SampleRequest, *, on_progress=None) -> SampleRe
         backend=loaded.backend, reason=loaded.reason, prompts=len(picked), rollout_ids=state["ids"],
         new_tokens=state["tokens"], truncated=state["truncated"], seconds=time.perf_counter() - started,
     )
+
+
+# -- for the Sample page ---------------------------------------------------------------------
+def list_checkpoints(store=None) -> list[dict]:
+    """LoRA checkpoints to sample from: {label, adapter, base_model, run, step}.
+
+    First the checkpoints the store records for finished training runs (best first), then
+    any adapter folder under <home>/runs/*/checkpoint-*/ or */best_checkpoint/ not seen yet
+    and not belonging to a run that is still going.
+    """
+    import json as _json
+
+    from data import paths
+
+    found: dict[str, dict] = {}
+    unfinished_dirs: set[str] = set()
+
+    def add(folder: Path, label: str, run, step) -> None:
+        cfg_path = folder / "adapter_config.json"
+        key = str(folder.resolve())
+        if key in found or not cfg_path.is_file():
+            return
+        try:
+            base = _json.loads(cfg_path.read_text(encoding="utf-8")).get("base_model_name_or_path")
+        except (OSError, ValueError):
+            return
+        found[key] = {"label": label, "adapter": key, "base_model": base, "run": run, "step": step}
+
+    if store is not None and hasattr(store, "list_runs"):
+        for run in store.list_runs(limit=200):
+            if run["status"] != "finished":
+                if run.get("run_dir"):
+                    unfinished_dirs.add(str(Path(run["run_dir"]).resolve()))
+                continue
+            checkpoints = sorted(store.list_checkpoints(run["id"]), key=lambda c: (not c["is_best"], -c["step"]))
+            for c in checkpoints:
+                tag = "best" if c["is_best"] else f"step {c['step']}"
+                add(Path(c["path"]), f"{run['name']} ({tag})", run["id"], c["step"])
+    root = paths.runs_dir()
+    if root.is_dir():
+        for folder in sorted([*root.glob("*/best_checkpoint"), *root.glob("*/checkpoint-*")]):
+            if str(folder.parent.resolve()) in unfinished_dirs:
+                continue
+            add(folder, f"{folder.parent.name}/{folder.name}", None, None)
+    return list(found.values())
+
+
+def sample_argv(*, model: str, adapter: str | None, tasks, prompts: int, per_prompt: int, temperature: float,
+                max_new_tokens: int, eval_split: bool = False, top_p: float = 1.0, seed: int | None = None,
+                batch_size: int = 8) -> list[str]:
+    """The `tucano-audit sample ...` arguments a Sample-page form stands for (checked here)."""
+    params = GenParams(temperature=float(temperature), top_p=float(top_p), top_k=0,
+                       max_new_tokens=int(max_new_tokens), seed=0 if seed is None else int(seed))
+    check_request(SampleRequest(model=model, adapter=adapter, tasks=tuple(tasks), prompts_per_task=int(prompts),
+                                per_prompt=int(per_prompt), params=params, batch_size=int(batch_size)))
+    argv = ["sample", "--model", model, "--tasks", *tasks, "--prompts", str(int(prompts)),
+            "--per-prompt", str(int(per_prompt)), "--temperature", repr(float(temperature)),
+            "--top-p", repr(float(top_p)), "--max-new-tokens", str(int(max_new_tokens)),
+            "--batch-size", str(int(batch_size))]
+    if adapter:
+        argv += ["--adapter", adapter]
+    if eval_split:
+        argv.append("--eval")
+    if seed is not None:
+        argv += ["--seed", str(int(seed))]
+    return argv
