@@ -231,3 +231,50 @@ def figures(rows: Sequence[dict]):
                           xaxis_title="step", legend={"orientation": "h"})
         figs.append((title, fig))
     return figs
+
+
+# -- one run, as the Train page shows it -----------------------------------------------------------
+@dataclass
+class RunView:
+    run: dict
+    headline: str
+    alerts: list[Alert]
+    checkpoints: list[dict]
+    figures: list
+    log: str
+    events: list[dict]
+
+
+def headline(run: dict) -> str:
+    """One sentence: where the run stands."""
+    text = f"Run {run['id']} ({run['name']}) is {run['status']}: step {run['step']} of {run['max_steps']}"
+    if run.get("best_step") is not None and run.get("best_score") is not None:
+        text += f"; best eval reward {run['best_score']:.3f} at step {run['best_step']}"
+    if run["status"] in ("failed", "cancelled", "finished") and run.get("stop_reason"):
+        text += f" ({run['stop_reason']})"
+    if run["status"] == "queued":
+        text = f"Run {run['id']} ({run['name']}) is queued: it starts when the run before it ends"
+    return text + "."
+
+
+def run_view(store, run_id: int, *, log_lines: int = 40) -> RunView:
+    """Everything the monitor shows for one run, read from the store and its run folder."""
+    run = store.get_run(run_id)
+    rows = store.run_metrics(run_id)
+    grpo = run["recipe"].get("grpo", {})
+    log = log_tail(Path(run["run_dir"]) / "train.log", log_lines) if run.get("run_dir") else ""
+    if run.get("job_id") and run["status"] == "failed":
+        # A crash's traceback is in the job's log, not in train.log.
+        from audit_app.jobs import log_tail as job_log_tail
+
+        job_log = job_log_tail(store.get_job(run["job_id"]), 8000)
+        log = (log + "\n--- job log ---\n" + "\n".join(job_log.splitlines()[-log_lines:])).strip()
+    return RunView(
+        run=run,
+        headline=headline(run),
+        alerts=alerts(rows, temperature=grpo.get("temperature"), max_completion_length=grpo.get("max_completion_length")),
+        checkpoints=checkpoint_rows(store.list_checkpoints(run_id), run.get("best_step")),
+        figures=figures(rows),
+        log=log,
+        events=store.run_events(run_id),
+    )
