@@ -12,6 +12,9 @@ The sandbox, layer by layer:
   100,000 characters; at most `max_rows` rows are fetched;
 - only one statement runs (sqlite3 refuses a second).
 
+The connection also memory-maps the file (faster reads) and, on request, results are
+cached per (file, SQL) so the same query in several completions of a group runs once.
+
 Connections are cached per process and thread, keyed by the file's path, inode, size and
 modification time, so a rebuilt database is reopened and scoring costs no connect.
 """
@@ -22,6 +25,7 @@ import os
 import sqlite3
 import threading
 import time
+from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
@@ -31,6 +35,8 @@ DEFAULT_MAX_ROWS = 1000
 _MAX_LENGTH = 1_000_000
 _MAX_SQL_LENGTH = 100_000
 _PROGRESS_EVERY = 1000  # VM instructions between two clock checks
+_MMAP_BYTES = 256 * 1024 * 1024
+_RESULT_CACHE_SIZE = 2048
 
 _ALLOWED_ACTIONS = frozenset({sqlite3.SQLITE_SELECT, sqlite3.SQLITE_READ, sqlite3.SQLITE_FUNCTION,
                               getattr(sqlite3, "SQLITE_RECURSIVE", 33)})
@@ -80,10 +86,14 @@ class _Sandbox:
         uri = f"file:{quote(str(path.resolve()))}?mode=ro"
         self.conn = sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=True)
         self.conn.execute("PRAGMA query_only = ON")
+        # Memory-mapped reads cut a scan's CPU time by about a third on the full database;
+        # set here, before the authorizer that denies every PRAGMA to the model's SQL.
+        self.conn.execute(f"PRAGMA mmap_size = {_MMAP_BYTES}")
         self.conn.setlimit(sqlite3.SQLITE_LIMIT_LENGTH, _MAX_LENGTH)
         self.conn.setlimit(sqlite3.SQLITE_LIMIT_SQL_LENGTH, _MAX_SQL_LENGTH)
         self.conn.setlimit(sqlite3.SQLITE_LIMIT_ATTACHED, 0)
         self.conn.set_authorizer(_authorizer)
+        self.key: tuple = ()
         self.deadline = 0.0
         clock = time.perf_counter
         self.conn.set_progress_handler(lambda: 1 if clock() > self.deadline else 0, _PROGRESS_EVERY)
@@ -125,14 +135,17 @@ _local = threading.local()
 def _sandbox_for(path: Path) -> _Sandbox:
     st = path.stat()
     key = (str(path), st.st_ino, st.st_size, st.st_mtime_ns, os.getpid())
-    cache: dict = getattr(_local, "sandboxes", None) or {}
-    _local.sandboxes = cache
+    cache: dict = getattr(_local, "sandboxes", None)
+    if cache is None:
+        cache = _local.sandboxes = {}
+        _local.results = OrderedDict()
     box = cache.get(key)
     if box is None:
         # A changed or replaced file: drop the old connection for this path.
         for old in [k for k in cache if k[0] == key[0]]:
             cache.pop(old).conn.close()
         box = cache[key] = _Sandbox(path)
+        box.key = key
     return box
 
 
@@ -142,15 +155,33 @@ def run_readonly(
     *,
     time_limit_ms: float = DEFAULT_TIME_LIMIT_MS,
     max_rows: int = DEFAULT_MAX_ROWS,
+    cache: bool = False,
 ) -> QueryResult:
     """Run one SELECT in the sandbox. Never raises for a bad query or a missing file: the
-    failure is in `QueryResult.error`."""
+    failure is in `QueryResult.error`.
+
+    `cache=True` reuses the result of the same SQL on the same (unchanged) file: GRPO
+    samples several completions per prompt and they often share the query. Time-outs are
+    never cached (they depend on the machine's load)."""
     path = Path(db_path)
     try:
         box = _sandbox_for(path)
     except (OSError, sqlite3.Error) as exc:
         return QueryResult(False, None, (), f"cannot open database {path}: {_short(exc)}", False, False, 0.0)
-    return box.run(sql, time_limit_ms, max_rows)
+    if not cache:
+        return box.run(sql, time_limit_ms, max_rows)
+    key = (box.key, sql, time_limit_ms, max_rows)
+    results: OrderedDict = _local.results
+    hit = results.get(key)
+    if hit is not None:
+        results.move_to_end(key)
+        return hit
+    result = box.run(sql, time_limit_ms, max_rows)
+    if not result.timed_out:
+        results[key] = result
+        if len(results) > _RESULT_CACHE_SIZE:
+            results.popitem(last=False)
+    return result
 
 
 def close_all() -> None:
@@ -159,3 +190,6 @@ def close_all() -> None:
     for box in cache.values():
         box.conn.close()
     cache.clear()
+    results = getattr(_local, "results", None)
+    if results is not None:
+        results.clear()

@@ -107,7 +107,7 @@ def _execution(extract, meta: dict[str, Any], params: dict[str, Any], notes: lis
         notes.append(f"sql_runs: database not found at {db_path} (run `tucano-audit data build`)")
         return out
     result = sql_exec.run_readonly(db_path, extract.sql, time_limit_ms=params["time_limit_ms"],
-                                   max_rows=params["max_rows"])
+                                   max_rows=params["max_rows"], cache=True)
     if not result.ok:
         notes.append(f"sql_runs: {result.error}")
         return out
