@@ -87,10 +87,14 @@ def prepare_store(store_path: Path) -> None:
 
     with Store(store_path) as store:
         try:
-            from audit_app.jobs import reconcile_jobs
-        except ImportError:
+            from audit_app import jobs
+        except ModuleNotFoundError as exc:  # an install without the job runner
+            if exc.name != "audit_app.jobs":
+                raise
             return
-        reconcile_jobs(store)
+        lost = jobs.reconcile_jobs(store)
+        if lost:
+            print(f"marked {len(lost)} job(s) whose process had ended: {', '.join(map(str, lost))}")
 
 
 def run(args: argparse.Namespace) -> int:

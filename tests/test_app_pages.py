@@ -19,18 +19,32 @@ APP = Path(__file__).resolve().parent.parent / "audit_app"
 PASSWORD = "correct-horse-9"
 
 
+@pytest.fixture(scope="session")
+def app_store_template(tmp_path_factory) -> Path:
+    """A closed store file with the users below (scrypt is slow on purpose: hash once)."""
+    from audit_app.store import Store
+
+    path = tmp_path_factory.mktemp("app-template") / "store.db"
+    with Store(path) as store:
+        for role in ROLES:
+            store.add_user(f"{role}1", role, PASSWORD, email=f"{role}1@example.com")
+        store.add_user("gone", "annotator", PASSWORD)
+        store.disable_user("gone", actor=store.get_user("admin1"))
+    return path
+
+
 @pytest.fixture
-def app_store(tmp_path, monkeypatch):
-    """A file store with one active user per role (password PASSWORD) and one disabled annotator."""
+def app_store(app_store_template, tmp_path, monkeypatch):
+    """A file store (a fresh copy per test) with one active user per role (password PASSWORD)
+    and one disabled annotator, named by TUCANO_AUDIT_STORE as the app command does."""
+    import shutil
+
     from audit_app.store import Store
 
     path = tmp_path / "app-store.db"
+    shutil.copy(app_store_template, path)
     monkeypatch.setenv("TUCANO_AUDIT_STORE", str(path))
     store = Store(path)
-    for role in ROLES:
-        store.add_user(f"{role}1", role, PASSWORD, email=f"{role}1@example.com")
-    store.add_user("gone", "annotator", PASSWORD)
-    store.disable_user("gone", actor=store.get_user("admin1"))
     yield store
     store.close()
 

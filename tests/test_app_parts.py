@@ -99,3 +99,22 @@ def test_pages_never_pass_model_text_to_unsafe_html():
     pages = Path(cli_app.APP_FILE).parent / "app_pages"
     for path in [*pages.glob("*.py"), Path(render.__file__)]:
         assert "unsafe_allow_html=True" not in path.read_text(encoding="utf-8"), path
+
+
+def test_prepare_store_migrates_and_reconciles_jobs(home, capsys):
+    import subprocess
+
+    from audit_app.store import Store
+
+    path = home / "fresh" / "store.db"
+    cli_app.prepare_store(path)
+    with Store(path) as store:
+        assert "001_core" in store.applied_migrations()
+        job_id = store.create_job("sample", ["sample", "--help"])
+        finished = subprocess.Popen(["true"])
+        finished.wait()
+        store.mark_job_started(job_id, pid=finished.pid, pid_start="gone")
+    cli_app.prepare_store(path)
+    assert f"marked 1 job(s) whose process had ended: {job_id}" in capsys.readouterr().out
+    with Store(path) as store:
+        assert store.get_job(job_id)["status"] in ("lost", "failed", "succeeded")

@@ -134,9 +134,9 @@ def item_panel() -> None:
         st.title("Annotate")
         st.success("Nothing left to score for you right now. Thank you!")
         keyboard.key_button("Undo my last score", keyboard.UNDO_KEY, key="annotate_undo", on_click=on_undo)
+        show_my_progress()
     else:
         show_item(item)
-    show_my_progress()
     # Server-side time of this panel (save callback excluded), kept for the benchmark.
     state[PANEL_MS] = (time.perf_counter() - started) * 1000
 
@@ -166,6 +166,8 @@ def show_item(item: dict) -> None:
             render_messages(item["messages"])
         st.markdown("**Completion** (shown as plain text)")
         render_completion(item["completion"])
+        st.write("")
+        show_my_progress()
     with right:
         st.markdown("**Score**")
         buttons = st.columns(5)
