@@ -14,19 +14,10 @@ from rewards.probe_db import build_probe_db
 from rewards.registry import REWARDS
 from rewards.types import RewardBreakdown
 
-_DB = {}
-
-
-def _db_path(tmp_path_factory) -> str:
-    if "path" not in _DB:
-        _DB["path"] = str(build_probe_db(tmp_path_factory.mktemp("prop-db") / "commerce.db"))
-    return _DB["path"]
-
 
 @pytest.fixture(scope="module")
 def db(tmp_path_factory):
-    path = _db_path(tmp_path_factory)
-    yield path
+    yield str(build_probe_db(tmp_path_factory.mktemp("prop-db") / "commerce.db"))
     sql_exec.close_all()
 
 
