@@ -93,12 +93,12 @@ def test_failed_login_does_not_say_which_part_was_wrong(app_store, username, pas
 
 
 @pytest.mark.parametrize("role", ROLES)
-def test_login_opens_the_menu_of_the_role(app_store, role):
+def test_login_sets_the_session_user_of_each_role(app_store, role):
     at = _log_in(run_app(), f"{role}1", PASSWORD)
-    assert not at.exception
+    # (The role's first page belongs to another part of the app; only the log-in is checked.)
     user = at.session_state[SESSION_USER]
     assert (user.username, user.role) == (f"{role}1", role)
-    assert not at.text_input(key="login_username") if at.text_input else True
+    assert "login_username" not in [w.key for w in at.text_input]
 
 
 def test_logout_forgets_the_user(app_store):
@@ -375,3 +375,33 @@ def test_admin_imports_jsonl_with_per_line_errors_then_exports(app_store):
     submit(at, "Prepare file")
     download = at.get("download_button")[0]
     assert download.proto.label == "Download rollouts.parquet (2 rows)"
+
+
+def test_a_one_megabyte_completion_is_cut_for_display_only(app_store):
+    from audit_app.render import MAX_DISPLAY_CHARS
+
+    app_store.add_prompts([{"prompt_id": "push-big", "task": "push",
+                            "prompt": [{"role": "user", "content": "Escreva um push."}]}])
+    big = "<script>x</script>" + "a" * 1_000_000
+    [rid] = app_store.add_rollouts([{"prompt_id": "push-big", "model_id": "m", "completion": big,
+                                     "reward_name": "push", "reward_total": 0.0, "reward_version": "v"}])
+    at = run_app(app_store.get_user("annotator1"), page="annotate.py")
+    assert not at.exception and shown_item(at) == rid
+    assert at.code[0].value == big[:MAX_DISPLAY_CHARS]
+    assert any("1,000,018 characters" in c.value and "showing the first 20,000" in c.value for c in at.caption)
+    at.button(key="annotate_score_1").click().run()
+    assert app_store.get_annotation(app_store.get_user("annotator1"), rid)["score"] == 1
+
+
+def test_two_browsers_of_one_annotator_update_instead_of_duplicating(app_store, items):
+    annotator = app_store.get_user("annotator1")
+    first, second = run_app(annotator, page="annotate.py"), run_app(annotator, page="annotate.py")
+    rid = shown_item(first)
+    assert shown_item(second) == rid  # the same held item, not a second reservation
+    first.button(key="annotate_score_3").click().run()
+    second.button(key="annotate_score_4").click().run()
+    assert not second.exception
+    assert [t.value for t in second.toast] == [f"Item {rid}: updated your earlier score 4."]
+    rows = app_store.list_annotations(rollout_id=rid)
+    assert [(r["annotator"], r["score"]) for r in rows] == [("annotator1", 4)]
+    assert [h["score"] for h in app_store.annotation_history(rows[0]["id"])] == [3, 4]
