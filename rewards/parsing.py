@@ -230,6 +230,7 @@ def _note_prose(region: str, start: int, report: ParseReport) -> None:
 # ---------------------------------------------------------------- SQL
 
 _SQL_START = re.compile(r"(?is)\b(?:select|with)\b")
+_SELECT = re.compile(r"(?i)\bselect\b")
 _SQL_END = re.compile(r";|\n[ \t]*\n|```")
 _SQL_FENCE_LANGS = ("sql", "sqlite", "postgresql", "mysql")
 # Everything up to the first semicolon that is not inside a '...' literal.
@@ -256,14 +257,18 @@ def extract_sql(text: str) -> SQLExtract:
                 sql = _first_statement(body)
                 if sql:
                     return SQLExtract(sql, "fence", text[: m.start()] + " " + text[m.end():])
-    m = _SQL_START.search(text)
-    if m is None:
-        return SQLExtract(None, "none", text)
-    end = _SQL_END.search(text, m.end())
-    stop = end.start() if end else len(text)
-    sql = text[m.start():stop].strip()
-    after = end.end() if end and end.group() == ";" else stop
-    return SQLExtract(sql or None, "text", text[: m.start()] + " " + text[after:])
+    for tries, m in enumerate(_SQL_START.finditer(text)):
+        if tries >= 20:  # bounded: prose full of "with" must not cost quadratic time
+            break
+        end = _SQL_END.search(text, m.end())
+        stop = end.start() if end else len(text)
+        sql = text[m.start():stop].strip()
+        # Prose such as "with care" is not a query: a statement must select something.
+        if not _SELECT.search(sql):
+            continue
+        after = end.end() if end and end.group() == ";" else stop
+        return SQLExtract(sql, "text", text[: m.start()] + " " + text[after:])
+    return SQLExtract(None, "none", text)
 
 
 def _first_statement(body: str) -> str:

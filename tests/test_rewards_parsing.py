@@ -88,6 +88,7 @@ def test_extract_sql_from_fence_text_and_nothing():
     e = extract_sql("```\nWITH x AS (SELECT 1) SELECT * FROM x\n```")
     assert e.sql.startswith("WITH x")
     assert extract_sql("nenhuma consulta aqui").sql is None
+    assert extract_sql("done with care, no query").sql is None
 
 
 def test_fold_and_words_are_accent_and_case_insensitive():

@@ -96,9 +96,10 @@ def test_json_and_sql_shaped_garbage_scores_in_unit_interval(db, text):
         "WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r) SELECT count(*) FROM r",
         "9" * 500_000,
         "é" * 200 + "\u0301" * 5000,
+        "done with care " * 20_000,
     ],
     ids=["empty", "spaces", "1MB-x", "1MB-words", "braces", "brackets", "nested-keys", "fences",
-         "json-fences", "surrogates", "binary", "html", "deep-parens", "endless-cte", "digits", "combining"],
+         "json-fences", "surrogates", "binary", "html", "deep-parens", "endless-cte", "digits", "combining", "with-prose"],
 )
 def test_hostile_strings_score_in_unit_interval(db, text):
     _score_all(text, db)
