@@ -4,7 +4,7 @@ An explicit `task` (the prompt row's column) always wins. Only untagged prompts 
 through the keyword classifier, which tries the tasks in a fixed order and takes the
 first whose keywords appear (accent- and case-insensitive):
 
-    extraction (json, extraia, campos) -> sql_qa (sql, consulta, query, banco de dados)
+    extraction (json, extraia, "os campos") -> sql_qa (sql, consulta, query, banco de dados)
     -> insights (análise, insight, estratégia, diagnóstico, relatório, recomendações)
     -> push (push, notificação, reengajamento, 120 caracteres)
 
@@ -21,7 +21,8 @@ from rewards.lexicon import fold
 from rewards.types import TASKS
 
 _RULES = {
-    "extraction": re.compile(r"\bjson\b|\bextrai|\bcampos?\b"),
+    # Not a bare "campo(s)": city names such as "Campo Grande" appear in push briefs.
+    "extraction": re.compile(r"\bjson\b|\bextrai|\b(?:os|dez|\d+) campos\b"),
     "sql_qa": re.compile(r"\bsql\b|\bconsulta\b|\bquery\b|banco de dados|\bselect\b"),
     "insights": re.compile(r"\banalis(?:e|es|ar)\b|\binsights?\b|\bestrateg|\bdiagnostic|\brelatorio|\brecomendacoes\b"),
     "push": re.compile(r"\bpush\b|\bnotificac|\breengaj|\b\d+ caracteres\b"),

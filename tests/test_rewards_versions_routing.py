@@ -82,3 +82,22 @@ def test_explicit_task_always_wins_and_is_validated():
         route_task("x", task="chat")
     with pytest.raises(ValueError, match="cannot tell the task"):
         route_task("Olá, tudo bem?")
+
+
+def test_city_names_with_campo_do_not_route_push_briefs_to_extraction():
+    brief = (
+        "Escreva uma notificação push de no máximo 120 caracteres para clientes de Campo Grande "
+        "e São Bernardo do Campo sobre frete grátis."
+    )
+    assert route_task(brief) == "push"
+    assert route_task("Extraia os campos do JSON a partir da avaliação.") == "extraction"
+
+
+def test_every_built_prompt_routes_to_its_own_task_without_the_column(small_data):
+    import json
+
+    for key in ("train", "eval"):
+        with open(small_data[key], encoding="utf-8") as fh:
+            for line in fh:
+                row = json.loads(line)
+                assert route_task(row["prompt"]) == row["task"], row["prompt_id"]
