@@ -19,14 +19,13 @@ temporary name and moved into place, so a failed export never leaves half a file
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from audit_app.auth import SYSTEM, User
 from audit_app.errors import InvalidInput
 from audit_app.store_rollouts import REWARD_FIELDS, prompt_record, prompt_row
+from data.atomic import temp_path_for
 
 CHUNK_LINES = 2_000
 EXPORT_KINDS = ("rollouts", "annotations")
@@ -254,19 +253,11 @@ def export(store, path: str | Path, *, what: str = "rollouts", fmt: str | None =
         if task not in TASKS:
             raise InvalidInput(f"unknown task {task!r}; valid tasks: {', '.join(TASKS)}")
     batches = rollout_rows(store, task) if what == "rollouts" else annotation_rows(store, task)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        count = _write_parquet(tmp, batches, _schemas()[what]) if fmt == "parquet" else _write_jsonl(tmp, batches)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return count
+    with temp_path_for(path) as tmp:
+        return _write_parquet(tmp, batches, _schemas()[what]) if fmt == "parquet" else _write_jsonl(tmp, batches)
 
 
-def _write_jsonl(tmp: str, batches) -> int:
+def _write_jsonl(tmp: Path, batches) -> int:
     count = 0
     with open(tmp, "w", encoding="utf-8") as out:
         for rows in batches:
@@ -276,7 +267,7 @@ def _write_jsonl(tmp: str, batches) -> int:
     return count
 
 
-def _write_parquet(tmp: str, batches, schema) -> int:
+def _write_parquet(tmp: Path, batches, schema) -> int:
     import pyarrow as pa
     import pyarrow.parquet as pq
 

@@ -31,6 +31,8 @@ MESSAGE_ROLES = ("system", "user", "assistant")
 MAX_COMPLETION_CHARS = 8_000_000
 # Rollouts from comparisons are reviewed side by side, not queued for annotators.
 QUEUED_SOURCES = ("sample", "import")
+# SQLite's INTEGER is 64-bit signed; a larger count is a corrupt line, not a rollout.
+MAX_INT = 2**63 - 1
 
 
 def _now() -> str:
@@ -105,6 +107,8 @@ def _opt_int(row: dict, key: str, where: str) -> int | None:
         raise InvalidInput(f"{where}: {key} must be a whole number; got {value!r}")
     if value < 0:
         raise InvalidInput(f"{where}: {key} must be zero or more; got {value!r}")
+    if value > MAX_INT:
+        raise InvalidInput(f"{where}: {key} is too large ({value:.3g}); at most {MAX_INT} fits")
     return int(value)
 
 
@@ -172,8 +176,9 @@ def rollout_record(row: dict, where: str) -> dict:
         "completion_tokens": _opt_int(row, "completion_tokens", where),
         "truncated": None if truncated is None else int(bool(truncated)),
         "source": source, "batch_id": batch_id,
-        "dedup_key": row.get("dedup_key") or dedup_key(prompt_id, model_id, checkpoint_id, gen_params,
-                                                       sample_index, completion),
+        # Always derived, never taken from the row: an edited line that kept its old key
+        # would otherwise be dropped as a "duplicate" of something it no longer is.
+        "dedup_key": dedup_key(prompt_id, model_id, checkpoint_id, gen_params, sample_index, completion),
     }
 
 

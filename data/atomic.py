@@ -19,7 +19,13 @@ from pathlib import Path
 def temp_path_for(target: Path) -> Iterator[Path]:
     """Yield a fresh temporary path beside `target`; move it onto `target` on success."""
     target = Path(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
+    if target.is_dir():
+        raise ValueError(f"cannot write {target}: it is a folder; give a file name")
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError):
+        # Some part of the path is a file where a folder is needed.
+        raise ValueError(f"cannot write {target}: {target.parent} is not a folder") from None
     fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     os.close(fd)
     tmp = Path(name)

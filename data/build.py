@@ -95,6 +95,9 @@ def build_with_report(out_dir: str | Path | None = None, *, seed: int = 42, size
                "eval": out / "prompts" / "eval.jsonl", "card": out / "prompts" / "README.md"}
     if olist_dir is None and size not in ("default", "small"):
         raise ValueError(f"unknown size {size!r}; valid: default, small")
+    if olist_dir is not None and not Path(olist_dir).is_dir():
+        # Checked before any folder is created, so a mistyped path leaves nothing behind.
+        raise FileNotFoundError(f"Olist folder not found: {olist_dir}")
     train_counts = split_counts(TRAIN_SIZE if train is None else train, mix or TRAIN_MIX)
     eval_counts = split_counts(EVAL_SIZE if eval is None else eval, eval_mix or EVAL_MIX)
     with contextlib.ExitStack() as stack:

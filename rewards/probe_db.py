@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import sqlite3
-import tempfile
 from pathlib import Path
 
 DDL = """
@@ -89,11 +88,10 @@ def _rows():
 
 def build_probe_db(path: str | os.PathLike) -> Path:
     """Write the probe database to `path` (atomically) and return the path."""
+    from data.atomic import temp_path_for
+
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".probe-", suffix=".db", dir=path.parent)
-    os.close(fd)
-    try:
+    with temp_path_for(path) as tmp:
         conn = sqlite3.connect(tmp)
         try:
             with conn:
@@ -103,8 +101,4 @@ def build_probe_db(path: str | os.PathLike) -> Path:
                     conn.executemany(f"INSERT INTO {table} VALUES ({marks})", rows)
         finally:
             conn.close()
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
     return path

@@ -107,8 +107,14 @@ def test_cli_bad_input_is_one_line_exit_2(tmp_path, capsys):
     assert main(["data", "build", "--size", "small", "--out", str(tmp_path), "--mix", "sql=1"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: unknown task(s) in mix: sql") and err.count("\n") == 1
-    assert main(["data", "build", "--olist-dir", str(tmp_path / "nope"), "--out", str(tmp_path)]) == 2
+    assert main(["data", "build", "--olist-dir", str(tmp_path / "nope"), "--out", str(tmp_path / "o")]) == 2
     assert "Olist folder not found" in capsys.readouterr().err
+    assert not (tmp_path / "o").exists()  # nothing created for a build that could not start
+    (tmp_path / "a-file").write_text("x")
+    assert main(["data", "build", "--size", "small", "--out", str(tmp_path / "a-file"), "--train", "8",
+                 "--eval", "4"]) == 2
+    err = capsys.readouterr().err
+    assert "a-file is not a folder" in err and err.count("\n") == 1
     with pytest.raises(SystemExit):
         main(["data", "build", "--mix", "extraction:0.4"])
 

@@ -90,6 +90,22 @@ def test_import_against_stored_prompts_and_roles(store, users, tmp_path):
         import_jsonl(store, tmp_path / "missing.jsonl")
 
 
+def test_out_of_range_numbers_and_forged_dedup_keys_are_line_errors(store, tmp_path):
+    # An integer SQLite cannot hold used to abort the whole import with an OverflowError;
+    # a dedup_key copied into an edited line used to make it a silent "duplicate".
+    path = tmp_path / "odd.jsonl"
+    first = line("Volte já! 10% OFF só hoje no seu carrinho.")
+    write_jsonl(path, [first, line("x", sample_index=2**70), line("y", completion_tokens=1e300),
+                       line("Outro texto, outra oferta: frete grátis!", dedup_key="k"),
+                       line("E mais um, com a mesma chave.", dedup_key="k")])
+    report = import_jsonl(store, path)
+    reasons = dict(report.errors)
+    assert sorted(reasons) == [2, 3]
+    assert "sample_index is too large" in reasons[2] and "completion_tokens is too large" in reasons[3]
+    assert (report.added, report.duplicates) == (3, 0) and store.count_rollouts() == 3
+    assert len({r["dedup_key"] for r in store.list_rollouts()} - {"k"}) == 3
+
+
 def test_binary_garbage_file_imports_nothing(store, tmp_path):
     path = tmp_path / "garbage.jsonl"
     path.write_bytes(bytes(range(256)) * 4)
@@ -130,6 +146,12 @@ def test_export_errors_leave_no_file(store, users, tmp_path):
     with pytest.raises(PermissionDenied):
         store.export(tmp_path / "out.jsonl", actor=users["annotator"])
     assert list(tmp_path.iterdir()) == []
+    (tmp_path / "a-file").write_text("x")
+    with pytest.raises(ValueError, match="a-file is not a folder"):
+        store.export(tmp_path / "a-file" / "out.jsonl")
+    with pytest.raises(ValueError, match="it is a folder"):
+        store.export(tmp_path, fmt="jsonl")
+    assert [p.name for p in tmp_path.iterdir()] == ["a-file"]
 
 
 def test_rollouts_cli(tmp_path, monkeypatch, capsys):

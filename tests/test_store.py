@@ -76,6 +76,8 @@ def test_add_rollouts_dedup_and_fields(any_store):
     ({"gen_params": {"temperature": float("nan")}}, "gen_params must hold only JSON values"),
     ({"sample_index": -1}, "sample_index must be zero or more"),
     ({"prompt_tokens": 1.5}, "prompt_tokens must be a whole number"),
+    ({"sample_index": 2**70}, "sample_index is too large"),
+    ({"completion_tokens": 1e300}, "completion_tokens is too large"),
     ({"source": "web"}, "source must be one of"),
     ({"task": "sql_qa"}, "does not match prompt"),
     ({"reward_total": None}, "reward fields given without reward_total"),
