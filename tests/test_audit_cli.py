@@ -10,9 +10,8 @@ import pytest
 
 from audit_app.cli import main
 from audit_app.store import Store
+from rewards import versions
 from tests.test_audit_support import seed_store, synthetic_items
-
-versions = pytest.importorskip("rewards.versions", reason="the rewards package has not landed yet")
 
 
 @pytest.fixture

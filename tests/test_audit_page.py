@@ -13,9 +13,8 @@ from streamlit.testing.v1 import AppTest
 
 from audit_app.store import Store
 from audit_app.ui import SESSION_USER
+from rewards import versions
 from tests.test_audit_support import add_user, seed_store, synthetic_items
-
-versions = pytest.importorskip("rewards.versions", reason="the rewards package has not landed yet")
 
 PAGE = Path(__file__).resolve().parent.parent / "audit_app" / "app_pages" / "audit.py"
 

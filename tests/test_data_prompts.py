@@ -112,7 +112,8 @@ def test_normalise_ignores_accents_case_and_punctuation():
 
 
 def test_datasets_reads_the_files(small_data, tmp_path):
-    datasets = pytest.importorskip("datasets")
+    import datasets
+
     ds = datasets.load_dataset("json", data_files={"train": str(small_data["train"]), "eval": str(small_data["eval"])},
                                cache_dir=str(tmp_path / "hf"))
     assert ds["train"].num_rows == 1480 and ds["eval"].num_rows == 65

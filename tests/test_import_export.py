@@ -15,8 +15,6 @@ from audit_app.import_export import import_jsonl
 from audit_app.store import Store
 from tests.fixtures_users import seed_rollouts
 
-pytest.importorskip("rewards.registry", reason="import scores every rollout with the task rewards")
-
 PUSH_PROMPT = {"prompt_id": "push-x1", "task": "push", "split": "eval", "topic": "reengajamento",
                "stratum": "push", "prompt": [{"role": "user", "content": "Escreva um push de reengajamento."}]}
 
@@ -114,7 +112,8 @@ def test_binary_garbage_file_imports_nothing(store, tmp_path):
 
 
 def test_export_reads_back_with_datasets(store, users, tmp_path):
-    datasets = pytest.importorskip("datasets")
+    import datasets
+
     ids = seed_rollouts(store, per_task=3)
     store.record_annotation(users["annotator"], ids[0], 4, flag=True, comment="ok", seconds=3.0)
     store.record_annotation(users["admin"], ids[0], 5)

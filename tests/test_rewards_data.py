@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import pytest
 
+from data import prompts
 from rewards import sql_exec
 from rewards.registry import get_reward, score
 
 
 @pytest.fixture(scope="module")
 def rows(small_build_dir):
-    prompts = pytest.importorskip("data.prompts")
     out = []
     for split in ("train.jsonl", "eval.jsonl"):
         out += prompts.load_prompts(small_build_dir / "prompts" / split)

@@ -109,7 +109,7 @@ def test_adapter_accepts_reward_objects_and_sql_meta(tmp_path):
 def test_real_grpo_trainer_step_with_per_component_rewards(tiny_model_dir, tmp_path):
     """TRL's own GRPOTrainer runs a step on a two-task batch with the per-component
     functions and normalize_then_sum (GDPO); None rows of the other task are ignored."""
-    datasets = pytest.importorskip("datasets")
+    import datasets
     from trl import GRPOConfig, GRPOTrainer
 
     rows = [{"prompt": [{"role": "user", "content": "Extraia os campos em JSON."}], "task": "extraction",

@@ -100,7 +100,8 @@ def test_oversized_completion_is_named(store):
 
 
 def test_rollouts_are_scored_with_current_rewards(any_store):
-    registry = pytest.importorskip("rewards.registry")
+    from rewards import registry
+
     any_store.add_prompts([
         {"prompt_id": "e1", "task": "extraction", "rating": 5, "prompt": [{"role": "user", "content": "Review"}]},
         {"prompt_id": "p1", "task": "push", "topic": "reengajamento", "prompt": [{"role": "user", "content": "Push"}]},
