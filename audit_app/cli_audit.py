@@ -27,10 +27,20 @@ def register(subparsers) -> None:
     p.add_argument("--json", action="store_true", help="print the decision and figures as JSON")
     p.add_argument("--boot", type=int, default=2000, metavar="N", help="bootstrap resamples (default 2000)")
     p.add_argument("--seed", type=int, default=0, help="bootstrap seed (default 0)")
-    p.add_argument("--queue", type=int, default=5, metavar="N",
+    p.add_argument("--queue", type=_not_negative, default=5, metavar="N",
                    help="disagreement-queue items to print per task (default 5; 0 for none)")
     p.add_argument("--no-record", action="store_true", help="compute and print without storing a decision")
     p.set_defaults(func=run)
+
+
+def _not_negative(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a whole number, 0 or more; got {text!r}")
+    return value
 
 
 def _store_path(args) -> str:

@@ -66,6 +66,10 @@ def test_bad_input_is_one_line_exit_two(tmp_path, store_file, capsys):
     assert main(["audit", "--store", str(store_file), "--tasks", "tweets"]) == 2
     assert "unknown task(s) tweets" in capsys.readouterr().err
     assert main(["audit", "--store", str(store_file), "--boot", "5"]) == 2
+    # argparse's own exit for a negative queue length (it used to print the queue cut at -1)
+    with pytest.raises(SystemExit) as exc:
+        main(["audit", "--store", str(store_file), "--queue", "-1"])
+    assert exc.value.code == 2 and "0 or more; got '-1'" in capsys.readouterr().err
 
 
 def test_console_script_runs_as_a_process(store_file, tmp_path):
