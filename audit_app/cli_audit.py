@@ -78,18 +78,8 @@ def format_report(decision, queue_n: int = 5) -> str:
     lines += ["", f"Gate decision {which}: {'PASS' if decision.passed() else 'FAIL'} "
                   f"(thresholds revision {decision.thresholds_revision})"]
     lines += [f"  {line}" for line in decision.lines()]
-    notes = []
-    for t in report.tasks:
-        st = report.stats[t]
-        notes += [f"  {t}: {p}" for p in st.problems]
-        if st.ties_warning:
-            notes.append(f"  {t}: warning: {st.ties_warning}")
-        if report.rescored.get(t):
-            notes.append(f"  {t}: {report.rescored[t]} rollouts re-scored with {report.reward_names[t]} "
-                         f"{report.reward_versions[t][:10]} (stored scores came from another version)")
-        for name, rho in st.components.items():
-            if rho is not None and rho <= -0.2:
-                notes.append(f"  {t}: component {name} runs against people (rho {rho:.2f})")
+    notes = [f"  {t}: {'warning: ' if level == 'warning' else ''}{text}"
+             for t in report.tasks for level, text in report.notes(t)]
     if notes:
         lines += ["", "Notes:"] + notes
     if queue_n:

@@ -36,6 +36,8 @@ THRESHOLD_KEYS: dict[str, tuple[type, float, float]] = {
     "min_ci_low": (float, -1.0, 1.0),
 }
 COMPUTE_ROLES = ("engineer", "reviewer")
+# A component whose rho against people is this low or lower is named as working against them.
+NEGATIVE_COMPONENT_RHO = -0.2
 
 
 def _tasks() -> tuple[str, ...]:
@@ -243,6 +245,22 @@ class AuditReport:
 
     def queue(self, task: str, limit: int | None = 50) -> list[dict]:
         return audit_stats.disagreement_queue(self.items.get(task, []), limit=limit)
+
+    def notes(self, task: str) -> list[tuple[str, str]]:
+        """What a reader should know beside `task`'s figures, as (level, text) with level
+        "info" or "warning": why a figure is missing, ties, re-scoring, components that run
+        against people. The CLI prints them and the page shows them, worded alike."""
+        st = self.stats[task]
+        out = [("info", p) for p in st.problems]
+        if st.ties_warning:
+            out.append(("warning", st.ties_warning))
+        if self.rescored.get(task):
+            out.append(("info", f"{self.rescored[task]} rollouts re-scored with {self.reward_names[task]} "
+                                f"{self.reward_versions[task][:10]} (stored scores came from another version)"))
+        for name, rho in st.components.items():
+            if rho is not None and rho <= NEGATIVE_COMPONENT_RHO:
+                out.append(("warning", f"component {name} runs against people (rho {rho:.2f})"))
+        return out
 
     def rows(self) -> list[dict]:
         """One flat row per task (the table the CLI prints and the page shows)."""

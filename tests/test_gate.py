@@ -229,6 +229,23 @@ def test_stale_rollouts_are_rescored_with_the_audited_reward(store, people):
     assert set(report.stats["push"].components) == {"inverse"}
 
 
+def test_report_notes_name_rescoring_and_components_against_people(store):
+    items = synthetic_items("push", 40, seed=1)
+    seed_store(store, items, reward_version="old")
+
+    def score(item):
+        stored_total = items[item["rollout_id"] - 1]["reward_total"]
+        return RewardBreakdown(stored_total, {"agrees": stored_total, "disagrees": 1 - stored_total})
+
+    report = gate.audit_report(store, ["push"], rewards={"push": gate.TaskScorer("push", "new", score)}, n_boot=BOOT)
+    notes = report.notes("push")
+    assert ("info", "40 rollouts re-scored with push new (stored scores came from another version)") in notes
+    against = [text for level, text in notes if level == "warning" and "runs against people" in text]
+    assert len(against) == 1 and against[0].startswith("component disagrees ")
+    empty = gate.audit_report(store, ["sql_qa"], rewards=scorers("sql_qa"), n_boot=BOOT)
+    assert ("info", "no rollouts for this task") in empty.notes("sql_qa")
+
+
 def test_unknown_tasks_and_tiny_bootstraps_are_refused(store):
     with pytest.raises(InvalidInput, match="unknown task"):
         gate.audit_report(store, ["tweets"], rewards=scorers("push"))

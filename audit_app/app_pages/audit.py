@@ -86,15 +86,10 @@ st.dataframe(table, key="audit_table", column_config={
     "within_prompt_tau": st.column_config.NumberColumn("in-prompt tau", format="%.2f"),
 })
 for t in report.tasks:
-    verdict, st_t = report.verdicts[t], report.stats[t]
+    verdict = report.verdicts[t]
     (st.success if verdict.passed else st.error)(("PASS  " if verdict.passed else "FAIL  ") + verdict.reason)
-    for problem in st_t.problems:
-        st.caption(f"{t}: {problem}")
-    if st_t.ties_warning:
-        st.warning(f"{t}: {st_t.ties_warning}")
-    if report.rescored.get(t):
-        st.caption(f"{t}: {report.rescored[t]} rollouts re-scored with the current reward "
-                   f"({report.reward_names[t]} {report.reward_versions[t][:10]}).")
+    for level, text in report.notes(t):
+        (st.warning if level == "warning" else st.caption)(f"{t}: {text}")
 
 # -- charts -----------------------------------------------------------------------------------
 left, right = st.columns(2)
