@@ -54,8 +54,14 @@ def _month_label(month: str) -> str:
     return f"{PT_MONTHS[int(month[5:]) - 1]} de {month[:4]}"
 
 
+def _lit(value) -> str:
+    """A SQL string literal. Categories come from the database (a real Olist CSV may hold any
+    text), so a quote inside one must not end the literal and change the query."""
+    return "'" + str(value).replace("'", "''") + "'"
+
+
 def _in_list(values) -> str:
-    return "(" + ", ".join(f"'{v}'" for v in values) + ")"
+    return "(" + ", ".join(_lit(v) for v in values) + ")"
 
 
 DELIVERED = "o.order_status = 'delivered' AND o.order_delivered_customer_date IS NOT NULL"
@@ -72,7 +78,7 @@ def top_categories_revenue(rng: random.Random, c: Context) -> Question:
         "SELECT p.product_category_name, ROUND(SUM(i.price), 2) AS receita\n"
         "FROM order_items i JOIN orders o ON o.order_id = i.order_id\n"
         "JOIN customers c ON c.customer_id = o.customer_id JOIN products p ON p.product_id = i.product_id\n"
-        f"WHERE o.order_status = 'delivered' AND c.customer_state = '{uf}' AND {_year_range(year)}\n"
+        f"WHERE o.order_status = 'delivered' AND c.customer_state = {_lit(uf)} AND {_year_range(year)}\n"
         f"GROUP BY p.product_category_name ORDER BY receita DESC, p.product_category_name LIMIT {n};",
     )
 
@@ -104,7 +110,7 @@ def late_low_scores(rng: random.Random, c: Context) -> Question:
         "FROM orders o JOIN customers c ON c.customer_id = o.customer_id\n"
         "JOIN order_reviews r ON r.order_id = o.order_id\n"
         f"WHERE {DELIVERED} AND o.order_delivered_customer_date > o.order_estimated_delivery_date\n"
-        f"AND c.customer_state = '{uf}' AND {_year_range(year)};",
+        f"AND c.customer_state = {_lit(uf)} AND {_year_range(year)};",
     )
 
 
@@ -117,7 +123,7 @@ def orders_by_status(rng: random.Random, c: Context) -> Question:
         ("orders", "customers"),
         "SELECT o.order_status, COUNT(*) AS pedidos\n"
         "FROM orders o JOIN customers c ON c.customer_id = o.customer_id\n"
-        f"WHERE c.customer_state = '{uf}' AND {_month_range(month)}\n"
+        f"WHERE c.customer_state = {_lit(uf)} AND {_month_range(month)}\n"
         "GROUP BY o.order_status ORDER BY pedidos DESC, o.order_status;",
     )
 
@@ -132,7 +138,7 @@ def payment_by_type(rng: random.Random, c: Context) -> Question:
         "SELECT pay.payment_type, COUNT(*) AS pagamentos, ROUND(AVG(pay.payment_value), 2) AS valor_medio\n"
         "FROM order_payments pay JOIN orders o ON o.order_id = pay.order_id\n"
         "JOIN customers c ON c.customer_id = o.customer_id\n"
-        f"WHERE c.customer_state = '{uf}' AND {_year_range(year)}\n"
+        f"WHERE c.customer_state = {_lit(uf)} AND {_year_range(year)}\n"
         "GROUP BY pay.payment_type ORDER BY pagamentos DESC, pay.payment_type;",
     )
 
@@ -152,7 +158,7 @@ def category_scores(rng: random.Random, c: Context) -> Question:
         "JOIN customers c ON c.customer_id = o.customer_id\n"
         "JOIN order_items i ON i.order_id = o.order_id AND i.order_item_id = 1\n"
         "JOIN products p ON p.product_id = i.product_id\n"
-        f"WHERE c.customer_state = '{uf}'\n"
+        f"WHERE c.customer_state = {_lit(uf)}\n"
         f"GROUP BY p.product_category_name HAVING COUNT(*) >= {k}\n"
         f"ORDER BY nota_media {order}, p.product_category_name LIMIT {n};",
     )
@@ -184,7 +190,7 @@ def top_sellers(rng: random.Random, c: Context) -> Question:
         ("order_items", "orders", "sellers"),
         "SELECT s.seller_id, ROUND(SUM(i.price), 2) AS faturamento, COUNT(*) AS itens\n"
         "FROM order_items i JOIN orders o ON o.order_id = i.order_id JOIN sellers s ON s.seller_id = i.seller_id\n"
-        f"WHERE o.order_status = 'delivered' AND s.seller_state = '{uf}' AND {_year_range(year)}\n"
+        f"WHERE o.order_status = 'delivered' AND s.seller_state = {_lit(uf)} AND {_year_range(year)}\n"
         f"GROUP BY s.seller_id ORDER BY faturamento DESC, s.seller_id LIMIT {n};",
     )
 
@@ -199,7 +205,7 @@ def installments_by_month(rng: random.Random, c: Context) -> Question:
         "SELECT strftime('%m', o.order_purchase_timestamp) AS mes, ROUND(AVG(pay.payment_installments), 2) AS parcelas_media\n"
         "FROM order_payments pay JOIN orders o ON o.order_id = pay.order_id\n"
         "JOIN customers c ON c.customer_id = o.customer_id\n"
-        f"WHERE pay.payment_type = 'credit_card' AND c.customer_state = '{uf}' AND {_year_range(year)}\n"
+        f"WHERE pay.payment_type = 'credit_card' AND c.customer_state = {_lit(uf)} AND {_year_range(year)}\n"
         "GROUP BY mes ORDER BY mes;",
     )
 
@@ -215,7 +221,7 @@ def repeat_customers(rng: random.Random, c: Context) -> Question:
             "SELECT SUM(n > 1) AS recorrentes, COUNT(*) AS clientes\n"
             "FROM (SELECT c.customer_unique_id, COUNT(DISTINCT o.order_id) AS n\n"
             "      FROM customers c JOIN orders o ON o.customer_id = c.customer_id\n"
-            f"      WHERE c.customer_state = '{uf}' GROUP BY c.customer_unique_id);",
+            f"      WHERE c.customer_state = {_lit(uf)} GROUP BY c.customer_unique_id);",
         )
     return Question(
         "taxa_recompra",
@@ -224,7 +230,7 @@ def repeat_customers(rng: random.Random, c: Context) -> Question:
         "SELECT ROUND(100.0 * SUM(n > 1) / COUNT(*), 2) AS pct_recompra\n"
         "FROM (SELECT c.customer_unique_id, COUNT(DISTINCT o.order_id) AS n\n"
         "      FROM customers c JOIN orders o ON o.customer_id = c.customer_id\n"
-        f"      WHERE c.customer_state = '{uf}' GROUP BY c.customer_unique_id);",
+        f"      WHERE c.customer_state = {_lit(uf)} GROUP BY c.customer_unique_id);",
     )
 
 
@@ -239,7 +245,7 @@ def delivery_time_category(rng: random.Random, c: Context) -> Question:
         "       ROUND(AVG(julianday(o.order_delivered_customer_date) - julianday(o.order_purchase_timestamp)), 2) AS dias_medios\n"
         "FROM orders o JOIN order_items i ON i.order_id = o.order_id AND i.order_item_id = 1\n"
         "JOIN products p ON p.product_id = i.product_id\n"
-        f"WHERE {DELIVERED} AND p.product_category_name = '{cat}'\n"
+        f"WHERE {DELIVERED} AND p.product_category_name = {_lit(cat)}\n"
         "GROUP BY ano ORDER BY ano;",
     )
 
@@ -254,7 +260,7 @@ def monthly_revenue(rng: random.Random, c: Context) -> Question:
         "SELECT strftime('%m', o.order_purchase_timestamp) AS mes, ROUND(SUM(i.price + i.freight_value), 2) AS receita\n"
         "FROM order_items i JOIN orders o ON o.order_id = i.order_id\n"
         "JOIN customers c ON c.customer_id = o.customer_id\n"
-        f"WHERE o.order_status NOT IN ('canceled', 'unavailable') AND c.customer_state = '{uf}' AND {_year_range(year)}\n"
+        f"WHERE o.order_status NOT IN ('canceled', 'unavailable') AND c.customer_state = {_lit(uf)} AND {_year_range(year)}\n"
         "GROUP BY mes ORDER BY mes;",
     )
 
@@ -270,7 +276,7 @@ def top_cities(rng: random.Random, c: Context) -> Question:
         "       ROUND(SUM(pay.payment_value) / COUNT(DISTINCT o.order_id), 2) AS ticket_medio\n"
         "FROM orders o JOIN customers c ON c.customer_id = o.customer_id\n"
         "JOIN order_payments pay ON pay.order_id = o.order_id\n"
-        f"WHERE c.customer_state = '{uf}' AND {_year_range(year)}\n"
+        f"WHERE c.customer_state = {_lit(uf)} AND {_year_range(year)}\n"
         f"GROUP BY c.customer_city ORDER BY pedidos DESC, c.customer_city LIMIT {n};",
     )
 

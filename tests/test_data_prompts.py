@@ -130,3 +130,20 @@ def test_reengagement_analyses_route_to_insights(rows):
     assert sum("reengajamento" in _user(r) for r in ins) >= 20
     assert all(route_task(r["prompt"]) == "insights" for r in ins)
     assert all(route_task(_user(r)) == "insights" for r in ins)
+
+
+def test_reference_sql_quotes_values_from_the_database():
+    # A category name from a real CSV may hold a quote; it must stay inside its literal.
+    import random
+    import sqlite3
+
+    from data import sql_questions
+    from data.schema import create_schema
+
+    ctx = sql_questions.Context(states=("SP",), seller_states=("SP",), categories=("cama_mesa'; banho",),
+                                years=("2018",), months=("2018-03",), min_reviews=5)
+    question = sql_questions.delivery_time_category(random.Random(0), ctx)
+    assert "p.product_category_name = 'cama_mesa''; banho'" in question.sql
+    conn = sqlite3.connect(":memory:")
+    create_schema(conn)
+    assert conn.execute(question.sql).fetchall() == []
