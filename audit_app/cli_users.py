@@ -124,41 +124,35 @@ def _users_list(args) -> int:
     return 0
 
 
-def _users_set_role(args) -> int:
+def _as_admin(args, change, done: str) -> int:
+    """Run `change(store, actor)` as the machine's administrator and print `done`."""
     from audit_app.auth import SYSTEM
 
     with _open(args) as store:
-        store.set_role(args.username, args.role, actor=SYSTEM)
-    print(f"{args.username} is now {args.role}")
+        change(store, SYSTEM)
+    print(done)
     return 0
+
+
+def _users_set_role(args) -> int:
+    return _as_admin(args, lambda store, actor: store.set_role(args.username, args.role, actor=actor),
+                     f"{args.username} is now {args.role}")
 
 
 def _users_disable(args) -> int:
-    from audit_app.auth import SYSTEM
-
-    with _open(args) as store:
-        store.disable_user(args.username, actor=SYSTEM)
-    print(f"disabled {args.username}")
-    return 0
+    return _as_admin(args, lambda store, actor: store.disable_user(args.username, actor=actor),
+                     f"disabled {args.username}")
 
 
 def _users_enable(args) -> int:
-    from audit_app.auth import SYSTEM
-
-    with _open(args) as store:
-        store.enable_user(args.username, actor=SYSTEM)
-    print(f"enabled {args.username}")
-    return 0
+    return _as_admin(args, lambda store, actor: store.enable_user(args.username, actor=actor),
+                     f"enabled {args.username}")
 
 
 def _users_set_password(args) -> int:
-    from audit_app.auth import SYSTEM
-
     password = _read_password(args.password)
-    with _open(args) as store:
-        store.set_password(args.username, password, actor=SYSTEM)
-    print(f"password of {args.username} changed")
-    return 0
+    return _as_admin(args, lambda store, actor: store.set_password(args.username, password, actor=actor),
+                     f"password of {args.username} changed")
 
 
 def _rollouts_import(args) -> int:

@@ -162,6 +162,14 @@ def test_users_cli(tmp_path, monkeypatch, capsys):
     with Store(db) as store:
         assert store.authenticate("bia", "pw-bia-secret").role == "admin"
         assert store.get_user("ana").active is False
+    code, out, _ = run_cli(monkeypatch, capsys, "users", "enable", "ana", "--store", db)
+    assert code == 0 and out.strip() == "enabled ana"
+    code, out, _ = run_cli(monkeypatch, capsys, "users", "set-password", "ana", "--password", "pw-ana-456",
+                           "--store", db)
+    assert code == 0 and out.strip() == "password of ana changed"
+    with Store(db) as store:
+        assert store.authenticate("ana", "pw-ana-456").role == "reviewer"
+        assert store.authenticate("ana", "pw-ana-123") is None
 
 
 def test_users_cli_default_store_is_home(home, monkeypatch, capsys):
