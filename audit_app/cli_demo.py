@@ -39,7 +39,7 @@ def register(subparsers) -> None:
     p.add_argument("--store", default=None, help="store database (default: <home>/store.db)")
     p.add_argument("--no-app", action="store_true", help="prepare everything but do not start the app")
     p.add_argument("--model", default="demo", help="model for the first batch (default: the demo model)")
-    p.add_argument("--prompts", type=int, default=3, metavar="N", help="prompts per task in the first batch (3)")
+    p.add_argument("--prompts", type=int, default=2, metavar="N", help="prompts per task in the first batch (2)")
     p.add_argument("--per-prompt", type=int, default=2, metavar="K", help="completions per prompt (2)")
     p.add_argument("--max-new-tokens", type=int, default=160, help="completion length cap (160)")
     p.set_defaults(func=run)
