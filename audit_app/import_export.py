@@ -187,14 +187,9 @@ def rollout_rows(store, task: str | None = None, batch: int = 5_000):
             "annotator": a["annotator"], "round": a["round"], "score": a["score"],
             "flag_reward_wrong": bool(a["flag_reward_wrong"]), "comment": a["comment"],
             "seconds": a["seconds"], "updated_at": a["updated_at"]})
-    last_id = 0
-    while True:
-        rows = store.query(
-            "SELECT r.*, p.messages, p.split, p.meta FROM rollouts r JOIN prompts p ON p.prompt_id = r.prompt_id"
-            " WHERE r.id > :last AND (:task IS NULL OR r.task = :task) ORDER BY r.id LIMIT :n",
-            {"last": last_id, "task": task, "n": batch})
-        if not rows:
-            return
+    for rows in _pages(store, "SELECT r.*, p.messages, p.split, p.meta FROM rollouts r JOIN prompts p"
+                              " ON p.prompt_id = r.prompt_id WHERE r.id > :last AND (:task IS NULL OR r.task = :task)"
+                              " ORDER BY r.id LIMIT :n", "id", task, batch):
         out = []
         for r in rows:
             meta = json.loads(r["meta"])
@@ -213,27 +208,33 @@ def rollout_rows(store, task: str | None = None, batch: int = 5_000):
                 "dedup_key": r["dedup_key"], "created_at": r["created_at"],
                 "annotations": annotations.get(r["id"], []),
             })
-        last_id = rows[-1]["id"]
         yield out
 
 
 def annotation_rows(store, task: str | None = None, batch: int = 5_000):
     """Export rows for annotations (oldest first), in batches of dicts."""
-    last_id = 0
-    while True:
-        rows = store.query(
-            "SELECT a.id AS annotation_id, a.rollout_id, r.prompt_id, r.task, u.username AS annotator, a.round,"
-            " a.score, a.flag_reward_wrong, a.comment, a.seconds, a.created_at, a.updated_at, r.model_id,"
-            " r.checkpoint_id, r.reward_name, r.reward_total, r.reward_version FROM annotations a"
-            " JOIN rollouts r ON r.id = a.rollout_id JOIN users u ON u.id = a.annotator_id"
-            " WHERE a.id > :last AND (:task IS NULL OR r.task = :task) ORDER BY a.id LIMIT :n",
-            {"last": last_id, "task": task, "n": batch})
-        if not rows:
-            return
+    for rows in _pages(store, "SELECT a.id AS annotation_id, a.rollout_id, r.prompt_id, r.task,"
+                              " u.username AS annotator, a.round, a.score, a.flag_reward_wrong, a.comment, a.seconds,"
+                              " a.created_at, a.updated_at, r.model_id, r.checkpoint_id, r.reward_name, r.reward_total,"
+                              " r.reward_version FROM annotations a JOIN rollouts r ON r.id = a.rollout_id"
+                              " JOIN users u ON u.id = a.annotator_id"
+                              " WHERE a.id > :last AND (:task IS NULL OR r.task = :task) ORDER BY a.id LIMIT :n",
+                       "annotation_id", task, batch):
         for r in rows:
             r["flag_reward_wrong"] = bool(r["flag_reward_wrong"])
-        last_id = rows[-1]["annotation_id"]
         yield rows
+
+
+def _pages(store, sql: str, id_key: str, task: str | None, batch: int):
+    """Rows of `sql` in id order, `batch` at a time; keyset paging (`:last`) stays fast on big
+    tables where OFFSET would rescan everything before the page."""
+    last_id = 0
+    while True:
+        rows = store.query(sql, {"last": last_id, "task": task, "n": batch})
+        if not rows:
+            return
+        yield rows
+        last_id = rows[-1][id_key]
 
 
 def export(store, path: str | Path, *, what: str = "rollouts", fmt: str | None = None,
