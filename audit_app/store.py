@@ -15,11 +15,13 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import threading
 from datetime import UTC, datetime
 from pathlib import Path
 
 import sqlite_utils
 
+from audit_app.errors import InvalidInput
 from audit_app.store_annotations import AnnotationsMixin
 from audit_app.store_audit import AuditMixin
 from audit_app.store_compare import CompareMixin
@@ -56,20 +58,56 @@ class Store(UsersMixin, RolloutsMixin, AnnotationsMixin, AuditMixin, JobsMixin, 
 
     def __init__(self, path: str | Path = ":memory:"):
         self.path = str(path)
-        if self.path != ":memory:":
+        self.memory = self.path == ":memory:"
+        if not self.memory:
+            if Path(self.path).is_dir():
+                raise InvalidInput(f"store path {self.path} is a folder, not a database file")
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        # One connection per thread for a file store: Streamlit runs each browser session in
+        # its own thread, and a shared connection would let one session's transaction
+        # swallow another's writes. An in-memory store is one database only through one
+        # connection, so threads share it and `transaction` serialises them with a lock.
+        self._local = threading.local()
+        self._lock = threading.RLock()
+        self._all: list[sqlite3.Connection] = []
+        self._shared = self._connect() if self.memory else None
+        try:
+            self._migrate()
+        except sqlite3.DatabaseError as exc:
+            self.close()
+            raise InvalidInput(f"{self.path} is not a tucano-audit store (SQLite said: {exc})") from None
+
+    def _connect(self) -> sqlite3.Connection:
         # isolation_level=None: we issue BEGIN/COMMIT ourselves (see `transaction`), so a
         # multi-row write is all-or-nothing and no implicit transaction is left open.
         conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None,
                                check_same_thread=False)
         conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         conn.execute("PRAGMA foreign_keys = ON")
-        if self.path != ":memory:":
+        if not self.memory:
             conn.execute("PRAGMA journal_mode = WAL")
             conn.execute("PRAGMA synchronous = NORMAL")
-        self.conn = conn
-        self.db = sqlite_utils.Database(conn)
-        self._migrate()
+        with self._lock:
+            self._all.append(conn)
+        return conn
+
+    @property
+    def conn(self) -> sqlite3.Connection:
+        """This thread's connection."""
+        if self._shared is not None:
+            return self._shared
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = self._local.conn = self._connect()
+        return conn
+
+    @property
+    def db(self) -> sqlite_utils.Database:
+        """sqlite-utils over this thread's connection."""
+        db = getattr(self._local, "db", None)
+        if db is None or db.conn is not self.conn:
+            db = self._local.db = sqlite_utils.Database(self.conn)
+        return db
 
     # -- plumbing -------------------------------------------------------------------------
     def _migrate(self) -> None:
@@ -92,7 +130,7 @@ class Store(UsersMixin, RolloutsMixin, AnnotationsMixin, AuditMixin, JobsMixin, 
 
     def transaction(self, immediate: bool = False):
         """Context manager: BEGIN (IMMEDIATE takes the write lock up front) ... COMMIT/ROLLBACK."""
-        return _Transaction(self.conn, immediate)
+        return _Transaction(self.conn, immediate, self._lock)
 
     def query(self, sql: str, params=()) -> list[dict]:
         """Run a read query with parameters and return rows as dicts."""
@@ -102,7 +140,11 @@ class Store(UsersMixin, RolloutsMixin, AnnotationsMixin, AuditMixin, JobsMixin, 
         return [r["name"] for r in self.query("SELECT name FROM _migrations ORDER BY number")]
 
     def close(self) -> None:
-        self.conn.close()
+        with self._lock:
+            for conn in self._all:
+                conn.close()
+            self._all.clear()
+        self._local = threading.local()
 
     def __enter__(self):
         return self
@@ -112,12 +154,24 @@ class Store(UsersMixin, RolloutsMixin, AnnotationsMixin, AuditMixin, JobsMixin, 
 
 
 class _Transaction:
-    def __init__(self, conn: sqlite3.Connection, immediate: bool):
+    def __init__(self, conn: sqlite3.Connection, immediate: bool, lock: threading.RLock):
         self.conn = conn
         self.immediate = immediate
+        self.lock = lock
         self.nested = False
 
     def __enter__(self) -> sqlite3.Connection:
+        # The (re-entrant) lock makes a thread sharing the in-memory connection wait for
+        # another thread's transaction instead of joining it; per-thread file connections
+        # rarely contend for it, and SQLite serialises writers anyway.
+        self.lock.acquire()
+        try:
+            return self._begin()
+        except BaseException:
+            self.lock.release()
+            raise
+
+    def _begin(self) -> sqlite3.Connection:
         if self.conn.in_transaction:
             # Nested use joins the outer transaction.
             self.nested = True
@@ -126,6 +180,12 @@ class _Transaction:
         return self.conn
 
     def __exit__(self, exc_type, exc, tb) -> None:
+        try:
+            self._end(exc_type)
+        finally:
+            self.lock.release()
+
+    def _end(self, exc_type) -> None:
         if self.nested:
             return
         if exc_type is None:
