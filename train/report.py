@@ -239,11 +239,11 @@ def delta_figure(report: dict):
                      "array": [r["ci_high"] - r["delta"] for r in rows],
                      "arrayminus": [r["delta"] - r["ci_low"] for r in rows]},
             text=[("★ " if r["significant"] else "") + f"{r['delta']:+.3f}" for r in rows],
-            textposition="outside",
+            textposition="inside", insidetextanchor="start",
             hovertemplate="%{x}: Δ %{y:+.3f}<extra>" + label + "</extra>",
         )
     fig.add_hline(y=0, line_width=1, line_color="gray")
     fig.update_layout(barmode="group", yaxis_title="Δ mean reward (tuned − base), 95% CI",
                       xaxis_title="task", margin={"t": 30, "b": 40}, height=380,
-                      title="★ significant (one-sided Wilcoxon, Holm)" if report["sides"] else None)
+                      title="Δ per task with 95% CI · ★ significant (one-sided Wilcoxon, Holm)")
     return fig

@@ -70,11 +70,11 @@ else:
         st.markdown("**Right**")
         with st.container(key="blind_right"):
             render_completion(pair.right_text)
-    b1, b2, b3 = st.columns(3)
-    b1.button("← Left is better", key="blind_left_btn", on_click=_choose, args=("left",), shortcut="Left",
+    b1, b2, b3 = st.columns(3)  # Streamlit shows each button's key beside its label
+    b1.button("Left is better", key="blind_left_btn", on_click=_choose, args=("left",), shortcut="Left",
               width="stretch")
-    b2.button("Tie (T)", key="blind_tie_btn", on_click=_choose, args=("tie",), shortcut="T", width="stretch")
-    b3.button("Right is better →", key="blind_right_btn", on_click=_choose, args=("right",), shortcut="Right",
+    b2.button("Tie", key="blind_tie_btn", on_click=_choose, args=("tie",), shortcut="T", width="stretch")
+    b3.button("Right is better", key="blind_right_btn", on_click=_choose, args=("right",), shortcut="Right",
               width="stretch")
 
 st.subheader("Win rate of the tuned model")

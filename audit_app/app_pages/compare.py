@@ -114,8 +114,9 @@ st.html(diffview.DIFF_CSS)
 
 def _breakdown(result: dict) -> None:
     comps = result["reward_components"]
-    st.caption(f"reward **{result['reward_total']:.3f}** · {result['completion_tokens'] or 0} tokens"
-               + (" · truncated" if result.get("truncated") else ""))
+    tokens = "" if result["completion_tokens"] is None else f" · {result['completion_tokens']} tokens"
+    st.caption(f"reward **{result['reward_total']:.3f}**{tokens}"
+               + (" · hit the token limit" if result.get("truncated") else ""))
     if comps:
         st.dataframe(pd.DataFrame({"component": list(comps), "points": list(comps.values())}),
                      hide_index=True, width="stretch")
