@@ -15,6 +15,8 @@ Order matters (transformers calls callbacks in the order they were added), so
 4. `RunRecorder` writes every logging step and evaluation to `metrics.jsonl`, `train.log`
    and the store; records checkpoints; saves the run state (weights, best so far) inside
    each checkpoint so a resume continues from it.
+Under `accelerate launch` every process keeps the same state (metrics are gathered, so
+IWU weights agree and the samplers draw the same prompts) and only process 0 writes.
 5. transformers' `EarlyStoppingCallback` (patience in evaluations, from the recipe).
 """
 
@@ -169,6 +171,8 @@ class BestCheckpoint(TrainerCallback):
         if self.run.best_score is not None and score <= self.run.best_score:
             return
         self.run.best_step, self.run.best_score = state.global_step, float(score)
+        if not state.is_world_process_zero:  # every process tracks the best; one writes it
+            return
         save_best(self.run_dir, model, processing_class, step=state.global_step, score=float(score),
                   task_rewards=task_rewards(metrics, self.names))
         logger.info("step %d new best eval %s %.4f -> %s", state.global_step, METRIC, score, self.run_dir / BEST_DIR)
@@ -220,6 +224,8 @@ class RunRecorder(TrainerCallback):
 
     # -- metrics -----------------------------------------------------------------------------
     def on_log(self, args, state, control, logs=None, **kwargs):
+        if not state.is_world_process_zero:
+            return
         if not logs or any(k.startswith("eval_") for k in logs) or "train_runtime" in logs:
             return  # evaluations are written from on_evaluate (with the derived metric); the summary is not a step
         row = normalise(logs, self.names)
@@ -237,6 +243,8 @@ class RunRecorder(TrainerCallback):
         _progress(state.global_step, self.max_steps or args.max_steps, row)
 
     def on_evaluate(self, args, state, control, metrics=None, **kwargs):
+        if not state.is_world_process_zero:
+            return
         row = normalise(metrics, self.names, eval_prefix=True)
         if self.weights is not None:
             row.update({f"task_weight/{t}": w for t, w in self.weights.get().items()})
@@ -256,7 +264,7 @@ class RunRecorder(TrainerCallback):
 
     def on_save(self, args, state, control, **kwargs):
         folder = self.run_dir / f"checkpoint-{state.global_step}"
-        if not folder.is_dir():
+        if not state.is_world_process_zero or not folder.is_dir():
             return
         # Written last: a checkpoint without it was cut short and is never resumed from.
         (folder / STATE_FILE).write_text(self.run.to_json(), encoding="utf-8")

@@ -18,6 +18,7 @@ can fail (recipe, machine, prompts, model) runs before training starts.
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import sys
 
@@ -73,6 +74,9 @@ def train_command(args: argparse.Namespace) -> int:
     recipe = load_recipe(args.recipe)
     recipe = recipe.with_overrides({"grpo.seed": seeds[0]} if seeds else None, exclude_tasks=args.exclude_task)
     if args.store:
+        if int(os.environ.get("WORLD_SIZE", "1")) > 1:
+            raise ValueError("--store records one process's run; under accelerate launch train without --store "
+                             "(the run folder still gets metrics.jsonl, checkpoints and best_checkpoint/)")
         if args.resume:
             raise ValueError("with --store, resume a recorded run: --store S --run-id N --resume")
         return _train_new_recorded(args.store, recipe, seeds, skip_gate=args.skip_gate, run_dir=args.run_dir)
