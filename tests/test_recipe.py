@@ -44,7 +44,7 @@ def test_production_recipe_values():
 def test_unknown_key_named_with_suggestion(tmp_path):
     data = _tiny_dict()
     data["grpo"]["lerning_rate"] = 1e-5
-    with pytest.raises(RecipeError, match=r"unknown key 'grpo.lerning_rate'.*learning_rate"):
+    with pytest.raises(RecipeError, match=r"unknown key .grpo.lerning_rate.; did you mean .grpo.learning_rate."):
         load_recipe(_write(tmp_path, data))
     data = _tiny_dict()
     data["optimizer"] = {}
