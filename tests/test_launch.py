@@ -65,6 +65,11 @@ def test_launch_rules_in_words(home, file_store, small_data, tiny_model_dir):
 
     # Excluding the failing task makes the launch possible, and the exclusion is recorded.
     without_push = recipe.with_overrides(exclude_tasks=["push"])
+    # ...but a run that cannot start is refused before anything is recorded or started.
+    broken = without_push.with_overrides({"model.name": str(home / "missing-model")})
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        launch.launch(store, eng, broken)
+    assert store.list_runs() == [] and store.list_jobs() == []
     assert launch.check_launch(store, eng, without_push).allowed
     (run_id,) = launch.launch(store, eng, without_push, seeds=[7], start=False)
     run = store.get_run(run_id)
