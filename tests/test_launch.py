@@ -11,18 +11,10 @@ import time
 import pytest
 
 from audit_app import launch
-from audit_app.auth import SYSTEM
 from audit_app.cli import main as cli
 from audit_app.errors import Conflict
 from rewards.types import TASKS
 from train.recipe import load_recipe
-
-
-@pytest.fixture(scope="module")
-def small_data(tmp_path_factory):
-    from data.build import build
-
-    return build(tmp_path_factory.mktemp("data"), size="small")
 
 
 def tiny(small_data, model_dir, **overrides):

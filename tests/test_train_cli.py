@@ -13,13 +13,6 @@ from train import grpo
 from train.recipe import RecipeError, load_recipe
 
 
-@pytest.fixture(scope="module")
-def small_data(tmp_path_factory):
-    from data.build import build
-
-    return build(tmp_path_factory.mktemp("data"), size="small")
-
-
 def recipe_file(tmp_path, small_data, model, **changes):
     data = load_recipe("tiny").to_dict()
     data["model"]["name"] = str(model)

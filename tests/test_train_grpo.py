@@ -13,14 +13,6 @@ from train import grpo
 from train.recipe import load_recipe
 
 
-@pytest.fixture(scope="module")
-def small_data(tmp_path_factory):
-    """The small synthetic commerce database and prompt sets (data.build, ~3 s)."""
-    from data.build import build
-
-    return build(tmp_path_factory.mktemp("data"), size="small")
-
-
 def tiny_recipe(small_data, tiny_model_dir, **overrides):
     base = {"model.name": str(tiny_model_dir), "data.train": str(small_data["train"]),
             "data.eval": str(small_data["eval"]), "data.db": str(small_data["db"])}

@@ -19,10 +19,8 @@ PAGE = Path(__file__).resolve().parent.parent / "audit_app" / "app_pages" / "tra
 
 
 @pytest.fixture
-def page_store(home, monkeypatch):
-    from data.build import build
-
-    build(home, size="small")  # the bundled tiny recipe reads the home's prompts
+def page_store(home, small_data_home, monkeypatch):
+    # small_data_home: the bundled tiny recipe reads the home's prompts.
     path = home / "store.db"
     monkeypatch.setenv("TUCANO_AUDIT_STORE", str(path))
     store = Store(path)
