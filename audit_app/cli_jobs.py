@@ -123,6 +123,10 @@ def run_job(args: argparse.Namespace) -> int:
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
     sys.stdout.flush()
     sys.stderr.flush()
+    if status != "cancelled" and store.get_job(job_id)["status"] == "cancelling":
+        # Someone asked it to stop and the command handled SIGTERM itself (e.g. training saves
+        # a checkpoint first and exits normally): it was still cancelled.
+        status = "cancelled"
     if status == "failed":
         lines = [ln for ln in log_tail(store.get_job(job_id), 4000).splitlines() if ln.strip()]
         error = lines[-1][:500] if lines else f"exit code {code}"

@@ -129,8 +129,8 @@ def _check_hub_reachable(repo_id: str) -> None:
         return
     if hub_offline():
         raise ModelUnavailable(
-            f"model {repo_id} is not in the local Hugging Face cache and the hub is off "
-            "(HF_HUB_OFFLINE=1): download it on a connected machine or pass a local folder"
+            f"model {repo_id} is neither a local folder nor in the local Hugging Face cache, and the hub "
+            "is off (HF_HUB_OFFLINE=1): download it on a connected machine or pass a local folder"
         )
     from huggingface_hub import model_info
 
@@ -138,7 +138,7 @@ def _check_hub_reachable(repo_id: str) -> None:
         model_info(repo_id, timeout=15)
     except Exception as exc:  # no network, DNS failure, 404, gated repo...
         raise ModelUnavailable(
-            f"model {repo_id} is not cached and the hub cannot be reached ({type(exc).__name__}: "
+            f"model {repo_id} is neither a local folder nor cached, and the hub cannot be reached ({type(exc).__name__}: "
             f"{str(exc).splitlines()[0] if str(exc) else ''}); pass a local model folder instead"
         ) from exc
 
