@@ -72,6 +72,7 @@ def train_command(args: argparse.Namespace) -> int:
         raise ValueError("give --recipe NAME_OR_FILE (bundled: tiny, cpu-demo, tucano2-0.5b-l4)")
     seeds = args.seed or []
     recipe = load_recipe(args.recipe)
+    _import_unsloth_first(recipe.model.backend)
     recipe = recipe.with_overrides({"grpo.seed": seeds[0]} if seeds else None, exclude_tasks=args.exclude_task)
     if args.store:
         if int(os.environ.get("WORLD_SIZE", "1")) > 1:
@@ -129,6 +130,7 @@ def _train_recorded(store_path, run_id: int, *, resume: bool) -> int:
 
     store = Store(store_path)
     run = store.get_run(run_id)
+    _import_unsloth_first(run["recipe"]["model"]["backend"])
     if run["status"] in ("failed", "cancelled") and resume:
         launch.resume_checks(store, SYSTEM, run_id)
         store.reopen_run(SYSTEM, run_id)
@@ -169,6 +171,18 @@ def _run_recorded(store, run_id: int, *, resume: bool) -> int:
             launch.advance_queue(store)  # the next seed, if any, starts as a job
         finally:
             store.close()
+
+
+def _import_unsloth_first(backend: str) -> None:
+    """Unsloth patches transformers and TRL when it is imported, so on a CUDA machine that
+    will train with it, it must be imported before train.grpo brings them in."""
+    import importlib.util
+
+    if backend in ("unsloth", "auto") and importlib.util.find_spec("unsloth") is not None:
+        import torch
+
+        if torch.cuda.is_available():
+            import unsloth  # noqa: F401
 
 
 class _sigterm_as_cancel:
