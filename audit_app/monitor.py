@@ -247,7 +247,9 @@ class RunView:
 
 def headline(run: dict) -> str:
     """One sentence: where the run stands."""
-    text = f"Run {run['id']} ({run['name']}) is {run['status']}: step {run['step']} of {run['max_steps']}"
+    verb = {"finished": "finished", "failed": "failed", "cancelled": "was cancelled"}.get(
+        run["status"], f"is {run['status']}")
+    text = f"Run {run['id']} ({run['name']}) {verb}: step {run['step']} of {run['max_steps']}"
     if run.get("best_step") is not None and run.get("best_score") is not None:
         text += f"; best eval reward {run['best_score']:.3f} at step {run['best_step']}"
     if run["status"] in ("failed", "cancelled", "finished") and run.get("stop_reason"):

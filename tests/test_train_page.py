@@ -101,7 +101,7 @@ def test_monitor_shows_alerts_charts_and_best_checkpoint(page_store, tmp_path):
     at = open_page(eng)
     assert not at.exception, at.exception
     shown = text(at)
-    assert "is failed: step 8 of 6; best eval reward 0.310 at step 4 (its process 4242 is gone (killed))" in shown
+    assert "failed: step 8 of 6; best eval reward 0.310 at step 4 (its process 4242 is gone (killed))" in shown
     assert "identical rollouts" in shown and "check the sampling temperature" in shown
     assert len(at.get("plotly_chart")) >= 4
     (ckpts,) = [d.value for d in at.dataframe if "best" in d.value.columns and "folder" in d.value.columns]
