@@ -37,21 +37,24 @@ def main() -> int:
     parser.add_argument("--steps", type=int, default=30, help="steps per side per round")
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--completion-tokens", type=int, default=16)
+    parser.add_argument("--threads", type=int, default=0,
+                        help="torch threads (default: all cores; 1 gives steadier figures on a shared machine)")
     args = parser.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="train-overhead-"))
     os.environ["TUCANO_AUDIT_HOME"] = str(work / "home")
     import torch
-    from transformers import GenerationConfig, PrinterCallback, TrainerCallback
+    from transformers import EarlyStoppingCallback, GenerationConfig, PrinterCallback, TrainerCallback
     from trl import GRPOConfig, GRPOTrainer
 
     from audit_app.auth import SYSTEM
     from audit_app.store import Store
     from data.build import build
     from train import grpo
+    from train.callbacks import BestCheckpoint, EvalRewardMetric, IWUCallback, RunRecorder
     from train.recipe import load_recipe
 
-    torch.set_num_threads(max(1, os.cpu_count() or 1))
+    torch.set_num_threads(args.threads or max(1, os.cpu_count() or 1))
     data = build(work / "home", size="small")
     recipe = load_recipe("tiny").with_overrides({
         "model.name": args.model, "data.train": str(data["train"]), "data.eval": str(data["eval"]),
@@ -62,10 +65,11 @@ def main() -> int:
         "grpo.num_generations_eval": 2, "grpo.eval_batch_size": 4,
     })
     force_length = {"min_new_tokens": args.completion_tokens}
+    lengths: dict[str, list[float]] = {"project": [], "bare": []}
 
     class StepClock(TrainerCallback):
         def __init__(self):
-            self.ends, self.eval_steps = [], set()
+            self.ends, self.eval_steps, self.lengths = [], set(), []
 
         def on_step_end(self, args, state, control, **kwargs):
             self.ends.append((state.global_step, time.perf_counter()))
@@ -73,12 +77,28 @@ def main() -> int:
         def on_evaluate(self, args, state, control, **kwargs):
             self.eval_steps.add(state.global_step)
 
+        def on_log(self, args, state, control, logs=None, **kwargs):
+            # Both sides must generate the same amount: report what they did.
+            if logs and "completions/mean_length" in logs:
+                self.lengths.append(logs["completions/mean_length"])
+
         def intervals(self) -> list[float]:
             out = []
             for (s0, t0), (s1, t1) in zip(self.ends, self.ends[1:], strict=False):
                 if s0 not in self.eval_steps and s1 not in self.eval_steps:
                     out.append(t1 - t0)
             return out[1:]  # the first interval warms caches
+
+    callback_seconds = [0.0]
+
+    def timed(method):
+        def wrapper(*a, **k):
+            t0 = time.perf_counter()
+            try:
+                return method(*a, **k)
+            finally:
+                callback_seconds[0] += time.perf_counter() - t0
+        return wrapper
 
     def project(round_no: int) -> list[float]:
         store = Store(work / "store.db")
@@ -91,9 +111,17 @@ def main() -> int:
         # The same forced length the bare side gets through GRPOConfig(generation_kwargs=...).
         s.trainer.generation_kwargs.update(force_length)
         s.trainer.generation_config = GenerationConfig(**s.trainer.generation_kwargs, disable_compile=True)
+        # Time spent inside the project's own callbacks (metrics, store, IWU, best checkpoint,
+        # early stopping): a figure free of the machine's noise.
+        ours = (EvalRewardMetric, IWUCallback, BestCheckpoint, RunRecorder, EarlyStoppingCallback)
+        for cb in s.trainer.callback_handler.callbacks:
+            if isinstance(cb, ours):
+                for event in ("on_step_begin", "on_step_end", "on_log", "on_evaluate", "on_save"):
+                    setattr(cb, event, timed(getattr(cb, event)))
         s.trainer.train()
         store.finish_run(run_id, "finished", stop_reason="bench")
         store.close()
+        lengths["project"] += clock.lengths
         return clock.intervals()
 
     def bare(round_no: int) -> list[float]:
@@ -112,6 +140,7 @@ def main() -> int:
         # Printing every log dict is a default we drop on the project side too: equal footing.
         trainer.remove_callback(PrinterCallback)
         trainer.train()
+        lengths["bare"] += clock.lengths
         return clock.intervals()
 
     times = {"project": [], "bare": []}
@@ -125,10 +154,16 @@ def main() -> int:
 
     med = {k: statistics.median(v) for k, v in times.items()}
     overhead = med["project"] / med["bare"] - 1
-    print(f"\nmodel {args.model}, {args.completion_tokens}-token completions, 4 generations x 2 prompts per step")
+    print(f"\nmodel {args.model}, {args.completion_tokens}-token completions, 4 generations x 2 prompts per step, "
+          f"{torch.get_num_threads()} torch thread(s)")
+    print("mean completion length: " + ", ".join(f"{k} {statistics.mean(v):.1f}" for k, v in lengths.items()))
     print(f"bare GRPOTrainer : {med['bare']:.4f} s/step (median of {len(times['bare'])})")
     print(f"project training : {med['project']:.4f} s/step (median of {len(times['project'])})")
     print(f"overhead         : {overhead:+.1%} (goal <= 5%)")
+    steps = args.steps * args.rounds
+    per_step = callback_seconds[0] / steps
+    print(f"inside the project's callbacks: {per_step * 1000:.1f} ms/step ({per_step / med['project']:.1%} of a step, "
+          "evaluations and checkpoints included)")
     return 0
 
 
