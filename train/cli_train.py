@@ -121,7 +121,6 @@ def _train_new_recorded(store_path, recipe, seeds, *, skip_gate: bool, run_dir) 
 
 def _train_recorded(store_path, run_id: int, *, resume: bool) -> int:
     """Train a recorded run (a launched job, or a resume asked on the command line)."""
-    import os
     import socket
 
     from audit_app import launch
