@@ -68,6 +68,9 @@ def start_job(store, actor: User, kind: str, argv: list[str], *, meta: dict | No
     env[ENV_STORE] = str(Path(store.path).resolve())
     env[paths.ENV_HOME] = str(paths.home())
     env["PYTHONUNBUFFERED"] = "1"
+    # Jobs share the machine with the app and with each other: OpenMP threads that spin while
+    # waiting starve one another on a small machine (see train/models.py).
+    env.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     try:
         with open(log_path, "ab") as log:
             proc = subprocess.Popen(

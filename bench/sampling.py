@@ -44,12 +44,14 @@ def main() -> int:
     parser.add_argument("--batch-size", type=int, default=32)
     args = parser.parse_args()
 
+    # train.models first: it sets OMP_WAIT_POLICY before torch loads, as the CLI does.
+    from train.models import load_model  # isort: skip
+
     import torch
     from transformers.utils import logging as hf_logging
 
     from train.demo_model import ensure_demo_model
     from train.generation import GenParams, generate
-    from train.models import load_model
 
     hf_logging.disable_progress_bar()
     loaded = load_model(ensure_demo_model())

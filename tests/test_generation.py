@@ -151,3 +151,15 @@ def test_seeds(tiny):
 def test_greedy_gives_identical_samples(chatty):
     outs = generate(chatty, [PROMPTS[2]], GenParams(temperature=0.0, max_new_tokens=8), k=3)
     assert len({g.text for g in outs[0]}) == 1
+
+
+def test_shared_prefill_matches_one_prompt_at_a_time(chatty):
+    """K rows of a prompt share one prefill; greedy results equal those of a lone prompt."""
+    params = GenParams(temperature=0.0, max_new_tokens=12)
+    shared = generate(chatty, PROMPTS, params, k=3, batch_size=9)
+    for prompt, outs in zip(PROMPTS, shared, strict=True):
+        alone = generate(chatty, [prompt], params, k=1)[0][0]
+        assert [g.text for g in outs] == [alone.text] * 3
+        assert {g.prompt_tokens for g in outs} == {alone.prompt_tokens}
+    # A batch boundary that splits a prompt's rows (batch_size 2, k=3) changes nothing either.
+    assert generate(chatty, PROMPTS, params, k=3, batch_size=2) == shared

@@ -22,9 +22,12 @@ killed job keeps every finished batch).
 from __future__ import annotations
 
 import contextlib
+import os
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
+
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # before torch loads: see train/models.py
 
 
 @dataclass(frozen=True)
@@ -147,12 +150,11 @@ def generate(loaded, prompts: list[list[dict]], params: GenParams, *, k: int = 1
         for b, start in enumerate(range(0, len(rows), batch_size)):
             chunk = rows[start:start + batch_size]
             t0 = time.perf_counter()
-            input_ids, attention = _left_pad([encoded[pi] for pi, _ in chunk], pad_id)
             # One seed per batch: reproducible for a given (seed, batch layout), and batches differ.
             torch.manual_seed(params.seed * 1_000_003 + b)
-            out = model.generate(input_ids=input_ids.to(device), attention_mask=attention.to(device),
-                                 generation_config=config)
-            new = out[:, input_ids.shape[1]:].tolist()
+            out, width = _generate_batch(model, [pi for pi, _ in chunk], encoded, pad_id, config, device,
+                                         share_prefill=loaded.backend == "transformers")
+            new = out[:, width:].tolist()
             items, new_tokens = [], 0
             for (pi, j), ids in zip(chunk, new, strict=True):
                 gen = _finish_row(tok, ids, eos_ids, len(encoded[pi]))
@@ -165,6 +167,45 @@ def generate(loaded, prompts: list[list[dict]], params: GenParams, *, k: int = 1
                 on_batch(BatchInfo(done=done, total=len(rows), items=items, new_tokens=new_tokens,
                                    seconds=now - t0, elapsed=now - started))
     return results  # type: ignore[return-value]
+
+
+def _generate_batch(model, prompt_ids: list[int], encoded: list[list[int]], pad_id: int, config, device,
+                    *, share_prefill: bool):
+    """model.generate on one batch of rows (row r continues prompt encoded[prompt_ids[r]]).
+
+    When rows repeat a prompt (the K samples of GRPO-style sampling), each distinct prompt is
+    prefilled once: its KV cache is computed for all but the last prompt token, copied to its
+    K rows, and generate() continues from there (it runs the last token itself, so the first
+    sampled token sees exactly the logits it would without the shared cache). Prefill is most
+    of the work for long prompts and short completions; this divides it by K.
+    Returns (sequences, prompt width).
+    """
+    import torch
+
+    unique = list(dict.fromkeys(prompt_ids))
+    input_ids, attention = _left_pad([encoded[pi] for pi in unique], pad_id)
+    width = input_ids.shape[1]
+    input_ids, attention = input_ids.to(device), attention.to(device)
+    if not share_prefill or len(unique) == len(prompt_ids) or width < 2:
+        rows = torch.tensor([unique.index(pi) for pi in prompt_ids], device=device)
+        return model.generate(input_ids=input_ids[rows], attention_mask=attention[rows],
+                              generation_config=config), width
+    from transformers import DynamicCache
+
+    # Positions as generate() derives them from the mask, so the cache and the rest agree.
+    positions = (attention.cumsum(-1) - 1).masked_fill(attention == 0, 0)
+    cache = DynamicCache(config=_base_config(model))
+    model(input_ids=input_ids[:, :-1], attention_mask=attention[:, :-1], position_ids=positions[:, :-1],
+          past_key_values=cache, use_cache=True, logits_to_keep=1)
+    rows = torch.tensor([unique.index(pi) for pi in prompt_ids], device=device)
+    cache.batch_select_indices(rows)
+    return model.generate(input_ids=input_ids[rows], attention_mask=attention[rows], past_key_values=cache,
+                          generation_config=config), width
+
+
+def _base_config(model):
+    base = model.get_base_model() if hasattr(model, "get_base_model") else model
+    return base.config
 
 
 def _left_pad(seqs: list[list[int]], pad_id: int):
