@@ -124,3 +124,11 @@ def test_rank_biserial_bounds_and_antisymmetry(pairs):
     else:
         assert -1 - 1e-12 <= r <= 1 + 1e-12
         assert cs.rank_biserial(tuned, base) == pytest.approx(-r)
+
+
+def test_too_few_differences_are_flagged_exactly_where_p_cannot_reach_005():
+    four = cs.task_stats("push", [0, 0, 0, 0, 0.5], [1, 1, 1, 1, 0.5])
+    five = cs.task_stats("push", [0] * 5, [1] * 5)
+    assert four.p_greater == pytest.approx(1 / 16) and "only 4 non-zero differences" in four.note
+    assert five.p_greater == pytest.approx(1 / 32) and five.note == ""
+    assert "only 1 non-zero difference:" in cs.task_stats("push", [0, 0.5], [1, 0.5]).note

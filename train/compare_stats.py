@@ -33,9 +33,9 @@ ALPHA = 0.05
 N_BOOT = 9999
 CONFIDENCE = 0.95
 OVERALL = "overall"
-# Below this many pairs a one-sided p under 0.05 is impossible or the bootstrap is meaningless;
-# the statistics are still computed but flagged.
-MIN_PAIRS_NOTE = 6
+# With n non-zero differences the smallest exact one-sided Wilcoxon p is 2**-n: below 5 of
+# them p < 0.05 is impossible whatever the data, so the row says so (still computed).
+MIN_PAIRS_NOTE = 5
 
 
 @dataclass(frozen=True)
@@ -166,7 +166,8 @@ def wilcoxon_pair(base: Sequence[float], tuned: Sequence[float]) -> tuple[float 
     p_two = float(stats.wilcoxon(tuned, base, alternative="two-sided").pvalue)
     note = ""
     if nonzero < MIN_PAIRS_NOTE:
-        note = f"only {nonzero} non-zero differences: too few for Wilcoxon to reach p < 0.05"
+        note = (f"only {nonzero} non-zero difference{'s' if nonzero != 1 else ''}: Wilcoxon cannot reach "
+                f"p < 0.05 with fewer than {MIN_PAIRS_NOTE}")
     return p_greater, p_two, note
 
 
