@@ -134,7 +134,7 @@ def test_killed_run_fails_in_one_refresh_queue_moves_on_cancel_and_resume(home, 
     _wait(lambda: not launch._pid_alive(job["pid"]) or _reap(job), what="the process to die")
     assert launch.refresh(store) == [first]
     killed = store.get_run(first)
-    assert killed["status"] == "failed" and "code -9" in killed["stop_reason"]
+    assert killed["status"] == "failed" and ("code -9" in killed["stop_reason"] or "gone" in killed["stop_reason"]), killed
     # Its checkpoints are whole and load; the next seed started by itself.
     for c in store.list_checkpoints(first):
         assert load_model(tiny_model_dir, adapter=c["path"]).checkpoint_id
