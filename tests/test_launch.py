@@ -123,7 +123,7 @@ def test_killed_run_fails_in_one_refresh_queue_moves_on_cancel_and_resume(home, 
     store = file_store
     eng = store.add_user("eve", "engineer", "pw-long-enough-1")
     record_decision(store, eng)
-    recipe = tiny(small_data, tiny_model_dir, **{"grpo.max_steps": 10, "grpo.early_stopping_patience": 100})
+    recipe = tiny(small_data, tiny_model_dir, **{"grpo.max_steps": 24, "grpo.early_stopping_patience": 100})
     first, second = launch.launch(store, eng, recipe, seeds=[42, 123])
     assert store.get_run(second)["status"] == "queued"
 
@@ -150,9 +150,9 @@ def test_killed_run_fails_in_one_refresh_queue_moves_on_cancel_and_resume(home, 
     launch.resume(store, eng, first)
     done = _wait(lambda: (r := store.get_run(first))["status"] in ("finished", "failed") and r, timeout=240,
                  what="the resumed run to end")
-    assert (done["status"], done["step"], done["resumes"]) == ("finished", 10, 1), done
+    assert (done["status"], done["step"], done["resumes"]) == ("finished", 24, 1), done
     steps = [m["step"] for m in store.run_metrics(first, "train")]
-    assert steps == list(range(1, 11)) and killed_at < 10
+    assert steps == list(range(1, 25)) and killed_at < 24
 
 
 def _reap(job) -> bool:
