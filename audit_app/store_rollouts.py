@@ -251,7 +251,7 @@ class RolloutsMixin:
 
     # -- rollouts ---------------------------------------------------------------------
     def add_rollouts(self, rows) -> list[int]:
-        """Add rollouts (see the module docstring and docs/readme_store.md for the fields) and
+        """Add rollouts (see the module docstring and docs/store.md for the fields) and
         return their ids in order; a duplicate (same dedup key) returns the existing id.
         Each new rollout is scored with its task's default reward unless reward_name,
         reward_total and reward_version are given; sample/import rollouts join the

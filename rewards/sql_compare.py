@@ -1,6 +1,6 @@
 """Does a query's result answer the question? Comparing it with the reference rows.
 
-The rule (documented in docs/readme_rewards.md):
+The rule (documented in README, "The reward specification"):
 - Same number of rows.
 - Every reference column must be matched by a distinct result column (in any position);
   extra result columns are allowed, so `SELECT category, COUNT(*)` answers a question
