@@ -159,3 +159,21 @@ def test_adapter_folder_errors(tmp_path, tiny_model_dir):
     (tmp_path / "notadapter").mkdir()
     with pytest.raises(ModelNotFound, match="no adapter_config.json"):
         load_model(tiny_model_dir, tmp_path / "notadapter")
+
+
+def test_grouped_attention_matches_sdpa(tiny_model_dir):
+    """The tiny model has 4 query heads per 2 KV heads: the loader switches it to grouped
+    SDPA, whose logits on a left-padded batch equal transformers' own SDPA."""
+    import torch
+
+    loaded = load_model(tiny_model_dir)
+    model = loaded.model
+    assert model.config._attn_implementation == models.GROUPED_SDPA
+    ids = torch.tensor([[0, 0, 0, 5, 17, 42, 99], [8, 9, 10, 11, 12, 13, 14]])
+    mask = torch.tensor([[0, 0, 0, 1, 1, 1, 1], [1, 1, 1, 1, 1, 1, 1]])
+    with torch.no_grad():
+        grouped = model(input_ids=ids, attention_mask=mask).logits
+        model.set_attn_implementation("sdpa")
+        plain = model(input_ids=ids, attention_mask=mask).logits
+        model.set_attn_implementation(models.GROUPED_SDPA)
+    assert torch.allclose(grouped[mask.bool()], plain[mask.bool()], atol=1e-5)
