@@ -72,6 +72,9 @@ def test_annotator_scores_five_items_with_the_keyboard(home, app_server, browser
             wait_for_app_idle(page)
             assert box.input_value() == comment and shown_item(page) == current
             page.keyboard.press("Escape")
+            # Leaving the box commits the comment, which reruns the item panel; on a loaded
+            # machine that rerun can start late, so give it time to begin before waiting.
+            page.wait_for_timeout(1000)
             wait_for_app_idle(page)
             assert page.evaluate("() => document.activeElement.tagName") != "TEXTAREA"
             assert page.get_by_role("checkbox", name="Reward looks wrong here").is_checked()
