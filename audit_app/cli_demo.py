@@ -102,7 +102,7 @@ def ensure_first_batch(store, model: str, args: argparse.Namespace) -> int:
     request = SampleRequest(
         model=model, tasks=TASKS, prompts_per_task=args.prompts, per_prompt=args.per_prompt,
         params=GenParams(temperature=0.7, top_p=0.95, top_k=0, max_new_tokens=args.max_new_tokens, seed=42),
-        batch_size=8, batch_id=DEMO_BATCH,
+        batch_size=16, batch_id=DEMO_BATCH,
     )
     result = run_sampling(store, request)
     print(f"      stored {len(result.rollout_ids)} rollouts ({result.tokens_per_s:.1f} tokens/s, "

@@ -163,3 +163,11 @@ def test_shared_prefill_matches_one_prompt_at_a_time(chatty):
         assert {g.prompt_tokens for g in outs} == {alone.prompt_tokens}
     # A batch boundary that splits a prompt's rows (batch_size 2, k=3) changes nothing either.
     assert generate(chatty, PROMPTS, params, k=3, batch_size=2) == shared
+
+
+def test_on_step_reports_every_decoding_step(chatty):
+    steps = []
+    generate(chatty, PROMPTS, GenParams(max_new_tokens=5, seed=1), k=2, batch_size=4,
+             on_step=lambda b, n, step, most: steps.append((b, n, step, most)))
+    assert steps[:5] == [(0, 2, s, 5) for s in range(1, 6)]
+    assert steps[-1][:2] == (1, 2) and max(s[2] for s in steps) <= 5

@@ -16,7 +16,8 @@ the K copies of every prompt are flattened into rows, rows are ordered by prompt
 attention mask (decoder-only models continue from the right edge), each row stops at its
 own EOS, and a row that never reaches EOS within `max_new_tokens` is marked truncated.
 `on_batch(BatchInfo)` is called after every batch (the sampler writes rows there, so a
-killed job keeps every finished batch).
+killed job keeps every finished batch); `on_step(batch_index, batches, step, max_new_tokens)`
+after every decoding step, so a long batch still shows that it moves.
 """
 
 from __future__ import annotations
@@ -123,7 +124,8 @@ def render_prompt(tokenizer, messages: list[dict]) -> list[int]:
 
 
 def generate(loaded, prompts: list[list[dict]], params: GenParams, *, k: int = 1, batch_size: int = 8,
-             on_batch: Callable[[BatchInfo], None] | None = None) -> list[list[Generation]]:
+             on_batch: Callable[[BatchInfo], None] | None = None,
+             on_step: Callable[[int, int, int, int], None] | None = None) -> list[list[Generation]]:
     """K completions for each prompt (a list of chat messages); result[i][j] is prompt i's j-th."""
     if not isinstance(params, GenParams):
         raise TypeError("params must be a train.generation.GenParams")
@@ -146,14 +148,16 @@ def generate(loaded, prompts: list[list[dict]], params: GenParams, *, k: int = 1
     results: list[list[Generation | None]] = [[None] * k for _ in prompts]
     started = time.perf_counter()
     done = 0
+    batches = -(-len(rows) // batch_size)
     with _neutral_generation_config(model, eos_ids, pad_id), torch.inference_mode():
         for b, start in enumerate(range(0, len(rows), batch_size)):
             chunk = rows[start:start + batch_size]
             t0 = time.perf_counter()
             # One seed per batch: reproducible for a given (seed, batch layout), and batches differ.
             torch.manual_seed(params.seed * 1_000_003 + b)
+            steps = _StepReporter(on_step, b, batches, params.max_new_tokens) if on_step else None
             out, width = _generate_batch(model, [pi for pi, _ in chunk], encoded, pad_id, config, device,
-                                         share_prefill=loaded.backend == "transformers")
+                                         share_prefill=loaded.backend == "transformers", steps=steps)
             new = out[:, width:].tolist()
             items, new_tokens = [], 0
             for (pi, j), ids in zip(chunk, new, strict=True):
@@ -170,7 +174,7 @@ def generate(loaded, prompts: list[list[dict]], params: GenParams, *, k: int = 1
 
 
 def _generate_batch(model, prompt_ids: list[int], encoded: list[list[int]], pad_id: int, config, device,
-                    *, share_prefill: bool):
+                    *, share_prefill: bool, steps=None):
     """model.generate on one batch of rows (row r continues prompt encoded[prompt_ids[r]]).
 
     When rows repeat a prompt (the K samples of GRPO-style sampling), each distinct prompt is
@@ -181,7 +185,9 @@ def _generate_batch(model, prompt_ids: list[int], encoded: list[list[int]], pad_
     Returns (sequences, prompt width).
     """
     import torch
+    from transformers import StoppingCriteriaList
 
+    extra = {"stopping_criteria": StoppingCriteriaList([steps])} if steps is not None else {}
     unique = list(dict.fromkeys(prompt_ids))
     input_ids, attention = _left_pad([encoded[pi] for pi in unique], pad_id)
     width = input_ids.shape[1]
@@ -189,7 +195,7 @@ def _generate_batch(model, prompt_ids: list[int], encoded: list[list[int]], pad_
     if not share_prefill or len(unique) == len(prompt_ids) or width < 2:
         rows = torch.tensor([unique.index(pi) for pi in prompt_ids], device=device)
         return model.generate(input_ids=input_ids[rows], attention_mask=attention[rows],
-                              generation_config=config), width
+                              generation_config=config, **extra), width
     from transformers import DynamicCache
 
     # Positions as generate() derives them from the mask, so the cache and the rest agree.
@@ -200,7 +206,22 @@ def _generate_batch(model, prompt_ids: list[int], encoded: list[list[int]], pad_
     rows = torch.tensor([unique.index(pi) for pi in prompt_ids], device=device)
     cache.batch_select_indices(rows)
     return model.generate(input_ids=input_ids[rows], attention_mask=attention[rows], past_key_values=cache,
-                          generation_config=config), width
+                          generation_config=config, **extra), width
+
+
+class _StepReporter:
+    """A stopping criterion that never stops: generate() calls it once per decoding step."""
+
+    def __init__(self, callback, batch_index: int, batches: int, max_new_tokens: int):
+        self.callback, self.batch_index, self.batches, self.max_new_tokens = callback, batch_index, batches, max_new_tokens
+        self.step = 0
+
+    def __call__(self, input_ids, scores, **kwargs):
+        import torch
+
+        self.step += 1
+        self.callback(self.batch_index, self.batches, self.step, self.max_new_tokens)
+        return torch.zeros(input_ids.shape[0], dtype=torch.bool, device=input_ids.device)
 
 
 def _base_config(model):

@@ -185,7 +185,7 @@ def run_sampling(store, request: SampleRequest, *, on_progress=None) -> SampleRe
     store.add_prompts(picked)
     gen_params = request.params.to_dict()
     total = len(picked) * request.per_prompt
-    state = {"ids": [], "tokens": 0, "truncated": 0}
+    state = {"ids": [], "tokens": 0, "truncated": 0, "rate": 0.0, "eta": None}
     on_progress(0, total, f"sampling {len(picked)} prompts x {request.per_prompt} with {loaded.backend}",
                 force=True, batch_id=batch_id, tokens_per_s=0.0, eta_s=None, model_id=loaded.model_id)
 
@@ -201,14 +201,29 @@ def run_sampling(store, request: SampleRequest, *, on_progress=None) -> SampleRe
         state["truncated"] += sum(g.truncated for _, _, g in info.items)
         rate = state["tokens"] / info.elapsed if info.elapsed > 0 else 0.0
         eta = info.elapsed / info.done * (info.total - info.done) if info.done else None
+        state["rate"], state["eta"] = round(rate, 2), None if eta is None else round(eta, 1)
         on_progress(info.done, info.total, f"completions, {rate:.1f} tokens/s",
                     force=info.done == info.total, batch_id=batch_id, tokens_per_s=round(rate, 2),
                     eta_s=None if eta is None else round(eta, 1), new_tokens=state["tokens"],
                     truncated=state["truncated"], model_id=loaded.model_id)
 
+    last_step_report = [0.0]
+
+    def step_progress(batch_index: int, batches: int, step: int, max_steps: int) -> None:
+        # Between batches, say where the current one is (at most every 2 s: it prints a line).
+        now = time.monotonic()
+        if now - last_step_report[0] < 2.0:
+            return
+        last_step_report[0] = now
+        done = batch_index * request.batch_size
+        on_progress(min(done, total), total, f"batch {batch_index + 1}/{batches}: token {step}/{max_steps}",
+                    batch_id=batch_id, model_id=loaded.model_id, tokens_per_s=state["rate"], eta_s=state["eta"],
+                    new_tokens=state["tokens"], truncated=state["truncated"])
+
     started = time.perf_counter()
     generate(loaded, [p["prompt"] for p in picked], request.params, k=request.per_prompt,
-             batch_size=request.batch_size, on_batch=write_batch)
+             batch_size=request.batch_size, on_batch=write_batch,
+             on_step=step_progress if loaded.backend != "endpoint" else None)
     return SampleResult(
         batch_id=batch_id, model_id=loaded.model_id, checkpoint_id=loaded.checkpoint_id,
         backend=loaded.backend, reason=loaded.reason, prompts=len(picked), rollout_ids=state["ids"],
