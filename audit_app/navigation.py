@@ -18,7 +18,7 @@ PAGES: list[tuple[str, str, str, str, tuple[str, ...]]] = [
     ("Annotate", "annotate.py", "Annotate", ":material/rate_review:", ("annotator",)),
     ("Audit", "audit.py", "Audit & gate", ":material/query_stats:", ("engineer", "reviewer")),
     ("Engineer", "sample.py", "Sample rollouts", ":material/casino:", ("engineer",)),
-    ("Engineer", "train.py", "Train & monitor", ":material/model_training:", ("engineer",)),
+    ("Engineer", "training.py", "Train & monitor", ":material/model_training:", ("engineer",)),
     ("Engineer", "jobs.py", "Jobs", ":material/pending_actions:", ("engineer",)),
     ("Review", "compare.py", "Base vs tuned", ":material/compare:", ("reviewer", "engineer")),
     ("Review", "blind_review.py", "Blind review", ":material/visibility_off:", ("reviewer",)),

@@ -12,12 +12,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-import train.sampling  # noqa: F401  (see below)
 from audit_app.ui import SESSION_USER
-
-# AppTest puts a page's folder first on sys.path, where the Train page's file `train.py`
-# would shadow the `train` package if it were not imported already; importing it here
-# makes `from train.sampling import ...` inside the page resolve to the package.
 
 PAGES = Path(__file__).resolve().parent.parent / "audit_app" / "app_pages"
 

@@ -15,7 +15,7 @@ from audit_app.ui import SESSION_USER
 from tests.test_launch import record_decision
 from train.recipe import load_recipe
 
-PAGE = Path(__file__).resolve().parent.parent / "audit_app" / "app_pages" / "train.py"
+PAGE = Path(__file__).resolve().parent.parent / "audit_app" / "app_pages" / "training.py"
 
 
 @pytest.fixture
