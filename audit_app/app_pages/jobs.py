@@ -4,6 +4,7 @@ progress, the end of a job's log, and a cancel button (SIGTERM, then SIGKILL).""
 import streamlit as st
 
 from audit_app.jobs import cancel_job, job_summary, log_tail, progress_view, reconcile_jobs
+from audit_app.store_jobs import ACTIVE as ACTIVE_JOB_STATUSES
 from audit_app.ui import get_store, page_guard
 
 user = page_guard("engineer")
@@ -23,7 +24,7 @@ else:
     selected = st.selectbox("Job", ids, key="jobs_selected",
                             format_func=lambda i: next(f"#{j['id']} {j['kind']} ({j['status']})"
                                                        for j in jobs if j["id"] == i))
-    active = store.get_job(selected)["status"] in ("queued", "running", "cancelling")
+    active = store.get_job(selected)["status"] in ACTIVE_JOB_STATUSES
 
     @st.fragment(run_every=2.0 if active else None)
     def detail(job_id: int) -> None:

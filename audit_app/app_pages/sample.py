@@ -6,6 +6,7 @@ of total, tokens/s, ETA) and read the first completions as they land in the stor
 import streamlit as st
 
 from audit_app.jobs import cancel_job, progress_view, reconcile_jobs, start_job
+from audit_app.store_jobs import ACTIVE as ACTIVE_JOB_STATUSES
 from audit_app.ui import get_store, page_guard
 from rewards.types import TASKS
 from train.sampling import list_checkpoints, sample_argv
@@ -62,7 +63,7 @@ if job_id is None:
 if job_id is None:
     st.info("No sampling job yet.")
 else:
-    active = store.get_job(job_id)["status"] in ("queued", "running", "cancelling")
+    active = store.get_job(job_id)["status"] in ACTIVE_JOB_STATUSES
 
     @st.fragment(run_every=2.0 if active else None)
     def follow(job_id: int) -> None:
