@@ -24,8 +24,12 @@ browser:
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 
+# Browser tests run after the rest, each file in its own process with its own browser, so
+# a Streamlit server never competes with the model-heavy tests or a previous browser session.
 test: $(STAMP) browser lint
-	$(VENV)/bin/pytest -q -n 2 --dist loadfile -p no:cacheprovider
+	$(VENV)/bin/pytest -q -n 2 --dist loadfile -p no:cacheprovider -m "not browser"
+	for f in $$(grep -l "mark.browser" tests/test_*.py); do \
+	  $(VENV)/bin/pytest -q -p no:cacheprovider -m browser $$f || exit 1; done
 
 demo: $(STAMP)
 	$(VENV)/bin/tucano-audit demo
