@@ -34,8 +34,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from audit_app import assignment  # noqa: E402
-from audit_app.store import Store  # noqa: E402
+from data.store import Store, assignment  # noqa: E402
 from rewards.types import TASKS  # noqa: E402
 
 ANNOTATORS = 20
@@ -181,7 +180,7 @@ def main(argv=None) -> int:
         os.environ["TUCANO_AUDIT_STORE"] = str(path)
         from streamlit.testing.v1 import AppTest
 
-        from audit_app.ui import SESSION_USER
+        from audit_app.ui.context import SESSION_USER
 
         script_ms = _time_script_runs()
         at = AppTest.from_file(str(ROOT / "audit_app" / "app_pages" / "annotate.py"), default_timeout=60)

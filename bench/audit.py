@@ -29,8 +29,10 @@ import numpy as np  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from audit_app import audit_stats, gate  # noqa: E402
-from audit_app.store import Store  # noqa: E402
+from audit_app.audit import bootstrap  # noqa: E402
+from audit_app.audit import stats as audit_stats  # noqa: E402
+from audit_app.audit.report import TaskScorer, audit_report  # noqa: E402
+from data.store import Store  # noqa: E402
 
 TASKS = ("extraction", "sql_qa", "insights", "push")
 N_ITEMS = 2500
@@ -106,20 +108,20 @@ def main() -> None:
     print(f"statistics, 4 tasks x {N_ITEMS:,} items, {N_BOOT:,} resamples, one core: "
           f"median wall {wall:.3f} s, CPU {cpu:.3f} s  (goal <= 1 s)")
     for name, fn in (("  Spearman + cluster bootstrap, one task",
-                      lambda: audit_stats.bootstrap_spearman(
+                      lambda: bootstrap.bootstrap_spearman(
                           np.array([it["reward_total"] for it in data["push"]]),
                           np.array([audit_stats.human_score(it) for it in data["push"]]),
                           [it["prompt_id"] for it in data["push"]], n_boot=N_BOOT)),
                      ("  ordinal alpha bootstrap, one task",
-                      lambda: audit_stats.bootstrap_alpha(audit_stats.value_counts(data["push"]), n_boot=N_BOOT))):
+                      lambda: bootstrap.bootstrap_alpha(audit_stats.value_counts(data["push"]), n_boot=N_BOOT))):
         wall, cpu = timed(fn, 5)
         print(f"{name}: median wall {wall * 1000:.0f} ms, CPU {cpu * 1000:.0f} ms")
 
     with tempfile.TemporaryDirectory() as tmp:
         store = Store(Path(tmp) / "store.db")
         fill_store(store, data)
-        scorers = {t: gate.TaskScorer(t, "bench", lambda item: None) for t in TASKS}
-        wall, cpu = timed(lambda: gate.audit_report(store, TASKS, rewards=scorers, n_boot=N_BOOT), 3)
+        scorers = {t: TaskScorer(t, "bench", lambda item: None) for t in TASKS}
+        wall, cpu = timed(lambda: audit_report(store, TASKS, rewards=scorers, n_boot=N_BOOT), 3)
         n_ann = store.conn.execute("SELECT COUNT(*) FROM annotations").fetchone()[0]
         print(f"from a file store ({N_ITEMS * len(TASKS):,} rollouts, {n_ann:,} annotations): "
               f"read + snapshot hash + statistics + verdicts: median wall {wall:.3f} s, CPU {cpu:.3f} s")

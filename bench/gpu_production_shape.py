@@ -24,7 +24,7 @@ def build_model(out: Path) -> Path:
     import torch
     from transformers import AutoTokenizer, Qwen2Config, Qwen2ForCausalLM
 
-    from train.tiny_model import build_tiny_model
+    from train.models.tiny import build_tiny_model
 
     tok_dir = build_tiny_model(out / "tok")
     tok = AutoTokenizer.from_pretrained(tok_dir)
@@ -50,8 +50,8 @@ def main() -> int:
     import yaml
 
     from data.build import build
-    from train import grpo
-    from train.recipe import recipe_from_dict, recipe_path
+    from train.grpo import run as grpo
+    from train.grpo.recipe import recipe_from_dict, recipe_path
 
     work = Path(tempfile.mkdtemp())
     model_dir = build_model(work)

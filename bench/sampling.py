@@ -45,13 +45,13 @@ def main() -> int:
     args = parser.parse_args()
 
     # train.models first: it sets OMP_WAIT_POLICY before torch loads, as the CLI does.
-    from train.models import load_model  # isort: skip
+    from train.models.loading import load_model  # isort: skip
 
     import torch
     from transformers.utils import logging as hf_logging
 
-    from train.demo_model import ensure_demo_model
-    from train.generation import GenParams, generate
+    from train.models.demo import ensure_demo_model
+    from train.models.generation import GenParams, generate
 
     hf_logging.disable_progress_bar()
     loaded = load_model(ensure_demo_model())

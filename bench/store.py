@@ -25,8 +25,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from audit_app import assignment  # noqa: E402
-from audit_app.store import Store  # noqa: E402
+from data.store import Store, assignment  # noqa: E402
 from rewards.types import TASKS  # noqa: E402
 
 

@@ -3,7 +3,7 @@
     .venv/bin/python bench/train_overhead.py                 # tiny model, 24 steps per side
     .venv/bin/python bench/train_overhead.py --model demo --steps 12
 
-Both sides use the same model weights, the same GRPOConfig (train.grpo.trl_config_kwargs
+Both sides use the same model weights, the same GRPOConfig (train.grpo_config.trl_config_kwargs
 of the recipe), the same reward functions and the same prompts. The project side adds
 what a real run has: the task-mix sampler with IWU, the eval-reward metric, the best
 checkpoint, metrics to metrics.jsonl, train.log and a file store, early stopping. The
@@ -47,12 +47,14 @@ def main() -> int:
     from transformers import EarlyStoppingCallback, GenerationConfig, PrinterCallback, TrainerCallback
     from trl import GRPOConfig, GRPOTrainer
 
-    from audit_app.auth import SYSTEM
-    from audit_app.store import Store
     from data.build import build
-    from train import grpo
-    from train.callbacks import BestCheckpoint, EvalRewardMetric, IWUCallback, RunRecorder
-    from train.recipe import load_recipe
+    from data.store import Store
+    from data.store.roles import SYSTEM
+    from train.grpo import config as grpo_config
+    from train.grpo import inputs as grpo_inputs
+    from train.grpo import trainer as grpo_trainer
+    from train.grpo.callbacks import BestCheckpoint, EvalRewardMetric, IWUCallback, RunRecorder
+    from train.grpo.recipe import load_recipe
 
     torch.set_num_threads(args.threads or max(1, os.cpu_count() or 1))
     data = build(work / "home", size="small")
@@ -107,7 +109,7 @@ def main() -> int:
                                       runs_root=work, gate_skipped=True, first_status="running", pid=os.getpid(),
                                       host="bench", run_dir=run_dir)
         clock = StepClock()
-        s = grpo.setup(recipe, run_dir, store=store, run_id=run_id, extra_callbacks=[clock])
+        s = grpo_trainer.setup(recipe, run_dir, store=store, run_id=run_id, extra_callbacks=[clock])
         # The same forced length the bare side gets through GRPOConfig(generation_kwargs=...).
         s.trainer.generation_kwargs.update(force_length)
         s.trainer.generation_config = GenerationConfig(**s.trainer.generation_kwargs, disable_compile=True)
@@ -125,17 +127,17 @@ def main() -> int:
         return clock.intervals()
 
     def bare(round_no: int) -> list[float]:
-        plan = grpo.plan_model(recipe)
-        kwargs = grpo.trl_config_kwargs(recipe, plan, work / f"bare-{round_no}")
+        plan = grpo_config.plan_model(recipe)
+        kwargs = grpo_config.trl_config_kwargs(recipe, plan, work / f"bare-{round_no}")
         for key in ("metric_for_best_model", "greater_is_better", "restore_callback_states_from_checkpoint"):
             kwargs.pop(key)
         config = GRPOConfig(**kwargs, generation_kwargs=force_length)
-        loaded, model, peft_config = grpo.load_policy(recipe, plan)
-        train_rows, eval_rows = grpo.load_rows(recipe)
+        loaded, model, peft_config = grpo_trainer.load_policy(recipe, plan)
+        train_rows, eval_rows = grpo_inputs.load_rows(recipe)
         clock = StepClock()
-        trainer = GRPOTrainer(model=model, reward_funcs=grpo.build_rewards(recipe).funcs, args=config,
-                              train_dataset=grpo.to_dataset(train_rows, str(data["db"])),
-                              eval_dataset=grpo.to_dataset(eval_rows, str(data["db"])),
+        trainer = GRPOTrainer(model=model, reward_funcs=grpo_inputs.build_rewards(recipe).funcs, args=config,
+                              train_dataset=grpo_inputs.to_dataset(train_rows, str(data["db"])),
+                              eval_dataset=grpo_inputs.to_dataset(eval_rows, str(data["db"])),
                               processing_class=loaded.tokenizer, peft_config=peft_config, callbacks=[clock])
         # Printing every log dict is a default we drop on the project side too: equal footing.
         trainer.remove_callback(PrinterCallback)

@@ -18,8 +18,10 @@ import sqlite3
 from pathlib import Path
 
 from data import atomic, card, facts, paths, prompt_extraction, prompt_insights, prompt_push, prompt_sql
+from data.olist_import import import_olist
 from data.prompts import dumps, normalise, prompt_text
 from data.schema import TABLES, create_schema
+from data.synthetic import generate
 from rewards.types import TASKS
 
 TRAIN_SIZE = 1480
@@ -108,12 +110,9 @@ def build_with_report(out_dir: str | Path | None = None, *, seed: int = 42, size
             conn.execute("PRAGMA cache_size = -262144")
             create_schema(conn)
             if olist_dir is not None:
-                from data.olist_import import import_olist
-
                 stats = import_olist(conn, Path(olist_dir))
                 source = "Olist CSV"
             else:
-                from data.synthetic import generate
 
                 stats = generate(conn, seed=seed, size=size)
                 diversity = stats.get("comment_diversity")

@@ -11,6 +11,8 @@ import os
 from pathlib import Path
 
 ENV_HOME = "TUCANO_AUDIT_HOME"
+# The store file, when it is not the home's store.db (the app and its jobs set it).
+ENV_STORE = "TUCANO_AUDIT_STORE"
 
 
 def home() -> Path:
@@ -40,7 +42,8 @@ def models_dir() -> Path:
 
 
 def store_path() -> Path:
-    return home() / "store.db"
+    """`$TUCANO_AUDIT_STORE` when set, else the home's store.db."""
+    return Path(os.environ.get(ENV_STORE) or home() / "store.db")
 
 
 def runs_dir() -> Path:

@@ -13,6 +13,7 @@ import json
 import unicodedata
 from pathlib import Path
 
+from data import paths
 from rewards.types import TASKS
 
 FIELDS: tuple[str, ...] = (
@@ -116,16 +117,15 @@ def load_prompts(path: str | Path, tasks: list[str] | tuple[str, ...] | None = N
 def reward_meta(row: dict, *, db_path: str | Path | None = None) -> dict:
     """The keyword arguments the row's task reward reads (rewards ignore the others).
 
-    `db_path` is passed on for sql_qa when given; without it the reward uses
-    data.paths.commerce_db().
+    Rewards are pure and know no home folder: for sql_qa this supplies the database the
+    query runs on, `db_path` when given, else the home's commerce.db.
     """
     task = row["task"]
     if task == "extraction":
         return {"rating": row.get("rating")} if row.get("rating") is not None else {}
     if task == "sql_qa":
         meta = {k: row[k] for k in ("reference_sql", "reference_answer") if row.get(k) is not None}
-        if db_path is not None:
-            meta["db_path"] = str(db_path)
+        meta["db_path"] = str(db_path if db_path is not None else paths.commerce_db())
         return meta
     if task == "push":
         return {"max_chars": PUSH_MAX_CHARS, **({"topic": row["topic"]} if row.get("topic") else {})}

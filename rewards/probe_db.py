@@ -8,8 +8,10 @@ place, so a reader never sees a half-built database.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sqlite3
+import tempfile
 from pathlib import Path
 
 DDL = """
@@ -87,12 +89,13 @@ def _rows():
 
 
 def build_probe_db(path: str | os.PathLike) -> Path:
-    """Write the probe database to `path` (atomically) and return the path."""
-    from data.atomic import temp_path_for
-
+    """Write the probe database to `path` (atomically: built beside it, then renamed)."""
     path = Path(path)
-    with temp_path_for(path) as tmp:
-        conn = sqlite3.connect(tmp)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        conn = sqlite3.connect(name)
         try:
             with conn:
                 conn.executescript(DDL)
@@ -101,4 +104,9 @@ def build_probe_db(path: str | os.PathLike) -> Path:
                     conn.executemany(f"INSERT INTO {table} VALUES ({marks})", rows)
         finally:
             conn.close()
+        os.replace(name, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(name)
+        raise
     return path

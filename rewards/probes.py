@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from rewards import sql_exec
 from rewards.probe_db import build_probe_db
 from rewards.registry import get_reward
 from rewards.routing import route_task
@@ -314,7 +315,6 @@ def run_probes(
             b = reward.score(case.completion, **_with_reference(case, db_path))
             scores[case.name] = b.total
             breakdowns[case.name] = {"reward": reward.name, "version": reward.version, **b.to_dict()}
-        from rewards import sql_exec
 
         sql_exec.close_all()  # the temporary database is about to be deleted
     results = tuple(_evaluate(c, scores, insights_before_push) for c in checks)

@@ -18,7 +18,8 @@ with the prompt's reference answer (rewards/sql_compare.py):
 Execution is half the reward: a fluent answer with wrong SQL stays below 0.6.
 
 Meta: `reference_answer` (JSON rows) or else `reference_sql` (run in the same sandbox to
-get them), `db_path` (default `data.paths.commerce_db()`).
+get them), `db_path` (the commerce database; the caller's `data.prompts.reward_meta(row)`
+supplies it; without one the query is not run and the note says so).
 """
 
 from __future__ import annotations
@@ -41,12 +42,6 @@ MIN_KEYWORDS = 3
 MIN_EXPLANATION_WORDS = 10
 MIN_BUSINESS_TERMS = 3
 _DIGIT = re.compile(r"\d")
-
-
-def _default_db() -> Path:
-    from data.paths import commerce_db
-
-    return commerce_db()
 
 
 def _heuristics(text: str, weights: dict[str, float], notes: list[str]) -> tuple[dict[str, float], Any]:
@@ -102,7 +97,10 @@ def _execution(extract, meta: dict[str, Any], params: dict[str, Any], notes: lis
     if extract.sql is None:
         notes.append("sql_runs: nothing to execute")
         return out
-    db_path = Path(meta["db_path"]) if "db_path" in meta else _default_db()
+    if "db_path" not in meta:
+        notes.append("sql_runs: no database given (db_path), query not run")
+        return out
+    db_path = Path(meta["db_path"])
     if not db_path.is_file():
         notes.append(f"sql_runs: database not found at {db_path} (run `tucano-audit data build`)")
         return out

@@ -47,11 +47,6 @@ def _cached_score(reward: Reward, text: str, meta_items: tuple) -> RewardBreakdo
 
 
 def _score(reward: Reward, text: str, meta: dict[str, Any]) -> RewardBreakdown:
-    if "db_path" in reward.meta_keys and "db_path" not in meta:
-        # Make the default database part of the memo key: it depends on the environment.
-        from data.paths import commerce_db
-
-        meta = {**meta, "db_path": str(commerce_db())}
     items = tuple(sorted(meta.items()))
     try:
         hash(items)

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
+from rewards.fingerprint import compute_version
 from rewards.parsing import completion_text
 
 TASKS: tuple[str, ...] = ("extraction", "sql_qa", "insights", "push")
@@ -82,6 +83,4 @@ class Reward:
 
     @cached_property
     def version(self) -> str:
-        from rewards.versions import compute_version
-
         return compute_version(self)

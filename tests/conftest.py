@@ -29,7 +29,7 @@ def home(tmp_path, monkeypatch):
 @pytest.fixture
 def store():
     """An in-memory store with every migration applied."""
-    from audit_app.store import Store
+    from data.store import Store
 
     s = Store(":memory:")
     yield s
@@ -39,7 +39,7 @@ def store():
 @pytest.fixture
 def file_store(tmp_path):
     """A store in a real file (WAL mode, as the app uses)."""
-    from audit_app.store import Store
+    from data.store import Store
 
     s = Store(tmp_path / "store.db")
     yield s

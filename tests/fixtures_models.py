@@ -1,7 +1,7 @@
 """Fixtures: the tiny in-process Qwen2 model, and a home folder ready for sampling.
 
 `tiny_model_dir` is built once per test session (about 4 s, deterministic) and reloaded
-through train.models.load_model like any real model; tests must not write into it (copy
+through train.models.loading.load_model like any real model; tests must not write into it (copy
 it to a tmp_path first when a test needs to change its files).
 
 `sample_home` is a fresh TUCANO_AUDIT_HOME per test holding copies of one small synthetic
@@ -19,7 +19,7 @@ import pytest
 @pytest.fixture(scope="session")
 def tiny_model_dir(tmp_path_factory):
     """Path to a saved tiny Qwen2 chat model (random weights, byte-level BPE, ChatML)."""
-    from train.tiny_model import build_tiny_model
+    from train.models.tiny import build_tiny_model
 
     return build_tiny_model(tmp_path_factory.mktemp("tiny_model") / "tiny-qwen2")
 
@@ -39,8 +39,9 @@ def small_build_dir(tmp_path_factory):
 @pytest.fixture
 def sample_home(tmp_path, monkeypatch, small_build_dir):
     """A TUCANO_AUDIT_HOME with the small build copied in; no job or store variables set."""
-    from audit_app.progress import ENV_JOB_ID, ENV_STORE
     from data import paths
+    from data.paths import ENV_STORE
+    from data.store.progress import ENV_JOB_ID
 
     home = tmp_path / "home"
     (home / "prompts").mkdir(parents=True)

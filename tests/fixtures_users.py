@@ -31,7 +31,7 @@ def seed_rollouts(store, per_task: int = 5, *, prompts_per_task: int = 2, model_
 def users(store):
     """Role -> User, one account per role in the in-memory `store`: annotator, engineer,
     reviewer and admin, each logging in with the password "pw-<role>"."""
-    from audit_app.auth import ROLES
+    from data.store.roles import ROLES
 
     return {role: store.add_user(role, role, f"pw-{role}") for role in ROLES}
 

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from audit_app.auth import ROLES
-from audit_app.ui import SESSION_USER
+from audit_app.ui.context import SESSION_USER
+from data.store.roles import ROLES
 from rewards.types import TASKS
 
 APP = Path(__file__).resolve().parent.parent / "audit_app"
@@ -22,7 +22,7 @@ PASSWORD = "correct-horse-9"
 @pytest.fixture(scope="session")
 def app_store_template(tmp_path_factory) -> Path:
     """A closed store file with the users below (scrypt is slow on purpose: hash once)."""
-    from audit_app.store import Store
+    from data.store import Store
 
     path = tmp_path_factory.mktemp("app-template") / "store.db"
     with Store(path) as store:
@@ -39,7 +39,7 @@ def app_store(app_store_template, tmp_path, monkeypatch):
     and one disabled annotator, named by TUCANO_AUDIT_STORE as the app command does."""
     import shutil
 
-    from audit_app.store import Store
+    from data.store import Store
 
     path = tmp_path / "app-store.db"
     shutil.copy(app_store_template, path)
@@ -51,7 +51,7 @@ def app_store(app_store_template, tmp_path, monkeypatch):
 
 def run_app(session_user=None, *, page: str | None = None) -> AppTest:
     """The whole app (navigation included), or one page file, optionally logged in."""
-    target = APP / ("streamlit_app.py" if page is None else f"app_pages/{page}")
+    target = APP / ("ui/streamlit_app.py" if page is None else f"pages/{page}")
     at = AppTest.from_file(str(target), default_timeout=60)
     if session_user is not None:
         at.session_state[SESSION_USER] = session_user
@@ -104,7 +104,7 @@ def test_login_sets_the_session_user_of_each_role(app_store, role):
 def test_logout_forgets_the_user(app_store):
     at = run_app(app_store.get_user("annotator1"))
     at.session_state["annotate_something"] = 1
-    at.switch_page("app_pages/logout.py").run()
+    at.switch_page("../pages/logout.py").run()
     assert not at.exception
     assert SESSION_USER not in at.session_state
     assert "annotate_something" not in at.session_state
@@ -120,7 +120,7 @@ def test_disabled_account_is_logged_out_on_next_interaction(app_store):
 
 
 def test_single_sign_on_button_appears_when_auth_is_configured(app_store):
-    at = AppTest.from_file(str(APP / "streamlit_app.py"), default_timeout=60)
+    at = AppTest.from_file(str(APP / "ui" / "streamlit_app.py"), default_timeout=60)
     at.secrets["auth"] = {"redirect_uri": "http://127.0.0.1:8501/oauth2callback", "cookie_secret": "x" * 32,
                           "client_id": "tucano", "client_secret": "s",
                           "server_metadata_url": "https://id.example.com/.well-known/openid-configuration"}
@@ -135,7 +135,7 @@ AUTH_SECRETS = {"redirect_uri": "http://127.0.0.1:8501/oauth2callback", "cookie_
 
 
 def run_sso(user_info: dict) -> AppTest:
-    at = AppTest.from_file(str(APP / "streamlit_app.py"), default_timeout=60)
+    at = AppTest.from_file(str(APP / "ui" / "streamlit_app.py"), default_timeout=60)
     at.secrets["auth"] = AUTH_SECRETS
     at.user = user_info
     return at.run()
@@ -378,7 +378,7 @@ def test_admin_imports_jsonl_with_per_line_errors_then_exports(app_store):
 
 
 def test_a_one_megabyte_completion_is_cut_for_display_only(app_store):
-    from audit_app.render import MAX_DISPLAY_CHARS
+    from audit_app.ui.render import MAX_DISPLAY_CHARS
 
     app_store.add_prompts([{"prompt_id": "push-big", "task": "push",
                             "prompt": [{"role": "user", "content": "Escreva um push."}]}])

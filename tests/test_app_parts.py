@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from audit_app import cli_app, guidelines, keyboard, render
+from audit_app.cli import app as cli_app
+from audit_app.ui import guidelines, keyboard, render
 from rewards.types import TASKS
 
 
@@ -96,15 +97,16 @@ def test_shortcuts_are_bindable_keys():
 
 
 def test_pages_never_pass_model_text_to_unsafe_html():
-    pages = Path(cli_app.APP_FILE).parent / "app_pages"
-    for path in [*pages.glob("*.py"), Path(render.__file__)]:
+    pages = sorted((Path(cli_app.APP_FILE).parent.parent / "pages").glob("*.py"))
+    assert len(pages) >= 8
+    for path in [*pages, Path(render.__file__)]:
         assert "unsafe_allow_html=True" not in path.read_text(encoding="utf-8"), path
 
 
 def test_prepare_store_migrates_and_reconciles_jobs(home, capsys):
     import subprocess
 
-    from audit_app.store import Store
+    from data.store import Store
 
     path = home / "fresh" / "store.db"
     cli_app.prepare_store(path)

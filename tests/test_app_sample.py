@@ -12,15 +12,15 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from audit_app.ui import SESSION_USER
+from audit_app.ui.context import SESSION_USER
 
-PAGES = Path(__file__).resolve().parent.parent / "audit_app" / "app_pages"
+PAGES = Path(__file__).resolve().parent.parent / "audit_app" / "pages"
 
 
 @pytest.fixture
 def page_store(sample_home, monkeypatch):
-    from audit_app.auth import ROLES
-    from audit_app.store import Store
+    from data.store import Store
+    from data.store.roles import ROLES
 
     path = sample_home / "store.db"
     monkeypatch.setenv("TUCANO_AUDIT_STORE", str(path))
@@ -98,13 +98,14 @@ def test_start_follow_and_list_a_sampling_job(page_store, tiny_model_dir):
 
 def test_jobs_page_cancels_a_running_job(page_store):
     """A job row whose process is real and still running; the page's button stops it."""
-    from audit_app import jobs
+    from audit_app.jobs import runner as jobs
 
     engineer = page_store.users["engineer"]
     job_id = page_store.create_job("sample", ["sample", "--prompts", "1"], actor=engineer)
     proc = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"], start_new_session=True)
-    jobs._children[job_id] = proc
-    page_store.mark_job_started(job_id, pid=proc.pid, pid_start=jobs.process_start(proc.pid))
+    started = jobs.process_start(proc.pid)
+    jobs._children[(proc.pid, started)] = proc
+    page_store.mark_job_started(job_id, pid=proc.pid, pid_start=started)
     at = run_page("jobs.py", engineer)
     assert f"Job {job_id}: running" in _texts(at)
     at = next(b for b in at.button if b.label == "Cancel job").click().run()

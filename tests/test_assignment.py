@@ -6,8 +6,8 @@ from collections import Counter
 
 import pytest
 
-from audit_app import assignment
-from audit_app.errors import InvalidInput, PermissionDenied
+from data.store import assignment
+from data.store.errors import InvalidInput, PermissionDenied
 from tests.fixtures_users import seed_rollouts
 
 BLIND_KEYS = {"rollout_id", "prompt_id", "task", "messages", "completion"}

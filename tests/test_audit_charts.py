@@ -7,7 +7,9 @@ import math
 
 import numpy as np
 
-from audit_app import audit_charts, audit_stats, gate
+from audit_app.audit import charts as audit_charts
+from audit_app.audit import stats as audit_stats
+from data.store import thresholds
 from tests.test_audit_support import synthetic_items
 
 
@@ -32,7 +34,7 @@ def test_scatter_has_every_scored_item_with_its_breakdown():
 def test_rho_figure_shows_ci_threshold_and_ceiling():
     stats = audit_stats.audit({"push": synthetic_items("push", 60, double_share=0.5, seed=1),
                                "sql_qa": []}, rollout_counts={"push": 60, "sql_qa": 0}, n_boot=300)
-    th = gate.validate_thresholds({"defaults": {"min_items": 20, "min_annotators": 2, "min_rho": 0.5,
+    th = thresholds.validate_thresholds({"defaults": {"min_items": 20, "min_annotators": 2, "min_rho": 0.5,
                                                 "min_ci_low": 0.2}, "tasks": {"push": {"min_rho": 0.7}}})
     fig = audit_charts.rho_figure(stats, th)
     rho, alpha, rho_line, ci_line = fig.data

@@ -9,7 +9,7 @@ import sys
 import pytest
 
 from audit_app.cli import main
-from audit_app.store import Store
+from data.store import Store
 from rewards import versions
 from tests.test_audit_support import seed_store, synthetic_items
 

@@ -11,12 +11,12 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from audit_app.store import Store
-from audit_app.ui import SESSION_USER
+from audit_app.ui.context import SESSION_USER
+from data.store import Store
 from rewards import versions
 from tests.test_audit_support import add_user, seed_store, synthetic_items
 
-PAGE = Path(__file__).resolve().parent.parent / "audit_app" / "app_pages" / "audit.py"
+PAGE = Path(__file__).resolve().parent.parent / "audit_app" / "pages" / "audit.py"
 
 
 @pytest.fixture

@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 from scipy import stats as sps
 
-from audit_app import audit_stats as A
+from audit_app.audit import bootstrap as B
+from audit_app.audit import stats as A
 from tests.test_audit_support import synthetic_items
 
 
@@ -26,8 +27,8 @@ def test_bootstrap_resample_equals_spearman_of_expanded_rows(case):
     cl, p = _clusters(rng, n, max(3, n // 4))
     x = np.round(rng.random(n), 1)             # ties on purpose
     y = rng.integers(1, 6, n).astype(float)
-    boot = A.bootstrap_spearman(x, y, cl, n_boot=7, seed=case)
-    counts = A.cluster_counts(np.random.default_rng(case), p, 7)
+    boot = B.bootstrap_spearman(x, y, cl, n_boot=7, seed=case)
+    counts = B.cluster_counts(np.random.default_rng(case), p, 7)
     _, idx = np.unique(cl, return_inverse=True)
     for b in range(7):
         rows = np.repeat(np.arange(n), counts[b][idx])
@@ -45,8 +46,8 @@ def test_bootstrap_with_two_continuous_variables():
     cl, p = _clusters(rng, n, 40)
     x = rng.random(n)
     y = x + rng.normal(0, 0.5, n)
-    boot = A.bootstrap_spearman(x, y, cl, n_boot=5, seed=2)
-    counts = A.cluster_counts(np.random.default_rng(2), p, 5)
+    boot = B.bootstrap_spearman(x, y, cl, n_boot=5, seed=2)
+    counts = B.cluster_counts(np.random.default_rng(2), p, 5)
     _, idx = np.unique(cl, return_inverse=True)
     for b in range(5):
         rows = np.repeat(np.arange(n), counts[b][idx])
@@ -56,8 +57,8 @@ def test_bootstrap_with_two_continuous_variables():
 def test_bootstrap_chunks_do_not_change_results():
     rng = np.random.default_rng(3)
     x, y, cl = rng.random(50), rng.random(50), rng.integers(0, 12, 50)
-    a = A.bootstrap_spearman(x, y, cl, n_boot=600, seed=9)
-    b = A.bootstrap_spearman(x, y, cl, n_boot=600, seed=9)
+    a = B.bootstrap_spearman(x, y, cl, n_boot=600, seed=9)
+    b = B.bootstrap_spearman(x, y, cl, n_boot=600, seed=9)
     np.testing.assert_array_equal(a, b)
     assert len(a) == 600 and np.isfinite(a).all()
 
@@ -69,8 +70,8 @@ def test_cluster_bootstrap_is_wider_than_pretending_rollouts_independent():
     x = q + rng.normal(0, 0.2, 240)
     y = q + rng.normal(0, 0.2, 240)
     prompts = np.repeat(np.arange(40), 6)
-    lo_c, hi_c = A.percentile_ci(A.bootstrap_spearman(x, y, prompts, n_boot=1000, seed=1))
-    lo_i, hi_i = A.percentile_ci(A.bootstrap_spearman(x, y, np.arange(240), n_boot=1000, seed=1))
+    lo_c, hi_c = B.percentile_ci(B.bootstrap_spearman(x, y, prompts, n_boot=1000, seed=1))
+    lo_i, hi_i = B.percentile_ci(B.bootstrap_spearman(x, y, np.arange(240), n_boot=1000, seed=1))
     assert hi_c - lo_c > 1.3 * (hi_i - lo_i)
 
 
@@ -117,8 +118,8 @@ def test_ordinal_alpha_is_the_package_value_and_bootstrap_matches_it():
     expected = krippendorff.alpha(reliability_data=data, level_of_measurement="ordinal",
                                   value_domain=[1, 2, 3, 4, 5])
     assert A.ordinal_alpha(counts) == pytest.approx(expected)
-    boot = A.bootstrap_alpha(counts, n_boot=5, seed=11)
-    w = A.cluster_counts(np.random.default_rng(11), len(counts), 5)
+    boot = B.bootstrap_alpha(counts, n_boot=5, seed=11)
+    w = B.cluster_counts(np.random.default_rng(11), len(counts), 5)
     for b in range(5):
         resampled = np.repeat(counts, w[b], axis=0)
         assert boot[b] == pytest.approx(krippendorff.alpha(value_counts=resampled, value_domain=[1, 2, 3, 4, 5],

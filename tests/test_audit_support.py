@@ -10,7 +10,7 @@ import json
 
 import numpy as np
 
-from audit_app.auth import User
+from data.store.roles import User
 
 NOW = "2026-01-01T00:00:00.000+00:00"
 

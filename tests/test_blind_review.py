@@ -7,9 +7,9 @@ import random
 import pytest
 from scipy import stats
 
-from audit_app import blind_review
-from audit_app.auth import SYSTEM, User
-from audit_app.errors import PermissionDenied
+from data.store.errors import PermissionDenied
+from data.store.roles import SYSTEM, User
+from train.compare import blind_review
 
 REVIEWER = User(id=11, username="rui", role="reviewer")
 OTHER = User(id=12, username="bia", role="reviewer")

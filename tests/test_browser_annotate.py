@@ -36,7 +36,7 @@ def press_and_wait_for_next(page, key: str, current: int) -> int:
 
 
 def test_annotator_scores_five_items_with_the_keyboard(home, app_server, browser_page):
-    from audit_app.store import Store
+    from data.store import Store
 
     with Store(home / "store.db") as store:
         store.add_user("ana", "annotator", PASSWORD)

@@ -17,7 +17,7 @@ HOSTILE = '<img src=x onerror="window.__pwned=1"><script>window.__pwned=2</scrip
 
 
 def test_reviewer_side_by_side_and_blind_review(home, app_server, browser_page):
-    from audit_app.store import Store
+    from data.store import Store
 
     with Store(home / "store.db") as store:
         store.add_user("rita", "reviewer", PASSWORD)

@@ -29,8 +29,9 @@ import sqlite3
 import pytest
 from scipy.stats import rankdata
 
-from audit_app import gate
-from audit_app.auth import SYSTEM
+from audit_app.audit import gate
+from audit_app.audit.report import TaskScorer, reward_meta
+from data.store.roles import SYSTEM
 from rewards import registry
 from rewards.extraction import make_extraction_reward
 from rewards.push import make_push_reward
@@ -229,7 +230,7 @@ def correct_quantiles(store, ids) -> dict[int, float]:
 
 @pytest.fixture(scope="module")
 def audited_store(tmp_path_factory):
-    from audit_app.store import Store
+    from data.store import Store
 
     home = tmp_path_factory.mktemp("home")
     build_db(home / "commerce.db")
@@ -254,16 +255,16 @@ def audited_store(tmp_path_factory):
         store.close()
 
 
-def routed_insights(*, insights_before_push: bool) -> gate.TaskScorer:
+def routed_insights(*, insights_before_push: bool) -> TaskScorer:
     """The insights scorer as an untagged-prompt pipeline would apply it: route, then score."""
     def score_item(item):
         task = route_task(prompt_text(item["prompt"]), insights_before_push=insights_before_push)
-        meta = gate.reward_meta({**item, "task": task})
+        meta = reward_meta({**item, "task": task})
         return registry.get_reward(registry.default_reward_name(task)).score(item["completion"], **meta)
 
     base = registry.get_reward("insights").version + registry.get_reward("push").version
     order = "insights-first" if insights_before_push else "push-first"
-    return gate.TaskScorer("insights", f"routed-{order}-{base}", score_item)
+    return TaskScorer("insights", f"routed-{order}-{base}", score_item)
 
 
 def decide(store, rewards=None) -> gate.GateDecision:

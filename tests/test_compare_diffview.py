@@ -7,7 +7,7 @@ import re
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from audit_app import diffview
+from audit_app.ui import diffview
 
 
 def _plain(html_text: str) -> str:

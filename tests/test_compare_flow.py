@@ -9,8 +9,8 @@ import shutil
 
 import pytest
 
-from audit_app.auth import SYSTEM
-from audit_app.store import Store
+from data.store import Store
+from data.store.roles import SYSTEM
 
 pytestmark = pytest.mark.slow
 
@@ -68,7 +68,7 @@ def eval_file(tmp_path_factory):
 
 
 def spec(tiny_model_dir, eval_file, *adapter_dirs, **kw):
-    from train.evaluate import CompareSpec
+    from train.compare.evaluate import CompareSpec
 
     base = {"base": str(tiny_model_dir), "adapters": tuple(str(a) for a in adapter_dirs),
             "eval_path": str(eval_file), "max_new_tokens": 12, "chunk_size": 4, "temperature": 0.7}
@@ -76,7 +76,7 @@ def spec(tiny_model_dir, eval_file, *adapter_dirs, **kw):
 
 
 def test_compare_end_to_end_and_resume_after_interrupt(home, tiny_model_dir, adapters, eval_file, tmp_path):
-    from train.evaluate import run_comparison
+    from train.compare.evaluate import run_comparison
 
     # An uninterrupted run in one store...
     with Store(tmp_path / "a.db") as full_store:
@@ -122,7 +122,7 @@ def test_compare_end_to_end_and_resume_after_interrupt(home, tiny_model_dir, ada
 def test_seeds_samples_and_identical_outputs(home, tiny_model_dir, adapters, eval_file, tmp_path):
     """Two tuned sides against one base, 2 samples per prompt; one side is a zero LoRA, which
     writes exactly what the base writes: its Wilcoxon is undefined and the report says so."""
-    from train.evaluate import run_comparison
+    from train.compare.evaluate import run_comparison
 
     with Store(tmp_path / "s.db") as store:
         out = run_comparison(store, SYSTEM, spec(tiny_model_dir, eval_file, adapters["tuned"], adapters["identity"],
@@ -144,10 +144,40 @@ def test_seeds_samples_and_identical_outputs(home, tiny_model_dir, adapters, eva
         assert out["report"]["comparison"]["tasks"] == ["extraction", "push"]
 
 
+def test_base_loads_once_and_adapters_switch_in_place(home, tiny_model_dir, adapters, eval_file, tmp_path):
+    """Two adapters, one base in memory: each side's outputs equal those of a model loaded
+    with that adapter alone (and the base side those of the bare base)."""
+    from train.compare.evaluate import run_comparison
+    from train.models.generation import GenParams, generate
+    from train.models.loading import load_model
+
+    calls = []
+
+    def counting_loader(base, *rest):
+        calls.append((base, rest))
+        return load_model(base)
+
+    with Store(tmp_path / "s.db") as store:
+        out = run_comparison(store, SYSTEM, spec(tiny_model_dir, eval_file, adapters["tuned"], adapters["identity"],
+                                                 tasks=("push",), temperature=0.0, chunk_size=8),
+                             out_dir=tmp_path / "r", loader=counting_loader)
+        assert calls == [(str(tiny_model_dir), ())]
+        cid = out["comparison_id"]
+        prompts = store.compare_prompts(cid)
+        by_side = {side: {r["prompt_id"]: r["completion"] for r in store.compare_results(cid, side)}
+                   for side in ("base", *out["report"]["sides"])}
+    params = GenParams(temperature=0.0, top_p=1.0, top_k=0, max_new_tokens=12, seed=42)
+    messages = [p["messages"] for p in prompts]
+    for side, adapter in (("base", None), ("r1/best_checkpoint", adapters["tuned"])):
+        alone = generate(load_model(tiny_model_dir, adapter), messages, params, batch_size=len(messages))
+        assert [g[0].text for g in alone] == [by_side[side][p["prompt_id"]] for p in prompts], side
+    assert by_side["r1/best_checkpoint"] != by_side["base"]
+
+
 def test_bad_input_fails_before_any_work(home, tiny_model_dir, adapters, eval_file, tmp_path):
-    from train.evaluate import plan_comparison
-    from train.models import AdapterMismatch
-    from train.tiny_model import build_tiny_model
+    from train.compare.evaluate import plan_comparison
+    from train.models.loading import AdapterMismatch
+    from train.models.tiny import build_tiny_model
 
     # An adapter whose config names another base model.
     other = tmp_path / "other"

@@ -7,9 +7,9 @@ import time
 
 import pytest
 
-from audit_app.auth import User
-from audit_app.errors import PermissionDenied
-from audit_app.store import Store
+from data.store import Store
+from data.store.errors import PermissionDenied
+from data.store.roles import User
 from tests.test_compare_flow import make_adapter
 
 pytestmark = pytest.mark.slow
@@ -26,9 +26,9 @@ def _wait(predicate, timeout: float, what: str):
 
 
 def test_compare_job_cancel_then_resume(home, tiny_model_dir, tmp_path):
-    from audit_app.jobs import cancel_job
+    from audit_app.cli.compare import start_compare_job
+    from audit_app.jobs.runner import cancel_job
     from data.prompts import dumps, make_row
-    from train.cli_compare import start_compare_job
 
     adapter = make_adapter(tiny_model_dir, home / "runs" / "run-7" / "best_checkpoint")
     rows = [make_row("push", "Escreva um push.", f"Push número {i} para clientes.", split="eval") for i in range(24)]

@@ -7,16 +7,16 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from audit_app.auth import ROLES
-from audit_app.ui import SESSION_USER
+from audit_app.ui.context import SESSION_USER
+from data.store.roles import ROLES
 
-PAGES = Path(__file__).resolve().parent.parent / "audit_app" / "app_pages"
+PAGES = Path(__file__).resolve().parent.parent / "audit_app" / "pages"
 TASKS = ["extraction", "sql_qa", "insights", "push"]
 
 
 def seed_comparison(store, *, sides=("run1/best_checkpoint",)) -> int:
     """A finished comparison: 2 prompts per task, one identical push pair, a hostile completion."""
-    from audit_app.auth import SYSTEM
+    from data.store.roles import SYSTEM
 
     prompts = [{"prompt_id": f"{t}-{i}", "task": t,
                 "messages": [{"role": "user", "content": f"Pergunta {i} de {t}"}]} for t in TASKS for i in range(2)]
@@ -49,7 +49,7 @@ def seed_comparison(store, *, sides=("run1/best_checkpoint",)) -> int:
 
 @pytest.fixture
 def app_store(tmp_path, monkeypatch):
-    from audit_app.store import Store
+    from data.store import Store
 
     path = tmp_path / "store.db"
     monkeypatch.setenv("TUCANO_AUDIT_STORE", str(path))

@@ -7,9 +7,8 @@ import json
 import numpy as np
 import pytest
 
-from audit_app import blind_review
-from audit_app.auth import SYSTEM, User
-from train import report
+from data.store.roles import SYSTEM, User
+from train.compare import blind_review, report
 
 REVIEWER = User(id=21, username="rosa", role="reviewer")
 TASKS = ["extraction", "sql_qa", "insights", "push"]

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import stats
 
-from train import compare_stats as cs
+from train.compare import stats as cs
 
 # Fixed data: 12 prompts of one task, rewards in [0, 1].
 BASE = [0.2, 0.5, 0.4, 0.9, 0.1, 0.3, 0.6, 0.5, 0.2, 0.7, 0.4, 0.35]

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from audit_app.auth import SYSTEM, User
-from audit_app.errors import InvalidInput, NotFound, PermissionDenied
+from data.store.errors import InvalidInput, NotFound, PermissionDenied
+from data.store.roles import SYSTEM, User
 
 REVIEWER = User(id=7, username="rita", role="reviewer")
 ANNOTATOR = User(id=8, username="ana", role="annotator")

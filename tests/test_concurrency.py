@@ -7,7 +7,7 @@ import multiprocessing as mp
 import traceback
 from collections import Counter
 
-from audit_app.store import Store
+from data.store import Store
 from tests.fixtures_users import seed_rollouts
 
 WRITERS, PER_WRITER = 8, 500

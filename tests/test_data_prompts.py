@@ -7,6 +7,7 @@ import json
 
 import pytest
 
+from data import paths
 from data.prompts import FIELDS, dumps, load_prompts, make_row, normalise, reward_meta
 
 
@@ -66,7 +67,9 @@ def test_reward_meta_per_task(rows, small_data):
     ext = by_task["extraction"]
     assert reward_meta(ext) == {"rating": ext["rating"]}
     sql = by_task["sql_qa"]
-    assert reward_meta(sql) == {"reference_sql": sql["reference_sql"], "reference_answer": sql["reference_answer"]}
+    # Rewards know no home folder: the row's meta names the database (the home's, unless given).
+    assert reward_meta(sql) == {"reference_sql": sql["reference_sql"], "reference_answer": sql["reference_answer"],
+                                "db_path": str(paths.commerce_db())}
     assert reward_meta(sql, db_path=small_data["db"])["db_path"] == str(small_data["db"])
     assert reward_meta(by_task["push"])["max_chars"] == 120
     assert reward_meta(by_task["insights"]) == {"topic": by_task["insights"]["topic"]}

@@ -71,7 +71,7 @@ def test_demo_on_a_fresh_home_then_again(tmp_path, tiny_model_dir, capsys, monke
                   "admin       password: admin-demo"):
         assert login in text
 
-    from audit_app.store import Store
+    from data.store import Store
 
     with Store(home / "store.db") as store:
         assert store.authenticate("annotator", "annotator-demo").role == "annotator"

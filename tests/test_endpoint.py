@@ -2,7 +2,7 @@
 
 vLLM cannot be installed on this CPU machine, so the test starts a real HTTP server on
 loopback that implements GET /v1/models and POST /v1/chat/completions (OpenAI's shapes)
-backed by the tiny model through train.generation; the client under test talks to it over
+backed by the tiny model through train.models.generation; the client under test talks to it over
 TCP exactly as it would to `vllm serve`. One more test feeds the parser a response in
 vLLM's documented shape (extra fields included).
 """
@@ -17,8 +17,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from train.endpoint import EndpointError, EndpointModel, base_url, parse_completion
-from train.generation import GenParams, generate
+from train.models.endpoint import EndpointError, EndpointModel, base_url, parse_completion
+from train.models.generation import GenParams, generate
 
 pytestmark = pytest.mark.slow
 
@@ -80,7 +80,7 @@ class _Handler(BaseHTTPRequestHandler):
 
 @pytest.fixture(scope="module")
 def server(tiny_model_dir):
-    from train.models import load_model
+    from train.models.loading import load_model
 
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
     httpd.loaded = load_model(tiny_model_dir)
@@ -142,7 +142,7 @@ def test_generate_passes_the_same_parameters(url, server):
 
 def test_local_and_endpoint_see_the_same_prompt(url, tiny_model_dir):
     """The server applies the chat template; prompt token counts agree with local generation."""
-    from train.models import load_model
+    from train.models.loading import load_model
 
     local = generate(load_model(tiny_model_dir), PROMPTS, GenParams(max_new_tokens=4, seed=1))
     remote = generate(EndpointModel(url).check(), PROMPTS, GenParams(max_new_tokens=4, seed=1))

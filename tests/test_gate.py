@@ -8,21 +8,23 @@ from __future__ import annotations
 
 import pytest
 
-from audit_app import gate
-from audit_app.audit_stats import TaskStats
-from audit_app.auth import SYSTEM
-from audit_app.errors import InvalidInput, NotFound, PermissionDenied
+from audit_app.audit import gate, verdict
+from audit_app.audit.report import TaskScorer, audit_report
+from audit_app.audit.stats import TaskStats
+from data.store import thresholds
+from data.store.errors import InvalidInput, NotFound, PermissionDenied
+from data.store.roles import SYSTEM
 from rewards.types import RewardBreakdown
 from tests.test_audit_support import add_user, seed_store, synthetic_items
 
 BOOT = 300
 
 
-def stored(task: str, version: str = "v-test") -> gate.TaskScorer:
+def stored(task: str, version: str = "v-test") -> TaskScorer:
     """The reward the rows were stored with (scoring anything else would be a bug here)."""
     def never(item):
         raise AssertionError(f"rollout {item['rollout_id']} should not be rescored")
-    return gate.TaskScorer(task, version, never)
+    return TaskScorer(task, version, never)
 
 
 def scorers(*tasks):
@@ -44,30 +46,30 @@ LIMITS = {"min_items": 20, "min_annotators": 2, "min_rho": 0.5, "min_ci_low": 0.
 
 
 def test_verdict_reasons_in_words():
-    v = gate.evaluate(good_stats(), LIMITS)
+    v = verdict.evaluate(good_stats(), LIMITS)
     assert v.passed and v.reason.startswith("push: rho 0.62 >= 0.50 on 24 items, 95% CI 0.41 to 0.78")
-    v = gate.evaluate(good_stats(rho=0.31, ci_low=0.25), LIMITS)
+    v = verdict.evaluate(good_stats(rho=0.31, ci_low=0.25), LIMITS)
     assert not v.passed and v.reason == "push: rho 0.31 < 0.50 on 24 items"
-    v = gate.evaluate(good_stats(ci_low=0.2), LIMITS)
+    v = verdict.evaluate(good_stats(ci_low=0.2), LIMITS)
     assert not v.passed and "95% CI lower bound 0.20 <= 0.20" in v.reason
-    v = gate.evaluate(good_stats(n_items=12), LIMITS)
+    v = verdict.evaluate(good_stats(n_items=12), LIMITS)
     assert v.reason == "push: 12 scored items < 20 needed"
-    v = gate.evaluate(good_stats(annotators=["ana"]), LIMITS)
+    v = verdict.evaluate(good_stats(annotators=["ana"]), LIMITS)
     assert v.reason == "push: only 1 annotator (ana), 2 needed"
-    assert gate.evaluate(good_stats(n_rollouts=0, n_items=0), LIMITS).reason == \
+    assert verdict.evaluate(good_stats(n_rollouts=0, n_items=0), LIMITS).reason == \
         "push: no rollouts for this task; sample some first"
-    assert gate.evaluate(good_stats(n_items=0, annotators=[]), LIMITS).reason == \
+    assert verdict.evaluate(good_stats(n_items=0, annotators=[]), LIMITS).reason == \
         "push: no human scores yet (0 of 30 rollouts scored)"
-    v = gate.evaluate(good_stats(rho=0.55, ci_low=None, ci_high=None), LIMITS)
+    v = verdict.evaluate(good_stats(rho=0.55, ci_low=None, ci_high=None), LIMITS)
     assert not v.passed and "no bootstrap interval" in v.reason
 
 
 def test_thresholds_file_and_validation():
-    cfg = gate.load_default_thresholds()
+    cfg = thresholds.load_default_thresholds()
     assert cfg["defaults"] == {"min_items": 20, "min_annotators": 2, "min_rho": 0.5, "min_ci_low": 0.2}
     good = {"defaults": dict(cfg["defaults"]), "tasks": {"push": {"min_rho": 0.6}}}
-    assert gate.thresholds_for(gate.validate_thresholds(good), "push")["min_rho"] == 0.6
-    assert gate.thresholds_for(gate.validate_thresholds(good), "sql_qa")["min_rho"] == 0.5
+    assert thresholds.thresholds_for(thresholds.validate_thresholds(good), "push")["min_rho"] == 0.6
+    assert thresholds.thresholds_for(thresholds.validate_thresholds(good), "sql_qa")["min_rho"] == 0.5
     bad = [
         ({"defaults": {**cfg["defaults"], "min_rh": 0.5}}, "unknown key 'min_rh'"),
         ({"defaults": {**cfg["defaults"], "min_rho": 1.5}}, "outside"),
@@ -80,15 +82,15 @@ def test_thresholds_file_and_validation():
     ]
     for config, msg in bad:
         with pytest.raises(InvalidInput, match=msg):
-            gate.validate_thresholds(config)
+            thresholds.validate_thresholds(config)
 
 
 def test_yaml_errors_are_named(tmp_path):
     with pytest.raises(FileNotFoundError, match="not found"):
-        gate.load_default_thresholds(tmp_path / "nope.yaml")
+        thresholds.load_default_thresholds(tmp_path / "nope.yaml")
     (tmp_path / "bad.yaml").write_text("defaults: [unclosed\n")
     with pytest.raises(InvalidInput, match="not valid YAML"):
-        gate.load_default_thresholds(tmp_path / "bad.yaml")
+        thresholds.load_default_thresholds(tmp_path / "bad.yaml")
 
 
 def test_only_admins_edit_thresholds_and_every_edit_is_kept(store, people):
@@ -106,7 +108,7 @@ def test_only_admins_edit_thresholds_and_every_edit_is_kept(store, people):
     assert store.set_gate_thresholds(people["admin"], new2) == 2
     now = store.gate_thresholds()
     assert now["revision"] == 2 and now["changed_by"] == "the-admin" and now["changed_at"]
-    assert gate.thresholds_for(now["config"], "push") == {"min_items": 30, "min_annotators": 2,
+    assert thresholds.thresholds_for(now["config"], "push") == {"min_items": 30, "min_annotators": 2,
                                                           "min_rho": 0.4, "min_ci_low": 0.2}
     hist = store.gate_threshold_history()
     assert [h["revision"] for h in hist] == [2, 1] and hist[1]["note"] == "stricter"
@@ -221,7 +223,7 @@ def test_stale_rollouts_are_rescored_with_the_audited_reward(store, people):
         # The "new" reward: the inverse of the stored one.
         return RewardBreakdown(1 - items[item["rollout_id"] - 1]["reward_total"], {"inverse": 1.0})
 
-    report = gate.audit_report(store, ["push"], rewards={"push": gate.TaskScorer("push", "new", score)}, n_boot=BOOT)
+    report = audit_report(store, ["push"], rewards={"push": TaskScorer("push", "new", score)}, n_boot=BOOT)
     assert report.rescored == {"push": 40} and len(calls) == 40
     assert report.reward_versions == {"push": "new"}
     assert report.stats["push"].rho < -0.5 and not report.passed
@@ -237,27 +239,27 @@ def test_report_notes_name_rescoring_and_components_against_people(store):
         stored_total = items[item["rollout_id"] - 1]["reward_total"]
         return RewardBreakdown(stored_total, {"agrees": stored_total, "disagrees": 1 - stored_total})
 
-    report = gate.audit_report(store, ["push"], rewards={"push": gate.TaskScorer("push", "new", score)}, n_boot=BOOT)
+    report = audit_report(store, ["push"], rewards={"push": TaskScorer("push", "new", score)}, n_boot=BOOT)
     notes = report.notes("push")
     assert ("info", "40 rollouts re-scored with push new (stored scores came from another version)") in notes
     against = [text for level, text in notes if level == "warning" and "runs against people" in text]
     assert len(against) == 1 and against[0].startswith("component disagrees ")
-    empty = gate.audit_report(store, ["sql_qa"], rewards=scorers("sql_qa"), n_boot=BOOT)
+    empty = audit_report(store, ["sql_qa"], rewards=scorers("sql_qa"), n_boot=BOOT)
     assert ("info", "no rollouts for this task") in empty.notes("sql_qa")
 
 
 def test_unknown_tasks_and_tiny_bootstraps_are_refused(store):
     with pytest.raises(InvalidInput, match="unknown task"):
-        gate.audit_report(store, ["tweets"], rewards=scorers("push"))
+        audit_report(store, ["tweets"], rewards=scorers("push"))
     with pytest.raises(InvalidInput, match="n_boot"):
-        gate.audit_report(store, ["push"], rewards=scorers("push"), n_boot=10)
+        audit_report(store, ["push"], rewards=scorers("push"), n_boot=10)
 
 
 def test_disagreement_queue_from_the_store(store):
     items = synthetic_items("push", 30, seed=2)
     items[4]["annotations"][0].update(flag=True, comment="texto longo demais, mas nota alta")
     seed_store(store, items)
-    report = gate.audit_report(store, ["push"], rewards=scorers("push"), n_boot=BOOT)
+    report = audit_report(store, ["push"], rewards=scorers("push"), n_boot=BOOT)
     q = report.queue("push", limit=5)
     assert q[0]["rollout_id"] == 5 and q[0]["comments"][0]["comment"].startswith("texto longo")
     assert q[0]["completion"] == "completion 4" and len(q) == 5

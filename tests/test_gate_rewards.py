@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from audit_app import gate
-from audit_app.auth import SYSTEM
+from audit_app.audit import gate
+from audit_app.audit.report import audit_report
+from data.store.roles import SYSTEM
 from rewards import registry, versions
 from rewards.push import make_push_reward
 from tests.test_audit_support import add_user
@@ -72,7 +73,7 @@ def test_stale_rollouts_are_rescored_with_todays_reward(push_store):
     rid = push_store.add_rollouts([{"prompt_id": "push-0", "model_id": "old", "completion": PUSHES[0],
                                     "reward_name": "push", "reward_total": 0.0, "reward_version": "old-v"}])[0]
     push_store.record_annotation(push_store.get_user("ana"), rid, 5)
-    report = gate.audit_report(push_store, ["push"], n_boot=300)
+    report = audit_report(push_store, ["push"], n_boot=300)
     assert report.rescored == {"push": 1}
     item = next(it for it in report.items["push"] if it["rollout_id"] == rid)
     expected = registry.get_reward("push").score(PUSHES[0], max_chars=120)

@@ -8,8 +8,8 @@ import shutil
 
 import pytest
 
-from train.generation import GenParams, generate
-from train.models import load_model
+from train.models.generation import GenParams, generate
+from train.models.loading import load_model
 
 pytestmark = pytest.mark.slow
 
@@ -29,7 +29,7 @@ def tiny(tiny_model_dir):
 @pytest.fixture(scope="module")
 def chatty(tmp_path_factory):
     """A tiny model that practically never emits EOS, so greedy outputs are non-empty."""
-    from train.tiny_model import build_tiny_model
+    from train.models.tiny import build_tiny_model
 
     return load_model(build_tiny_model(tmp_path_factory.mktemp("chatty") / "m", mean_length=10**6))
 
@@ -107,7 +107,7 @@ def test_shapes_counts_and_progress(tiny):
     assert all(b.total == 9 for b in seen)
     assert sum(len(b.items) for b in seen) == 9
     assert sum(b.new_tokens for b in seen) == sum(g.completion_tokens for o in outs for g in o)
-    from train.generation import render_prompt
+    from train.models.generation import render_prompt
 
     for prompt, gens in zip(PROMPTS, outs, strict=True):
         assert {g.prompt_tokens for g in gens} == {len(render_prompt(tiny.tokenizer, prompt))}

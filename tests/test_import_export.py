@@ -10,9 +10,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from audit_app.cli import main
-from audit_app.errors import PermissionDenied
-from audit_app.import_export import import_jsonl
-from audit_app.store import Store
+from data.store import Store
+from data.store.errors import PermissionDenied
+from data.store.import_export import import_jsonl
 from tests.fixtures_users import seed_rollouts
 
 PUSH_PROMPT = {"prompt_id": "push-x1", "task": "push", "split": "eval", "topic": "reengajamento",

@@ -11,9 +11,10 @@ import time
 
 import pytest
 
-from audit_app import jobs
-from audit_app.auth import SYSTEM
-from audit_app.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from audit_app import cli
+from audit_app.jobs import runner as jobs
+from data.store.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from data.store.roles import SYSTEM
 
 
 def _wait(predicate, timeout=120.0, every=0.2):
@@ -67,9 +68,10 @@ def test_job_rows_and_roles(store, users):
 
 def test_bad_commands_are_refused_before_a_row_exists(file_store, sample_home):
     with pytest.raises(InvalidInput, match="not a valid tucano-audit command"):
-        jobs.start_job(file_store, SYSTEM, "sample", ["sample", "--no-such-flag"])
-    with pytest.raises(InvalidInput, match="another `jobs`"):
-        jobs.start_job(file_store, SYSTEM, "jobs", ["jobs", "list"])
+        cli.start_job(file_store, SYSTEM, "sample", ["sample", "--no-such-flag"])
+    for start in (cli.start_job, jobs.start_job):
+        with pytest.raises(InvalidInput, match="another `jobs`"):
+            start(file_store, SYSTEM, "jobs", ["jobs", "list"])
     assert file_store.list_jobs() == []
 
 
@@ -162,9 +164,9 @@ def test_killed_job_is_reconciled_and_leaves_no_half_rows(file_store, sample_hom
     argv = _sample_argv(tiny_model_dir, **{"--prompts": "30", "--max-new-tokens": "48"})
     job_id = jobs.start_job(file_store, SYSTEM, "sample", argv)
     _wait(lambda: len(file_store.list_rollouts(batch_id=f"job-{job_id}", limit=None)) >= 3, every=0.05)
-    pid = file_store.get_job(job_id)["pid"]
-    os.killpg(pid, signal.SIGKILL)  # a crash: no chance to record anything
-    _wait(lambda: jobs._children[job_id].poll() is not None)
+    job = file_store.get_job(job_id)
+    os.killpg(job["pid"], signal.SIGKILL)  # a crash: no chance to record anything
+    _wait(lambda: jobs._children[(job["pid"], job["pid_start"])].poll() is not None)
     assert jobs.reconcile_jobs(file_store) == [job_id]
     job = file_store.get_job(job_id)
     assert job["status"] == "failed" and job["exit_code"] == -signal.SIGKILL

@@ -10,11 +10,11 @@ import time
 
 import pytest
 
-from audit_app import launch
 from audit_app.cli import main as cli
-from audit_app.errors import Conflict
+from audit_app.jobs import launch
+from data.store.errors import Conflict
 from rewards.types import TASKS
-from train.recipe import load_recipe
+from train.grpo.recipe import load_recipe
 
 
 def tiny(small_data, model_dir, **overrides):
@@ -86,7 +86,7 @@ def test_launch_rules_in_words(home, file_store, small_data, tiny_model_dir):
 
 @pytest.mark.slow
 def test_cli_with_store_applies_the_gate_and_records_a_skip(home, tmp_path, small_data, tiny_model_dir, capsys):
-    from audit_app.store import Store
+    from data.store import Store
 
     path = tmp_path / "store.db"
     recipe_file = tmp_path / "tiny.yaml"
@@ -118,7 +118,7 @@ def _wait(predicate, timeout=150.0, what="condition"):
 @pytest.mark.slow
 def test_killed_run_fails_in_one_refresh_queue_moves_on_cancel_and_resume(home, file_store, small_data,
                                                                             tiny_model_dir):
-    from train.models import load_model
+    from train.models.loading import load_model
 
     store = file_store
     eng = store.add_user("eve", "engineer", "pw-long-enough-1")
@@ -157,7 +157,7 @@ def test_killed_run_fails_in_one_refresh_queue_moves_on_cancel_and_resume(home, 
 
 def _reap(job) -> bool:
     """Poll the job's Popen (this test process started it) so its zombie goes away."""
-    from audit_app import jobs
+    from audit_app.jobs import runner as jobs
 
-    proc = jobs._children.get(job["id"])
+    proc = jobs._children.get((job["pid"], job["pid_start"]))
     return proc is not None and proc.poll() is not None

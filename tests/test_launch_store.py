@@ -8,10 +8,10 @@ import threading
 
 import pytest
 
-from audit_app.auth import SYSTEM
-from audit_app.errors import Conflict, InvalidInput, PermissionDenied
-from audit_app.store import Store
-from train.recipe import load_recipe
+from data.store import Store
+from data.store.errors import Conflict, InvalidInput, PermissionDenied
+from data.store.roles import SYSTEM
+from train.grpo.recipe import load_recipe
 
 VERSIONS = {"extraction": "v1", "sql_qa": "v1", "insights": "v1", "push": "v1"}
 

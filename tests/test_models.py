@@ -8,8 +8,9 @@ import shutil
 
 import pytest
 
-from train import models
-from train.models import (
+from train.models import attention
+from train.models import loading as models
+from train.models.loading import (
     AdapterMismatch,
     BackendUnavailable,
     ModelNotFound,
@@ -65,7 +66,7 @@ def test_load_tiny_model(tiny_model_dir):
 
 
 def test_tiny_model_is_deterministic(tmp_path, tiny_model_dir):
-    from train.tiny_model import build_tiny_model
+    from train.models.tiny import build_tiny_model
 
     again = build_tiny_model(tmp_path / "again")
     for name in ("model.safetensors", "tokenizer.json", "config.json"):
@@ -146,7 +147,7 @@ def test_adapter_of_another_base_by_name(tmp_path, tiny_model_dir, adapter_dir):
 
 def test_adapter_of_another_base_by_shape(tmp_path, tiny_model_dir, adapter_dir):
     """Same folder name, different width: the names agree, the tensor shapes do not."""
-    from train.tiny_model import build_tiny_model
+    from train.models.tiny import build_tiny_model
 
     narrow = build_tiny_model(tmp_path / "narrow" / tiny_model_dir.name, hidden_size=32)
     with pytest.raises(AdapterMismatch, match="does not fit"):
@@ -168,12 +169,44 @@ def test_grouped_attention_matches_sdpa(tiny_model_dir):
 
     loaded = load_model(tiny_model_dir)
     model = loaded.model
-    assert model.config._attn_implementation == models.GROUPED_SDPA
+    assert model.config._attn_implementation == attention.GROUPED_SDPA
     ids = torch.tensor([[0, 0, 0, 5, 17, 42, 99], [8, 9, 10, 11, 12, 13, 14]])
     mask = torch.tensor([[0, 0, 0, 1, 1, 1, 1], [1, 1, 1, 1, 1, 1, 1]])
     with torch.no_grad():
         grouped = model(input_ids=ids, attention_mask=mask).logits
         model.set_attn_implementation("sdpa")
         plain = model(input_ids=ids, attention_mask=mask).logits
-        model.set_attn_implementation(models.GROUPED_SDPA)
+        model.set_attn_implementation(attention.GROUPED_SDPA)
     assert torch.allclose(grouped[mask.bool()], plain[mask.bool()], atol=1e-5)
+
+
+def test_grouped_attention_gradients_match_sdpa_in_train_mode(tiny_model_dir):
+    """Training back-propagates through the same model, so grouped SDPA must give the same
+    loss and the same gradient for every parameter as stock SDPA, on a left-padded batch
+    (the grouped path) and an unpadded one (transformers' own path)."""
+    import torch
+
+    loaded = load_model(tiny_model_dir, for_training=True)
+    model = loaded.model
+    assert model.training and model.config._attn_implementation == attention.GROUPED_SDPA
+    torch.manual_seed(0)
+    ids = torch.randint(3, model.config.vocab_size, (3, 9))
+    padded = torch.ones_like(ids)
+    padded[0, :4] = 0
+    padded[1, :2] = 0
+    for mask in (padded, torch.ones_like(ids)):
+        results = {}
+        for impl in (attention.GROUPED_SDPA, "sdpa"):
+            model.set_attn_implementation(impl)
+            model.zero_grad(set_to_none=True)
+            labels = ids.masked_fill(mask == 0, -100)
+            loss = model(input_ids=ids, attention_mask=mask, labels=labels).loss
+            loss.backward()
+            results[impl] = (loss.detach(), {n: p.grad.clone() for n, p in model.named_parameters()
+                                             if p.grad is not None})
+        (loss_g, grads_g), (loss_s, grads_s) = results[attention.GROUPED_SDPA], results["sdpa"]
+        assert torch.allclose(loss_g, loss_s, atol=1e-6)
+        assert grads_g.keys() == grads_s.keys() and len(grads_g) > 10
+        for name in grads_g:
+            assert torch.allclose(grads_g[name], grads_s[name], rtol=1e-4, atol=1e-6), name
+    model.set_attn_implementation(attention.GROUPED_SDPA)

@@ -9,9 +9,9 @@ pytestmark = pytest.mark.slow
 
 def test_demo_model_converts_once_and_answers(tmp_path, monkeypatch):
     from data import paths
-    from train.demo_model import MARKER, demo_model_dir, ensure_demo_model, gguf_path
-    from train.generation import GenParams, generate
-    from train.models import load_model
+    from train.models.demo import MARKER, demo_model_dir, ensure_demo_model, gguf_path
+    from train.models.generation import GenParams, generate
+    from train.models.loading import load_model
 
     try:
         gguf_path()

@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 import random
 
-from audit_app import monitor
+from audit_app.jobs import monitor
 
 TASKS = ("extraction", "push")
 

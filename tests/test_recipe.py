@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from train.recipe import RecipeError, list_recipes, load_recipe, recipe_from_dict
+from train.grpo.recipe import RecipeError, list_recipes, load_recipe, recipe_from_dict
 
 
 def _write(tmp_path, data, name="r.yaml"):

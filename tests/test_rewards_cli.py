@@ -35,6 +35,19 @@ def test_score_prints_breakdown_json(monkeypatch, capsys):
     assert data["version"] == get_reward("extraction").version
 
 
+def test_score_runs_sql_on_the_home_database_unless_meta_names_one(monkeypatch, capsys, home, tmp_path):
+    from rewards.probe_db import build_probe_db
+
+    build_probe_db(home / "commerce.db")  # 23 delivered orders
+    sql = b"```sql\nSELECT COUNT(*) FROM orders WHERE order_status = 'delivered'\n```\n"
+    argv = ["rewards", "score", "--task", "sql_qa", "--meta", '{"reference_answer": "[[23]]"}']
+    code, out, _ = _run(monkeypatch, capsys, argv, sql)
+    assert code == 0 and json.loads(out)["components"]["sql_correct"] == pytest.approx(0.40)
+    other = json.dumps({"reference_answer": "[[23]]", "db_path": str(tmp_path / "nada.db")})
+    code, out, _ = _run(monkeypatch, capsys, argv[:-1] + [other], sql)
+    assert any("database not found" in n for n in json.loads(out)["notes"])
+
+
 def test_score_reads_invalid_utf8_and_named_rewards(monkeypatch, capsys):
     code, out, _ = _run(monkeypatch, capsys, ["rewards", "score", "--reward", "sql_qa_heuristic"],
                         b"SELECT count(*) FROM orders \xff\xfe")

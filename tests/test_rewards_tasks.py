@@ -167,8 +167,9 @@ def test_sql_reference_from_reference_sql_and_missing_reference(probe_db):
         r.score(text, reference_sql="SELECT nope FROM nada", db_path=str(probe_db))
 
 
-def test_sql_missing_database_is_a_note_not_an_exception(tmp_path, home):
-    b = get_reward("sql_qa").score(f"```sql\n{COUNT_SQL}\n```", reference_answer="[[23]]")
+def test_sql_missing_database_is_a_note_not_an_exception(tmp_path):
+    text = f"```sql\n{COUNT_SQL}\n```"
+    b = get_reward("sql_qa").score(text, reference_answer="[[23]]", db_path=str(tmp_path / "nada.db"))
     assert b.components["sql_runs"] == 0.0
     assert any("database not found" in n and "data build" in n for n in b.notes)
     from rewards.sql_exec import DatabaseMissing, check_database
@@ -177,11 +178,13 @@ def test_sql_missing_database_is_a_note_not_an_exception(tmp_path, home):
         check_database(tmp_path / "nada.db")
 
 
-def test_sql_default_database_is_the_home_commerce_db(home):
-    from data.paths import commerce_db
-
-    build_probe_db(commerce_db())
+def test_sql_reward_is_pure_the_database_comes_as_an_argument(tmp_path):
+    # No home folder, no default path: without db_path the query is not run, and the note says why.
     b = get_reward("sql_qa").score(f"```sql\n{COUNT_SQL}\n```", reference_answer="[[23]]")
+    assert b.components["sql_runs"] == 0.0 and b.components["sql_correct"] == 0.0
+    assert any("no database given" in n for n in b.notes)
+    db = build_probe_db(tmp_path / "probe.db")
+    b = get_reward("sql_qa").score(f"```sql\n{COUNT_SQL}\n```", reference_answer="[[23]]", db_path=str(db))
     assert b.components["sql_correct"] == 0.40
 
 

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import json
 import os
+import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
+from rewards.fingerprint import source_digest, version_hash
 from rewards.insights import make_insights_reward
 from rewards.registry import REWARDS, get_reward
 from rewards.routing import route_task
 from rewards.types import TASKS
-from rewards.versions import current_versions, reward_version, source_digest, version_hash
+from rewards.versions import current_versions, reward_version
 
 
 def test_versions_exist_and_differ_between_rewards():
@@ -41,6 +45,46 @@ def test_source_digest_tracks_code_not_comments_or_docstrings():
     assert v == version_hash("push", "push", {"max_chars": 120}, dict(d))
     assert v != version_hash("push", "push", {"max_chars": 121}, d)
     assert v != version_hash("push", "push", {"max_chars": 120}, {"rewards.push": source_digest(base + "y = 1\n")})
+
+
+# A fixed module: its version must read the same on every Python the project may run on.
+PINNED_SOURCE = 'def score(text):\n    """Doc."""\n    return f"{len(text):>4} {text!r}"  # why\n'
+PINNED_DIGEST = "a3b43212856cd4e42ad31e448f5e47f7f03ab1b0a697bdc459e84b35eadb4ab4"
+
+
+def test_version_string_is_pinned():
+    assert source_digest(PINNED_SOURCE) == PINNED_DIGEST
+    assert version_hash("push", "push", {"max_chars": 120}, {"rewards.push": PINNED_DIGEST}) == "efa295849f4cc2c7"
+
+
+def _runs(python: str) -> bool:
+    try:
+        return subprocess.run([python, "-c", "pass"], capture_output=True, timeout=30).returncode == 0
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+
+
+# Interpreters other than this one, where the machine has them (pyenv's, or on the PATH).
+OTHER_PYTHONS = [p for p in dict.fromkeys(
+    [*map(str, sorted(Path("/root/.pyenv/versions").glob("3.1[23]*/bin/python"))),
+     *filter(None, map(shutil.which, ("python3.12", "python3.13")))]) if _runs(p)]
+
+
+@pytest.mark.skipif(not OTHER_PYTHONS, reason="no Python 3.12 or 3.13 on this machine")
+def test_versions_do_not_depend_on_the_python_version():
+    """An interpreter upgrade must not void every gate decision: the same sources give the
+    same digests on 3.12 and 3.13 (which tokenise f-strings differently and dump ASTs differently)."""
+    fingerprint = Path(__file__).resolve().parent.parent / "rewards" / "fingerprint.py"
+    sources = sorted((fingerprint.parent).glob("*.py"))
+    code = ("import importlib.util, sys, json\n"
+            f"spec = importlib.util.spec_from_file_location('fp', {str(fingerprint)!r})\n"
+            "m = importlib.util.module_from_spec(spec); spec.loader.exec_module(m)\n"
+            "print(json.dumps([m.source_digest(open(f, encoding='utf-8').read()) for f in sys.argv[1:]]))")
+    here = [source_digest(p.read_text(encoding="utf-8")) for p in sources]
+    for python in OTHER_PYTHONS:
+        out = subprocess.run([python, "-c", code, *map(str, sources)], capture_output=True, text=True,
+                             check=True).stdout
+        assert json.loads(out) == here, python
 
 
 def test_versions_are_stable_across_processes():

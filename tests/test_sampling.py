@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from train.generation import GenParams
+from train.models.generation import GenParams
 from train.sampling import SampleRequest, check_request, pick_prompts, run_sampling
 
 
@@ -126,7 +126,7 @@ def test_adapter_checkpoint_id_recorded(sample_home, file_store, tiny_model_dir,
 @pytest.mark.slow
 def test_cli_sample(sample_home, tmp_path, tiny_model_dir, capsys):
     from audit_app.cli import main
-    from audit_app.store import Store
+    from data.store import Store
 
     store_path = tmp_path / "s.db"
     code = main(["sample", "--model", str(tiny_model_dir), "--tasks", "push", "insights", "--prompts", "2",

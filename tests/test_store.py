@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from audit_app.errors import InvalidInput, NotFound
-from audit_app.store import Store
+from data.store import Store
+from data.store.errors import InvalidInput, NotFound
 from tests.fixtures_users import seed_rollouts
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from audit_app.auth import SYSTEM
-from audit_app.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from data.store.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from data.store.roles import SYSTEM
 from tests.fixtures_users import seed_rollouts
 
 

@@ -6,8 +6,8 @@ import threading
 
 import pytest
 
-from audit_app.errors import InvalidInput
-from audit_app.store import Store, migrations
+from data.store.core import Store, migrations
+from data.store.errors import InvalidInput
 
 
 def test_migrations_are_numbered_uniquely_and_all_applied(file_store):

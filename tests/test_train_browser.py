@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import pytest
 
-from audit_app.store import Store
+from data.store import Store
 from tests.fixtures_browser import login, wait_for_app_idle
-from train.recipe import load_recipe
+from train.grpo.recipe import load_recipe
 
 
 @pytest.mark.browser

@@ -9,8 +9,9 @@ import pytest
 import yaml
 
 from audit_app.cli import main as cli
-from train import grpo
-from train.recipe import RecipeError, load_recipe
+from train.grpo import config as grpo_config
+from train.grpo import run as grpo
+from train.grpo.recipe import RecipeError, load_recipe
 
 
 def recipe_file(tmp_path, small_data, model, **changes):
@@ -74,14 +75,14 @@ def test_cuda_path_with_only_the_device_check_faked(monkeypatch, small_data):
         grpo.preflight(prod)
     auto = prod.with_overrides({"model.backend": "auto"})
     with pytest.raises(RecipeError, match="load_in_4bit trains through Unsloth"):
-        grpo.plan_model(auto)
+        grpo_config.plan_model(auto)
     plain = auto.with_overrides({"model.load_in_4bit": False})
-    plan = grpo.plan_model(plain)
+    plan = grpo_config.plan_model(plain)
     assert (plan.backend, plan.cuda, plan.bf16) == ("transformers", True, True)
 
-    plan = grpo.plan_model(prod, cuda_available=True, unsloth_installed=True, bf16_supported=True)
+    plan = grpo_config.plan_model(prod, cuda_available=True, unsloth_installed=True, bf16_supported=True)
     assert (plan.backend, plan.load_in_4bit, plan.bf16) == ("unsloth", True, True)
-    kw = grpo.trl_config_kwargs(prod, plan, "/tmp/run")
+    kw = grpo_config.trl_config_kwargs(prod, plan, "/tmp/run")
     assert (kw["bf16"], kw["use_cpu"], kw["gradient_checkpointing"]) == (True, False, False)  # Unsloth's own
     assert (kw["learning_rate"], kw["lr_scheduler_type"], kw["warmup_steps"]) == (5e-6, "constant_with_warmup", 0.05)
     assert (kw["beta"], kw["scale_rewards"], kw["temperature"]) == (0.0, "none", 1.0)
@@ -90,10 +91,10 @@ def test_cuda_path_with_only_the_device_check_faked(monkeypatch, small_data):
     assert (kw["max_steps"], kw["eval_steps"], kw["save_steps"]) == (1500, 50, 100)
     assert kw["multi_objective_aggregation"] == "sum_then_normalize" and kw["reward_weights"] == [1.0] * 4
 
-    cpu = grpo.plan_model(load_recipe("cpu-demo"), cuda_available=False, unsloth_installed=False)
+    cpu = grpo_config.plan_model(load_recipe("cpu-demo"), cuda_available=False, unsloth_installed=False)
     assert (cpu.backend, cpu.bf16, cpu.fp16) == ("transformers", False, False)
     with pytest.raises(RecipeError, match="precision bf16 needs a CUDA device"):
-        grpo.plan_model(load_recipe("tiny").with_overrides({"model.precision": "bf16"}), cuda_available=False)
+        grpo_config.plan_model(load_recipe("tiny").with_overrides({"model.precision": "bf16"}), cuda_available=False)
 
 
 @pytest.mark.slow
@@ -103,7 +104,7 @@ def test_export_merges_best_checkpoint(tmp_path, home, small_data, tiny_model_di
     import torch
     from transformers import AutoModelForCausalLM
 
-    from train.models import load_model
+    from train.models.loading import load_model
 
     path = recipe_file(tmp_path, small_data, tiny_model_dir, **{"grpo.max_steps": 2, "grpo.eval_on_start": False,
                                                                "grpo.learning_rate": 5.0e-2})

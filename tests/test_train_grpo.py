@@ -9,8 +9,10 @@ import math
 
 import pytest
 
-from train import grpo
-from train.recipe import load_recipe
+from train.grpo import config as grpo_config
+from train.grpo import run as grpo
+from train.grpo import trainer as grpo_trainer
+from train.grpo.recipe import load_recipe
 
 
 def tiny_recipe(small_data, tiny_model_dir, **overrides):
@@ -25,7 +27,7 @@ def read_jsonl(path):
 
 @pytest.mark.slow
 def test_tiny_run_end_to_end_early_stop_best_checkpoint_and_resume(tmp_path, home, small_data, tiny_model_dir):
-    from train.models import load_model
+    from train.models.loading import load_model
 
     # Patience 1 with a threshold no eval can beat: the second scored evaluation stops the run.
     recipe = tiny_recipe(small_data, tiny_model_dir, **{"grpo.early_stopping_patience": 1,
@@ -60,7 +62,7 @@ def test_tiny_run_end_to_end_early_stop_best_checkpoint_and_resume(tmp_path, hom
     state = json.loads((run_dir / "checkpoint-4" / "trainer_state.json").read_text())
     assert state["best_metric"] == pytest.approx(max(scores[2], scores[4]))
     assert state["best_global_step"] == (2 if scores[2] >= scores[4] else 4)
-    args = grpo.trl_config_kwargs(recipe, grpo.plan_model(recipe), run_dir)
+    args = grpo_config.trl_config_kwargs(recipe, grpo_config.plan_model(recipe), run_dir)
     assert (args["metric_for_best_model"], args["greater_is_better"]) == ("task_reward", True)
 
     # Resume with more steps: the step count continues from checkpoint-4, the best so far is kept.
@@ -72,7 +74,7 @@ def test_tiny_run_end_to_end_early_stop_best_checkpoint_and_resume(tmp_path, hom
     assert again.best_score >= result.best_score
     assert again.first_eval == result.first_eval
 
-    with pytest.raises(grpo.TrainingError, match="already holds checkpoints; pass --resume"):
+    with pytest.raises(grpo_config.TrainingError, match="already holds checkpoints; pass --resume"):
         grpo.main(recipe, run_dir)
 
 
@@ -88,7 +90,7 @@ def test_gdpo_normalises_each_component_and_skips_other_tasks_rows(tmp_path, hom
         "rewards.aggregation": "gdpo", "rewards.iwu": False, "grpo.max_steps": 1, "grpo.eval_on_start": False,
         "grpo.num_generations": 4, "grpo.prompts_per_step": 4, "grpo.micro_batch_size": 16,
         "grpo.max_completion_length": 12, "data.tasks": ["extraction", "push"]})
-    s = grpo.setup(recipe, tmp_path / "gdpo")
+    s = grpo_trainer.setup(recipe, tmp_path / "gdpo")
     trainer = s.trainer
     assert trainer.multi_objective_aggregation == "normalize_then_sum"
     names = [f.__name__ for f in s.rewards.funcs]

@@ -9,13 +9,13 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from audit_app import launch
-from audit_app.store import Store
-from audit_app.ui import SESSION_USER
+from audit_app.jobs import launch
+from audit_app.ui.context import SESSION_USER
+from data.store import Store
 from tests.test_launch import record_decision
-from train.recipe import load_recipe
+from train.grpo.recipe import load_recipe
 
-PAGE = Path(__file__).resolve().parent.parent / "audit_app" / "app_pages" / "training.py"
+PAGE = Path(__file__).resolve().parent.parent / "audit_app" / "pages" / "training.py"
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ from collections import Counter
 
 import pytest
 
-from train.task_sampler import TaskMixSampler, TaskWeights
+from train.grpo.task_sampler import TaskMixSampler, TaskWeights
 
 ROWS = ["extraction"] * 30 + ["sql_qa"] * 10 + ["push"] * 20
 

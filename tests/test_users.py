@@ -7,11 +7,10 @@ import sys
 
 import pytest
 
-from audit_app import passwords
-from audit_app.auth import SYSTEM, User
 from audit_app.cli import main
-from audit_app.errors import Conflict, InvalidInput, NotFound, PermissionDenied
-from audit_app.store import Store
+from data.store import Store, passwords
+from data.store.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from data.store.roles import SYSTEM, User
 
 
 def test_hash_is_salted_scrypt_and_verifies():

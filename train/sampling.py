@@ -14,7 +14,7 @@ Writing: after every generation batch its rows go to `store.add_rollouts` in one
 transaction; the store scores each with the task's current default reward and records the
 reward version. A job killed mid-way therefore keeps every finished batch whole and never
 a half batch. Progress (done/total, tokens/s, ETA, the batch id the rows carry) goes to
-`audit_app.progress.report`, which the job's row and the Sample page read.
+`data.store.progress.report`, which the job's row and the Sample page read.
 """
 
 from __future__ import annotations
@@ -26,8 +26,15 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+from data import paths
+from data.prompts import load_prompts
+from data.store.progress import current_job_id
+from data.store.progress import report as report_progress
 from rewards.types import TASKS
-from train.generation import BatchInfo, GenParams, generate
+from train.models.demo import ensure_demo_model
+from train.models.endpoint import EndpointModel
+from train.models.generation import BatchInfo, GenParams, generate
+from train.models.loading import load_model
 
 DEMO = "demo"
 
@@ -89,9 +96,6 @@ def check_request(request: SampleRequest) -> None:
 
 def load_prompt_rows(request: SampleRequest) -> list[dict]:
     """The validated prompt set the request draws from (unknown tasks name their line)."""
-    from data import paths
-    from data.prompts import load_prompts
-
     path = Path(request.prompts_file) if request.prompts_file else paths.train_prompts()
     return load_prompts(path)
 
@@ -139,19 +143,14 @@ def pick_prompts(rows: list[dict], tasks, per_task: int, *, seed: int,
 def open_model(request: SampleRequest):
     """The LoadedModel (or EndpointModel) the request names; raises before loading on bad input."""
     if request.endpoint:
-        from train.endpoint import EndpointModel
-
         if request.adapter:
             raise ValueError("--adapter does not apply to --endpoint: serve the adapter with the endpoint "
                              "(vLLM --lora-modules NAME=DIR) and pass --model NAME")
         model = None if request.model in (None, DEMO) else request.model
         return EndpointModel(request.endpoint, model).check()
-    from train.models import load_model
 
     model = request.model or DEMO
     if model == DEMO:
-        from train.demo_model import ensure_demo_model
-
         model = str(ensure_demo_model())
     return load_model(model, request.adapter)
 
@@ -163,8 +162,6 @@ def clean_text(text: str) -> str:
 
 
 def default_batch_id() -> str:
-    from audit_app.progress import current_job_id
-
     job = current_job_id()
     if job is not None:
         return f"job-{job}"
@@ -173,9 +170,9 @@ def default_batch_id() -> str:
 
 def run_sampling(store, request: SampleRequest, *, on_progress=None) -> SampleResult:
     """Sample, score and store; see the module docstring. `on_progress(done, total, message,
-    **extra)` defaults to audit_app.progress.report (prints; records it inside a job)."""
+    **extra)` defaults to data.store.progress.report (prints; records it inside a job)."""
     if on_progress is None:
-        from audit_app.progress import report as on_progress
+        on_progress = report_progress
     check_request(request)
     rows = load_prompt_rows(request)
     picked = pick_prompts(rows, request.tasks, request.prompts_per_task, seed=request.params.seed,
@@ -240,8 +237,6 @@ def list_checkpoints(store=None) -> list[dict]:
     and not belonging to a run that is still going.
     """
     import json as _json
-
-    from data import paths
 
     found: dict[str, dict] = {}
     unfinished_dirs: set[str] = set()

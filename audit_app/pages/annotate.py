@@ -1,0 +1,228 @@
+"""Annotate page: one completion at a time, scored 1-5 from the keyboard, blind.
+
+The item comes from `store.next_item` (prompt and completion only: the reward, the model
+and other people's scores never reach this page). Keys 1-5 save the score and show the
+next item; S skips; U undoes my last score (its item comes back); F flags "the reward
+looks wrong here" and puts the cursor in the comment box (Esc leaves it). Time per item
+runs from the moment the server hands the item out to the moment the score arrives.
+
+The item (with my own figures) and the team's progress are separate fragments: a key
+press reruns only the item panel (save, next item, render), and the team panel
+refreshes on its own every few seconds.
+"""
+
+import time
+
+import streamlit as st
+
+from audit_app.ui import keyboard
+from audit_app.ui.context import get_store, page_guard
+from audit_app.ui.guidelines import GENERAL_EN, GENERAL_PT, guideline_for
+from audit_app.ui.render import render_completion, render_messages
+from data.store.errors import StoreError
+
+ITEM = "annotate_item"
+SHOWN_AT = "annotate_shown_at"
+NOTICE = "annotate_notice"
+FOCUS = "annotate_focus"
+PANEL_MS = "annotate_panel_ms"
+PROGRESS_REFRESH_S = 10
+
+user = page_guard("annotator")
+store = get_store()
+state = st.session_state
+
+
+def flag_key(rollout_id: int) -> str:
+    return f"annotate_flag_{rollout_id}"
+
+
+def comment_key(rollout_id: int) -> str:
+    return f"annotate_comment_{rollout_id}"
+
+
+def act(call, *args, **kwargs):
+    """Run a store call from a button; a refusal becomes the notice instead of a traceback."""
+    try:
+        return call(*args, **kwargs)
+    except (StoreError, ValueError, LookupError, PermissionError) as exc:
+        state[NOTICE] = ("error", str(exc))
+        raise _Refused from exc
+
+
+class _Refused(Exception):
+    pass
+
+
+def next_item() -> None:
+    """Forget the item shown; the page run asks the store for the next one."""
+    state.pop(ITEM, None)
+    state.pop(SHOWN_AT, None)
+
+
+def on_score(score: int) -> None:
+    item = state.get(ITEM)
+    if not item:
+        return
+    rid = item["rollout_id"]
+    flagged = bool(state.get(flag_key(rid)))
+    seconds = time.monotonic() - state.get(SHOWN_AT, time.monotonic())
+    try:
+        saved = act(store.record_annotation, user, rid, score, flag=flagged,
+                    comment=state.get(comment_key(rid)) or None, seconds=round(seconds, 2))
+    except _Refused:
+        return
+    what = "updated your earlier score" if saved.updated else "saved"
+    state[NOTICE] = ("success", f"Item {rid}: {what} {score}{' with a flag' if flagged else ''}.")
+    next_item()
+
+
+def on_skip() -> None:
+    item = state.get(ITEM)
+    if not item:
+        return
+    rid = item["rollout_id"]
+    try:
+        act(store.skip, user, rid, state.get(comment_key(rid)) or None)
+    except _Refused:
+        return
+    state[NOTICE] = ("info", f"Item {rid} skipped.")
+    next_item()
+
+
+def on_undo() -> None:
+    try:
+        undone = act(store.undo_last, user)
+    except _Refused:
+        return
+    if undone is None:
+        state[NOTICE] = ("info", "Nothing to undo.")
+        return
+    if undone["removed"]:
+        state[NOTICE] = ("info", f"Score of item {undone['rollout_id']} undone: score it again.")
+    else:
+        state[NOTICE] = ("info", f"Item {undone['rollout_id']} is back to score {undone['score']}.")
+    next_item()
+
+
+def on_flag(rollout_id: int) -> None:
+    state[flag_key(rollout_id)] = not state.get(flag_key(rollout_id), False)
+    if state[flag_key(rollout_id)]:
+        state[FOCUS] = state.get(FOCUS, 0) + 1
+
+
+# -- the item (a fragment: a key press reruns only this part) ----------------------------
+@st.fragment
+def item_panel() -> None:
+    started = time.perf_counter()
+    if state.get(ITEM) is None:
+        try:
+            state[ITEM] = store.next_item(user)
+        except (StoreError, PermissionError) as exc:  # e.g. the account was disabled meanwhile
+            st.error(str(exc))
+            return
+        state[SHOWN_AT] = time.monotonic()
+    item = state[ITEM]
+
+    notice = state.pop(NOTICE, None)
+    if notice and notice[0] == "error":
+        st.error(notice[1])
+    elif notice:
+        st.toast(notice[1])  # a toast does not push the item down the page
+
+    if item is None:
+        st.title("Annotate")
+        st.success("Nothing left to score for you right now. Thank you!")
+        keyboard.key_button("Undo my last score", keyboard.UNDO_KEY, key="annotate_undo", on_click=on_undo)
+        show_my_progress()
+    else:
+        show_item(item)
+    # Server-side time of this panel (save callback excluded), kept for the benchmark.
+    state[PANEL_MS] = (time.perf_counter() - started) * 1000
+
+
+def show_my_progress() -> None:
+    """My own figures, fresh after every key press (counter rows: a millisecond)."""
+    try:
+        progress = store.progress(user)
+    except (StoreError, PermissionError) as exc:
+        st.error(str(exc))
+        return
+    mine, median = progress["mine"], progress["median_seconds"]
+    cols = st.columns(3)
+    cols[0].metric("My scores", mine["scored"])
+    cols[1].metric("My median time per item", "—" if median is None else f"{median:.1f} s")
+    cols[2].metric("Flagged / skipped", f"{mine['flagged']} / {mine['skipped']}")
+
+
+def show_item(item: dict) -> None:
+    rid, task = item["rollout_id"], item["task"]
+    guideline = guideline_for(task)
+    left, right = st.columns([3, 2], gap="large")
+    with left:
+        st.subheader(guideline.title)
+        st.caption(f"Item {rid} · task {task}")
+        with st.expander("Prompt", expanded=True):
+            render_messages(item["messages"])
+        st.markdown("**Completion** (shown as plain text)")
+        render_completion(item["completion"])
+        st.write("")
+        show_my_progress()
+    with right:
+        st.markdown("**Score**")
+        buttons = st.columns(5)
+        for score, col in zip(keyboard.SCORE_KEYS, buttons, strict=True):
+            with col:
+                keyboard.key_button(str(score), keyboard.SCORE_KEYS[score], key=f"annotate_score_{score}",
+                                    on_click=on_score, args=(score,), type="primary", width="stretch")
+        actions = st.columns(3)
+        with actions[0]:
+            keyboard.key_button("Skip", keyboard.SKIP_KEY, key="annotate_skip", on_click=on_skip,
+                                width="stretch")
+        with actions[1]:
+            keyboard.key_button("Undo", keyboard.UNDO_KEY, key="annotate_undo", on_click=on_undo,
+                                width="stretch")
+        with actions[2]:
+            keyboard.key_button("Flag", keyboard.FLAG_KEY, key="annotate_flag_toggle", on_click=on_flag,
+                                args=(rid,), width="stretch")
+        st.checkbox("Reward looks wrong here", key=flag_key(rid),
+                    help="Saved with your score. Say why in the comment.")
+        st.text_area("Comment", key=comment_key(rid), height=80, max_chars=5000,
+                     placeholder="Why does the reward look wrong? (Esc leaves this box)")
+        if state.pop(FOCUS, None):
+            keyboard.focus_text_area(comment_key(rid), nonce=time.monotonic_ns())
+        with st.container(border=True):
+            st.markdown(guideline.to_markdown())
+            st.caption(f"{GENERAL_PT} — *{GENERAL_EN}*")
+
+
+# -- team progress (its own fragment on a timer: scoring never waits for it) ---------------
+@st.fragment(run_every=PROGRESS_REFRESH_S)
+def team_panel() -> None:
+    try:
+        progress = store.progress(user)
+    except (StoreError, PermissionError) as exc:
+        st.error(str(exc))
+        return
+    mine, team = progress["mine"], progress["team"]
+    cols = st.columns(3)
+    cols[0].metric("Team: items scored", f"{team['items_scored']} / {team['items_total']}")
+    cols[1].metric("Team: items fully scored", team["items_complete"],
+                   help="Items with all the annotators they need (agreement items need more than one).")
+    cols[2].metric("Team: scores", team["annotations"], help=f"by {team['annotators']} annotators")
+    st.markdown("**Per task** (the audit needs the minimum in every task)")
+    st.dataframe(
+        [{"task": task, "items": t["items"], "scored": t["scored"], "complete": t["complete"],
+          "audit minimum": t["minimum"], "minimum reached": t["reached"],
+          "mine": mine["by_task"].get(task, 0)}
+         for task, t in progress["per_task"].items()],
+        hide_index=True,
+    )
+    st.caption(f"Team figures refresh every {PROGRESS_REFRESH_S} s.")
+
+
+item_panel()
+st.divider()
+team_panel()
+with st.expander("Keyboard shortcuts"):
+    st.markdown(keyboard.help_markdown())

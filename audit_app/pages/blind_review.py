@@ -1,0 +1,89 @@
+"""Blind review (reviewers): two completions of one prompt, base and tuned in random
+left/right order with no model names; choose with the keyboard (← left, → right, T tie).
+The store keeps the side that was on the left; win rates with a 95% CI per task below.
+"""
+
+import time
+
+import pandas as pd
+import streamlit as st
+
+from audit_app.ui.context import get_store, page_guard
+from audit_app.ui.render import render_completion, render_messages
+from train.compare import blind_review
+
+user = page_guard("reviewer")
+store = get_store()
+st.title("Blind review")
+st.caption("Which answer is better for this prompt? The two sides are shuffled for every pair "
+           "and never named. Keys: **←** left · **→** right · **T** tie.")
+
+comparisons = store.list_comparisons()
+if not comparisons:
+    st.info("No comparison to review yet.")
+    st.stop()
+by_id = {c["id"]: c for c in comparisons}
+cid = st.selectbox("Comparison", list(by_id), key="blind_comparison",
+                   format_func=lambda i: f"#{i} ({by_id[i]['created_at'][:16]}, {by_id[i]['n_prompts']} prompts)")
+labels = by_id[cid]["side_labels"]
+# Several tuned sides (seeds) are reviewed one at a time; they are numbered, not named.
+side = labels[0] if len(labels) == 1 else st.selectbox(
+    "Tuned run", labels, key="blind_side", format_func=lambda s: f"run {labels.index(s) + 1}")
+
+pair_key = f"blind_pair_{cid}_{labels.index(side)}"
+pair = st.session_state.get(pair_key)
+if pair is None:
+    pair = blind_review.next_pair(store, user, cid, side)
+    st.session_state[pair_key] = pair
+    st.session_state["blind_shown_at"] = time.monotonic()
+
+
+def _choose(choice: str) -> None:
+    current = st.session_state.get(pair_key)
+    if current is None:
+        return
+    seconds = time.monotonic() - st.session_state.get("blind_shown_at", time.monotonic())
+    blind_review.record(store, user, current, choice, seconds=round(seconds, 2))
+    st.session_state[pair_key] = None  # the next run draws a new pair
+    st.session_state["blind_last"] = choice
+
+
+done = blind_review.progress(store, user, cid, side)
+st.progress(min(1.0, done["mine"] / done["pairs"]) if done["pairs"] else 1.0,
+            text=f"{done['mine']} of {done['pairs']} pairs judged by you"
+                 + (f" · {done['identical']} identical pairs not shown" if done["identical"] else ""))
+if st.session_state.get("blind_last"):
+    st.toast(f"Saved: {st.session_state.pop('blind_last')}")
+
+if pair is None:
+    st.success("You have judged every pair of this comparison.")
+else:
+    st.markdown(f"**Task:** {pair.task}")
+    with st.expander("Prompt", expanded=True):
+        render_messages(pair.messages)
+    left_col, right_col = st.columns(2)
+    with left_col:
+        st.markdown("**Left**")
+        with st.container(key="blind_left"):
+            render_completion(pair.left_text)
+    with right_col:
+        st.markdown("**Right**")
+        with st.container(key="blind_right"):
+            render_completion(pair.right_text)
+    b1, b2, b3 = st.columns(3)  # Streamlit shows each button's key beside its label
+    b1.button("Left is better", key="blind_left_btn", on_click=_choose, args=("left",), shortcut="Left",
+              width="stretch")
+    b2.button("Tie", key="blind_tie_btn", on_click=_choose, args=("tie",), shortcut="T", width="stretch")
+    b3.button("Right is better", key="blind_right_btn", on_click=_choose, args=("right",), shortcut="Right",
+              width="stretch")
+
+st.subheader("Win rate of the tuned model")
+st.caption("Tuned wins among decisive judgements (ties left out), Wilson 95% CI; all reviewers. "
+           "\"Left chosen\" near 50% means no position bias.")
+rates = blind_review.win_rates(store, cid, side)
+st.dataframe(pd.DataFrame([{
+    "task": w.task, "judgements": w.judgements, "tuned wins": w.tuned_wins, "base wins": w.base_wins,
+    "ties": w.ties, "win rate": None if w.win_rate is None else round(w.win_rate, 3),
+    "95% CI": None if w.ci_low is None else f"[{w.ci_low:.2f}, {w.ci_high:.2f}]",
+    "left chosen": None if w.left_chosen is None else f"{100 * w.left_chosen:.0f}%",
+} for w in rates.values()]), hide_index=True, width="stretch")

@@ -1,0 +1,93 @@
+"""Phases 2 and 4 of a GRPO run: the prompt rows as TRL datasets, and the reward functions.
+
+The dataset's columns reach the reward functions as keyword arguments, so each row
+carries what its reward reads (rating, reference answer, topic, the database path).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from data import paths
+from data.prompts import load_prompts
+from rewards.trl_adapter import trl_component_funcs, trl_reward_func
+from rewards.versions import reward_version
+from train.grpo.callbacks import RewardNames
+from train.grpo.config import TrainingError, reward_plan
+from train.grpo.recipe import Recipe
+
+
+@dataclass
+class RewardSetup:
+    funcs: list
+    weights: list[float]
+    names: RewardNames
+    versions: dict[str, str]
+
+
+def prompt_paths(recipe: Recipe) -> tuple[Path, Path]:
+    return (Path(recipe.data.train) if recipe.data.train else paths.train_prompts(),
+            Path(recipe.data.eval) if recipe.data.eval else paths.eval_prompts())
+
+
+def load_rows(recipe: Recipe) -> tuple[list[dict], list[dict]]:
+    """Train and eval rows for the mix; TrainingError if a task of the mix has no prompts."""
+    out = []
+    for path, limit, split in zip(prompt_paths(recipe), (recipe.data.train_limit, recipe.data.eval_limit),
+                                  ("train", "eval"), strict=True):
+        rows = load_prompts(path, tasks=recipe.tasks)
+        kept, seen = [], {t: 0 for t in recipe.tasks}
+        for row in rows:
+            if limit is None or seen[row["task"]] < limit:
+                kept.append(row)
+                seen[row["task"]] += 1
+        missing = [t for t, n in seen.items() if n == 0]
+        if missing:
+            raise TrainingError(
+                f"the {split} prompt set {path} has no prompts for task(s) {', '.join(missing)} in the recipe's mix; "
+                "rebuild it (tucano-audit data build) or exclude the task (--exclude-task)"
+            )
+        out.append(kept)
+    return out[0], out[1]
+
+
+def commerce_db(recipe: Recipe) -> str | None:
+    """The database sql_qa rewards execute against: the recipe's, else the home's (if built)."""
+    if recipe.data.db:
+        if not Path(recipe.data.db).is_file():
+            raise TrainingError(f"data.db {recipe.data.db} does not exist (run `tucano-audit data build`)")
+        return str(Path(recipe.data.db).resolve())
+    return str(paths.commerce_db()) if paths.commerce_db().is_file() else None
+
+
+def to_dataset(rows: list[dict], db_path: str | None):
+    """A datasets.Dataset whose columns TRL hands to the reward functions as keyword arguments."""
+    from datasets import Dataset
+
+    columns = ("prompt", "task", "prompt_id", "rating", "reference_sql", "reference_answer", "topic")
+    records = [{k: row.get(k) for k in columns} for row in rows]
+    if db_path:
+        for r in records:
+            r["db_path"] = db_path
+    return Dataset.from_list(records)
+
+
+def build_rewards(recipe: Recipe) -> RewardSetup:
+    """TRL reward functions from the rewards registry, in reward_plan's order."""
+    plan = reward_plan(recipe)
+    funcs, totals, components = [], {}, {}
+    for name, task, comp, _ in plan:
+        if comp is None:
+            f = trl_reward_func(name)
+            totals[f.__name__] = task
+            funcs.append(f)
+    if recipe.rewards.aggregation == "gdpo":
+        for name, task, _, _ in [p for p in plan if p[2] is None]:
+            comps = [p[2] for p in plan if p[0] == name and p[2] is not None]
+            for comp, f in zip(comps, trl_component_funcs(name), strict=True):
+                components[f.__name__] = (task, comp)
+                funcs.append(f)
+    versions = {task: reward_version(name) for name, task, comp, _ in plan if comp is None}
+    return RewardSetup(funcs=funcs, weights=[w for *_, w in plan], names=RewardNames(totals, components),
+                       versions=versions)
