@@ -105,6 +105,8 @@ def storage_error(exc: BaseException, path: str | Path, doing: str | None = None
     if isinstance(exc, StorageError):
         return exc
     subject = what or str(path)
+    if isinstance(exc, OSError) and exc.errno is None:
+        return None  # raised by the program with its own message (e.g. "no such file: x")
     if isinstance(exc, OSError):
         cause = _OS_CAUSES.get(exc.errno, exc.strerror or str(exc))
         detail = f" ({exc.strerror})" if exc.strerror and exc.strerror.lower() != cause.lower() else ""
