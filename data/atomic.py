@@ -14,6 +14,8 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
+from data.io_errors import naming
+
 
 @contextlib.contextmanager
 def temp_path_for(target: Path) -> Iterator[Path]:
@@ -22,11 +24,13 @@ def temp_path_for(target: Path) -> Iterator[Path]:
     if target.is_dir():
         raise ValueError(f"cannot write {target}: it is a folder; give a file name")
     try:
-        target.parent.mkdir(parents=True, exist_ok=True)
+        with naming(target):
+            target.parent.mkdir(parents=True, exist_ok=True)
     except (FileExistsError, NotADirectoryError):
         # Some part of the path is a file where a folder is needed.
         raise ValueError(f"cannot write {target}: {target.parent} is not a folder") from None
-    fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    with naming(target):  # a read-only folder or a full disk names the target, not the temporary
+        fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     os.close(fd)
     tmp = Path(name)
     try:

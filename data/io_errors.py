@@ -110,7 +110,9 @@ def storage_error(exc: BaseException, path: str | Path, doing: str | None = None
     if isinstance(exc, OSError):
         cause = _OS_CAUSES.get(exc.errno, exc.strerror or str(exc))
         detail = f" ({exc.strerror})" if exc.strerror and exc.strerror.lower() != cause.lower() else ""
-        elsewhere = exc.filename if exc.filename and str(exc.filename) != str(path) else None
+        # Name the file the OS names too, unless it is the path itself or its temporary twin.
+        elsewhere = exc.filename if exc.filename and Path(str(exc.filename)).parent != Path(str(path)).parent \
+            and str(exc.filename) != str(path) else None
         text = f"cannot {doing or 'write'} {subject}: {cause}{detail}" + (f" at {elsewhere}" if elsewhere else "")
         return StorageError(text, exc.errno)
     if isinstance(exc, sqlite3.Error):

@@ -119,6 +119,13 @@ def _result(run_dir: Path, state: RunState, step: int, reason: str, seconds: flo
 
 
 def _read_jsonl(path: Path) -> list[dict]:
+    """The file's records; a line cut short (a run killed while appending it) is skipped."""
     if not path.is_file():
         return []
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    rows = []
+    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+        try:
+            rows.append(json.loads(line))
+        except ValueError:
+            continue
+    return [r for r in rows if isinstance(r, dict)]
