@@ -168,6 +168,16 @@ def count(path: Path, sql: str, params=()) -> int:
         conn.close()
 
 
+def rows_so_far(path: Path, table: str) -> int:
+    """Rows in `table` now; 0 while the file or its tables do not exist yet (for waiting on a run)."""
+    if not path.exists():
+        return 0
+    try:
+        return count(path, f"SELECT count(*) FROM {table}")
+    except sqlite3.OperationalError:
+        return 0
+
+
 # -- small disks and read-only folders -----------------------------------------------------------
 def _can_mount() -> bool:
     if os.geteuid() != 0:

@@ -7,7 +7,7 @@ import json
 import random
 
 from data.store import Store
-from tests.faults.conftest import count, integrity, kill9_when, run_cli, start_cli
+from tests.faults.conftest import count, integrity, kill9_when, rows_so_far, run_cli, start_cli
 from tests.fixtures_users import seed_rollouts
 
 PROMPT = {"prompt_id": "push-f1", "task": "push", "split": "train", "topic": "reengajamento", "stratum": "push",
@@ -83,8 +83,7 @@ def test_import_killed_at_random_moments_resumes(tmp_path, ledger):
     for attempt in range(3):
         proc = start_cli(["rollouts", "import", path], home, tmp_path / f"import-{attempt}.log")
         # Wait for the first chunk (2,000 lines) to be committed, then a random moment more.
-        ready = (lambda: store.exists() and count(store, "SELECT count(*) FROM rollouts") > 0) if attempt == 0 \
-            else (lambda: True)
+        ready = (lambda: rows_so_far(store, "rollouts") > 0) if attempt == 0 else (lambda: True)
         kills += kill9_when(proc, ready, delay=rng.uniform(0.0, 1.5))
         assert integrity(store) == "ok"
         assert count(store, "SELECT count(*) FROM rollouts") % 2_000 == 0  # whole chunks only

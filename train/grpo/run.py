@@ -73,7 +73,13 @@ def main(recipe: Recipe, run_dir: str | Path, *, resume: bool = False, store=Non
     with run_folder_lock(run_dir):
         s = setup(recipe, run_dir, resume=resume, store=store, run_id=run_id, extra_callbacks=extra_callbacks)
         # -- 6. train -----------------------------------------------------------------------
-        s.trainer.train(resume_from_checkpoint=str(s.checkpoint) if s.checkpoint else None)
+        if s.checkpoint is not None and _checkpoint_step(s.checkpoint) >= recipe.grpo.max_steps:
+            # A finished run resumed: the trainer would take one step past max_steps.
+            logger.info("%s already reached max_steps (%d): nothing left to train", s.checkpoint,
+                        recipe.grpo.max_steps)
+            s.trainer.state.global_step = _checkpoint_step(s.checkpoint)
+        else:
+            s.trainer.train(resume_from_checkpoint=str(s.checkpoint) if s.checkpoint else None)
         # -- 7. save ------------------------------------------------------------------------
         step = s.trainer.state.global_step
         reason = "max_steps" if step >= recipe.grpo.max_steps else "early_stopping"
@@ -116,6 +122,11 @@ def _result(run_dir: Path, state: RunState, step: int, reason: str, seconds: flo
     return TrainResult(run_dir=run_dir, global_step=step, stop_reason=reason, best_step=state.best_step,
                        best_score=state.best_score, wall_seconds=round(seconds, 1), first_eval=per_task(first),
                        best_eval=per_task(evals.get(state.best_step)))
+
+
+def _checkpoint_step(checkpoint: Path) -> int:
+    state = json.loads((checkpoint / "trainer_state.json").read_text(encoding="utf-8"))
+    return int(state.get("global_step", 0))
 
 
 def _read_jsonl(path: Path) -> list[dict]:
