@@ -17,6 +17,7 @@ with the folder is found here, before a weight is loaded:
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 from pathlib import Path
@@ -38,6 +39,20 @@ def resolve_adapter(adapter: str | os.PathLike) -> Path:
     return path.resolve()
 
 
+def _number(v) -> bool:
+    return isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
+
+
+# What PEFT reads without checking its type (a text rank fails only when the model loads).
+_LORA_FIELDS = (
+    ("r", lambda v: isinstance(v, int) and not isinstance(v, bool) and v > 0, "a whole number above 0"),
+    ("lora_alpha", lambda v: _number(v) and v > 0, "a number above 0"),
+    ("lora_dropout", lambda v: _number(v) and 0 <= v < 1, "a number in [0, 1)"),
+    ("target_modules", lambda v: v is None or isinstance(v, str)
+     or (isinstance(v, list) and all(isinstance(x, str) for x in v)), "a name or a list of names"),
+)
+
+
 def read_adapter_config(adapter_dir: Path) -> dict:
     """The adapter's config as a dict; ModelError naming the file when it cannot be used."""
     path = Path(adapter_dir) / CONFIG
@@ -56,6 +71,9 @@ def read_adapter_config(adapter_dir: Path) -> dict:
     kind = cfg.get("peft_type", "LORA")
     if kind != "LORA":
         raise ModelError(f"{path}: peft_type is {kind!r}; only LoRA adapters are supported")
+    for key, ok, wanted in _LORA_FIELDS:
+        if key in cfg and not ok(cfg[key]):
+            raise ModelError(f"{path}: {key} must be {wanted}, got {cfg[key]!r}")
     from peft import LoraConfig  # PEFT imports torch: loaded only when an adapter is checked
 
     known = {k: v for k, v in cfg.items() if k in LoraConfig.__dataclass_fields__}
