@@ -26,6 +26,7 @@ like a 404 when the model is named.
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -198,8 +199,12 @@ def _detail(response) -> str:
 
 
 def _refuses(response, field: str) -> bool:
-    """True when a 400/422 answer names `field` as the problem."""
-    return response.status_code in (400, 422) and field in response.text
+    """True when a 400/422 answer names `field` as the problem (quoted, or as a whole word)."""
+    if response.status_code not in (400, 422):
+        return False
+    name = re.escape(field)
+    return bool(re.search(rf"['\"`]{name}['\"`]", response.text)
+                or (len(field) > 2 and re.search(rf"(?<!\w){name}(?!\w)", response.text)))
 
 
 def _json(response, what: str) -> dict:
