@@ -14,7 +14,7 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-from data.io_errors import naming
+from data.io_errors import naming, storage_error
 
 
 @contextlib.contextmanager
@@ -24,11 +24,15 @@ def temp_path_for(target: Path) -> Iterator[Path]:
     if target.is_dir():
         raise ValueError(f"cannot write {target}: it is a folder; give a file name")
     try:
-        with naming(target):
-            target.parent.mkdir(parents=True, exist_ok=True)
+        target.parent.mkdir(parents=True, exist_ok=True)
     except (FileExistsError, NotADirectoryError):
         # Some part of the path is a file where a folder is needed.
         raise ValueError(f"cannot write {target}: {target.parent} is not a folder") from None
+    except OSError as exc:  # a read-only folder, a full disk: name the target
+        err = storage_error(exc, target)
+        if err is None:
+            raise
+        raise err from exc
     with naming(target):  # a read-only folder or a full disk names the target, not the temporary
         fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     os.close(fd)

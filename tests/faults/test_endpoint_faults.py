@@ -16,12 +16,13 @@ from __future__ import annotations
 import json
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 
 import pytest
 
 from data.store import Store
 from tests.faults.test_disk_faults import in_process
+from tests.test_endpoint import _Handler
 from train.models.generation import GenParams, generate
 
 pytestmark = pytest.mark.slow
@@ -30,18 +31,7 @@ FIELDS = {"model", "messages", "temperature", "top_p", "max_tokens", "seed", "st
           "frequency_penalty", "logit_bias", "generation_config", "chat_template_kwargs"}
 
 
-class _ServeLike(BaseHTTPRequestHandler):
-    def log_message(self, *args):
-        pass
-
-    def _send(self, status: int, body: dict) -> None:
-        data = json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
+class _ServeLike(_Handler):  # its _send and quiet log; the routes below are transformers serve's
     def do_GET(self):
         self._send(500, {"detail": "Internal Server Error: no Hugging Face cache folder to scan"})
 
