@@ -82,6 +82,7 @@ def test_training_killed_and_launched_twice_without_a_store(run_home, recipe, tm
     assert "is in use by process" in second.last_line and str(run_dir) in second.last_line
     resumed = run_cli([*args, "--resume"], run_home)
     assert resumed.rc == 0 and resumed.tracebacks == 0, resumed.err  # a killed run's lock is no lock
+    assert "which ended without releasing it (killed?); its lock was stale" in resumed.err
     steps = {m["step"] for m in _metrics(run_dir) if m["kind"] == "train"}
     summary = json.loads((run_dir / "summary.json").read_text())
     ledger.record("two launches into one run folder (no store)", runs=2, tracebacks=second.tracebacks)

@@ -75,8 +75,8 @@ def run_folder_lock(run_dir: str | Path) -> Iterator[None]:
     try:
         previous = _owner(run_dir)
         if previous:  # a run that ends removes its owner file: this one was killed
-            logger.info("run folder %s: taking over from process %s, which ended without releasing it "
-                        "(killed?); its lock was stale", run_dir, previous.get("pid"))
+            logger.warning("run folder %s: taking over from process %s, which ended without releasing it "
+                           "(killed?); its lock was stale", run_dir, previous.get("pid"))
         atomic.write_text(run_dir / OWNER_FILE, json.dumps({
             "pid": os.getpid(), "host": socket.gethostname(),
             "since": time.strftime("%Y-%m-%d %H:%M:%S")}))
