@@ -20,7 +20,9 @@ serve` stays greedy unless told to sample). So with an endpoint, T > 0 and K > 1
 first batch holding a whole prompt's K completions is checked before anything is stored:
 if a prompt's completions are byte-identical the run stops with one line saying so
 (NotSampling), or, with `allow_greedy`, every rollout of the run is stored with
-`gen_params.identical_samples = true`. Progress (done/total, tokens/s, ETA, the batch id the rows carry) goes to
+`gen_params.identical_samples = true`.
+
+Progress (done/total, tokens/s, ETA, the batch id the rows carry) goes to
 `data.store.progress.report`, which the job's row and the Sample page read.
 """
 

@@ -41,6 +41,7 @@ BUSY_TIMEOUT_MS = 30_000
 # -shm files beside it the database file's permissions).
 FILE_MODE = 0o600
 
+
 def migrations() -> list[tuple[int, str, str]]:
     """(number, name, sql) for every schema file, in order; numbers must be unique."""
     found: dict[int, tuple[int, str, str]] = {}
