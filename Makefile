@@ -26,8 +26,11 @@ lint: $(STAMP)
 
 # Browser tests run after the rest, each file in its own process with its own browser, so
 # a Streamlit server never competes with the model-heavy tests or a previous browser session.
+# The fault-injection suite (tests/faults) runs on its own and ends with its table: what each
+# fault cost in runs, rows lost and tracebacks shown to a user.
 test: $(STAMP) browser lint
-	$(VENV)/bin/pytest -q -n 2 --dist loadfile -p no:cacheprovider -m "not browser"
+	$(VENV)/bin/pytest -q -n 2 --dist loadfile -p no:cacheprovider -m "not browser" --ignore=tests/faults
+	$(VENV)/bin/pytest -q -p no:cacheprovider tests/faults
 	for f in $$(grep -l "mark.browser" tests/test_*.py); do \
 	  $(VENV)/bin/pytest -q -p no:cacheprovider -m browser $$f || exit 1; done
 

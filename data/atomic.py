@@ -14,6 +14,8 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
+from data.io_errors import naming, storage_error
+
 
 @contextlib.contextmanager
 def temp_path_for(target: Path) -> Iterator[Path]:
@@ -26,7 +28,13 @@ def temp_path_for(target: Path) -> Iterator[Path]:
     except (FileExistsError, NotADirectoryError):
         # Some part of the path is a file where a folder is needed.
         raise ValueError(f"cannot write {target}: {target.parent} is not a folder") from None
-    fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    except OSError as exc:  # a read-only folder, a full disk: name the target
+        err = storage_error(exc, target)
+        if err is None:
+            raise
+        raise err from exc
+    with naming(target):  # a read-only folder or a full disk names the target, not the temporary
+        fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     os.close(fd)
     tmp = Path(name)
     try:

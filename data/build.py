@@ -18,6 +18,7 @@ import sqlite3
 from pathlib import Path
 
 from data import atomic, card, facts, paths, prompt_extraction, prompt_insights, prompt_push, prompt_sql
+from data.io_errors import naming
 from data.olist_import import import_olist
 from data.prompts import dumps, normalise, prompt_text
 from data.schema import TABLES, create_schema
@@ -102,10 +103,12 @@ def build_with_report(out_dir: str | Path | None = None, *, seed: int = 42, size
         raise FileNotFoundError(f"Olist folder not found: {olist_dir}")
     train_counts = split_counts(TRAIN_SIZE if train is None else train, mix or TRAIN_MIX)
     eval_counts = split_counts(EVAL_SIZE if eval is None else eval, eval_mix or EVAL_MIX)
-    with contextlib.ExitStack() as stack:
+    # A full disk or a read-only folder ends in one line naming the file (data.io_errors);
+    # the temporary files are removed and nothing already in place is replaced.
+    with naming(out, "write into"), contextlib.ExitStack() as stack:
         tmp = {k: stack.enter_context(atomic.temp_path_for(p)) for k, p in targets.items()}
         diversity = None
-        with atomic.new_database_at(tmp["db"]) as conn:
+        with naming(targets["db"]), atomic.new_database_at(tmp["db"]) as conn:
             # A large page cache: the reference answers join the biggest tables repeatedly.
             conn.execute("PRAGMA cache_size = -262144")
             create_schema(conn)
@@ -122,12 +125,14 @@ def build_with_report(out_dir: str | Path | None = None, *, seed: int = 42, size
                                                  eval_counts=eval_counts)
         texts = {"train": dumps(train_rows), "eval": dumps(eval_rows)}
         for k in ("train", "eval"):
-            tmp[k].write_text(texts[k], encoding="utf-8", newline="\n")
-        tmp["card"].write_text(card.render(
-            train=train_rows, eval_rows=eval_rows, source=source, seed=seed,
-            size=size if olist_dir is None else "olist", db_counts=db_counts, diversity=diversity,
-            hashes={k: card.sha256(v) for k, v in texts.items()},
-            notes=stats.get("notes") if olist_dir is not None else None), encoding="utf-8", newline="\n")
+            with naming(targets[k]):
+                tmp[k].write_text(texts[k], encoding="utf-8", newline="\n")
+        with naming(targets["card"]):
+            tmp["card"].write_text(card.render(
+                train=train_rows, eval_rows=eval_rows, source=source, seed=seed,
+                size=size if olist_dir is None else "olist", db_counts=db_counts, diversity=diversity,
+                hashes={k: card.sha256(v) for k, v in texts.items()},
+                notes=stats.get("notes") if olist_dir is not None else None), encoding="utf-8", newline="\n")
     report = {"train": train_counts, "eval": eval_counts, "db": db_counts, "comment_diversity": diversity,
               "import": stats if olist_dir is not None else None}
     return targets, report

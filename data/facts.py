@@ -123,7 +123,7 @@ def compute(conn: sqlite3.Connection, *, min_orders: int = 30) -> Facts:
                 s.freight += freight
                 if cat:
                     s.categories[cat] += price
-            if delay is not None:
+            if delay is not None and days is not None:
                 s.delivered += 1
                 s.delivery_days += days
                 if delay > 0:

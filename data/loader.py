@@ -3,6 +3,7 @@ Olist importer: one executemany per table with the columns in schema order."""
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 from collections.abc import Iterable
 
@@ -18,5 +19,9 @@ def insert_rows(conn: sqlite3.Connection, table: str, rows: Iterable[tuple]) -> 
         conn.executemany(sql, rows)
         conn.execute("COMMIT")
     except BaseException:
-        conn.execute("ROLLBACK")
+        # SQLite may have rolled back by itself (disk full, I/O error): a second ROLLBACK
+        # would fail with "no transaction is active" and hide the real cause.
+        if conn.in_transaction:
+            with contextlib.suppress(sqlite3.Error):
+                conn.execute("ROLLBACK")
         raise

@@ -21,8 +21,10 @@ import io
 import math
 import re
 import sqlite3
+from datetime import date
 from pathlib import Path
 
+from data.io_errors import naming
 from data.loader import insert_rows
 from data.schema import OPTIONAL_TABLES, TABLES, columns
 
@@ -75,12 +77,29 @@ class OlistImportError(ValueError):
         super().__init__(f"{where}: {problem}")
 
 
+def _impossible(stamp: str) -> str | None:
+    """What makes a 'YYYY-MM-DD HH:MM:SS' text an impossible moment (month 13, 30 February...), or None."""
+    y, mo, d, h, mi, se = (int(p) for p in re.split(r"[- :]", stamp))
+    for value, unit, top in ((y, "year", 9999), (mo, "month", 12), (h, "hour", 23), (mi, "minute", 59),
+                             (se, "second", 59)):
+        if value > top or (unit in ("year", "month") and value < 1):
+            return f"there is no {unit} {value}"
+    try:
+        date(y, mo, d)
+    except ValueError:
+        return f"day {d} does not exist in {y}-{mo:02d}"
+    return None
+
+
 def _converter(table: str, name: str, ctype: str):
     """value text -> stored value, raising ValueError with the reason."""
     if name.endswith(("_date", "_timestamp", "_at")):
         def conv(v):
             if not _TIMESTAMP.fullmatch(v):
                 raise ValueError(f"expected a timestamp 'YYYY-MM-DD HH:MM:SS', got {v!r}")
+            wrong = _impossible(v)
+            if wrong:
+                raise ValueError(f"{v!r} is not a real date and time: {wrong}")
             return v
     elif name.endswith("_zip_code_prefix"):
         def conv(v):
@@ -137,7 +156,8 @@ def read_table(path: Path, table: str, parents: dict[str, set]) -> tuple[list[tu
     """Parse and check one CSV file; return its rows as tuples in schema column order and
     the number of exact duplicate rows skipped."""
     name = path.name
-    raw = path.read_bytes()
+    with naming(path, "read"):
+        raw = path.read_bytes()
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:

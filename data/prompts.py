@@ -14,6 +14,7 @@ import unicodedata
 from pathlib import Path
 
 from data import paths
+from data.jsonl import parse_line
 from rewards.types import TASKS
 
 FIELDS: tuple[str, ...] = (
@@ -100,14 +101,14 @@ def load_prompts(path: str | Path, tasks: list[str] | tuple[str, ...] | None = N
     if not path.exists():
         raise FileNotFoundError(f"prompt file not found: {path} (run `tucano-audit data build`)")
     rows = []
-    with open(path, encoding="utf-8") as fh:
+    with open(path, "rb") as fh:
         for n, line in enumerate(fh, 1):
-            if not line.strip():
+            try:  # not UTF-8, not JSON, nested too deep, a lone surrogate: the line is named
+                obj = parse_line(line)
+            except ValueError as exc:
+                raise ValueError(f"{path}:{n}: {exc}") from None
+            if obj is None:
                 continue
-            try:
-                obj = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise ValueError(f"{path}:{n}: not valid JSON ({exc.msg})") from None
             row = validate_row(obj, f"{path}:{n}")
             if tasks is None or row["task"] in tasks:
                 rows.append(row)

@@ -27,6 +27,29 @@ def seed_rollouts(store, per_task: int = 5, *, prompts_per_task: int = 2, model_
     return store.add_rollouts(rows)
 
 
+def record_decision(store, *, tasks=None, passed: bool = True, versions: dict | None = None) -> int:
+    """Store a gate decision (as the command line) passing or failing `tasks` (default all);
+    its reward versions are made up unless given, so it is never the current decision."""
+    from data.store.roles import SYSTEM
+    from rewards.types import TASKS
+
+    tasks = list(tasks or TASKS)
+    return store.record_gate_decision(
+        SYSTEM, tasks=tasks, passed=passed, reward_versions=versions or {t: "test-v1" for t in tasks},
+        reward_names={t: t for t in tasks}, thresholds={}, thresholds_revision=0,
+        per_task={t: {"passed": passed, "reason": f"{t}: test decision"} for t in tasks},
+        annotations_hash="test", annotation_counts={}, n_boot=0, seed=0)
+
+
+def add_accounts(store, *accounts) -> None:
+    """Store accounts for User values a test module names up front (same id, name and role),
+    since store methods check the stored account, not the User passed in."""
+    for user in accounts:
+        store.db["users"].insert({"id": user.id, "username": user.username, "role": user.role, "password_hash": None,
+                                  "email": f"{user.username}@example.org", "active": int(user.active),
+                                  "created_at": "2024-01-01T00:00:00+00:00", "created_by": "tests"})
+
+
 @pytest.fixture
 def users(store):
     """Role -> User, one account per role in the in-memory `store`: annotator, engineer,

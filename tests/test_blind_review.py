@@ -9,11 +9,17 @@ from scipy import stats
 
 from data.store.errors import PermissionDenied
 from data.store.roles import SYSTEM, User
+from tests.fixtures_users import add_accounts
 from train.compare import blind_review
 
 REVIEWER = User(id=11, username="rui", role="reviewer")
 OTHER = User(id=12, username="bia", role="reviewer")
 ENGINEER = User(id=13, username="eva", role="engineer")
+
+
+@pytest.fixture(autouse=True)
+def _accounts(store):
+    add_accounts(store, REVIEWER, OTHER, ENGINEER)
 
 
 @pytest.fixture

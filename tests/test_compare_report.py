@@ -8,9 +8,15 @@ import numpy as np
 import pytest
 
 from data.store.roles import SYSTEM, User
+from tests.fixtures_users import add_accounts
 from train.compare import blind_review, report
 
 REVIEWER = User(id=21, username="rosa", role="reviewer")
+
+
+@pytest.fixture(autouse=True)
+def _accounts(store):
+    add_accounts(store, REVIEWER)
 TASKS = ["extraction", "sql_qa", "insights", "push"]
 
 

@@ -7,10 +7,16 @@ import pytest
 
 from data.store.errors import InvalidInput, NotFound, PermissionDenied
 from data.store.roles import SYSTEM, User
+from tests.fixtures_users import add_accounts
 
 REVIEWER = User(id=7, username="rita", role="reviewer")
 ANNOTATOR = User(id=8, username="ana", role="annotator")
 ENGINEER = User(id=9, username="edu", role="engineer")
+
+
+@pytest.fixture(autouse=True)
+def _accounts(store):
+    add_accounts(store, REVIEWER, ANNOTATOR, ENGINEER)
 
 
 def make_comparison(store, *, samples=1, key="k1", sides=("tuned",)):

@@ -11,6 +11,7 @@ import pytest
 from data.store import Store
 from data.store.errors import Conflict, InvalidInput, PermissionDenied
 from data.store.roles import SYSTEM
+from tests.fixtures_users import record_decision
 from train.grpo.recipe import load_recipe
 
 VERSIONS = {"extraction": "v1", "sql_qa": "v1", "insights": "v1", "push": "v1"}
@@ -27,9 +28,12 @@ def _engineer(store, name="eve"):
 
 def test_launch_records_everything(store, recipe, tmp_path):
     eng = _engineer(store)
+    for _ in range(6):
+        record_decision(store, passed=False)
+    decision = record_decision(store, tasks=["extraction", "sql_qa", "insights"])
     excluded = load_recipe("tiny").with_overrides(exclude_tasks=["push"]).to_dict()
     ids = store.create_runs(eng, recipe=excluded, seeds=[42, 123, 456], reward_versions=VERSIONS,
-                            runs_root=tmp_path, gate_decision_id=7, git_commit="abc123")
+                            runs_root=tmp_path, gate_decision_id=decision, git_commit="abc123")
     first, second, third = (store.get_run(i) for i in ids)
     assert (first["status"], second["status"], third["status"]) == ("starting", "queued", "queued")
     assert [r["seed"] for r in (first, second, third)] == [42, 123, 456]
@@ -53,9 +57,17 @@ def test_roles_and_gate_skip_rules(store, recipe, tmp_path):
                           gate_skipped=True)
     with pytest.raises(InvalidInput, match="gate decision"):
         store.create_runs(eng, recipe=recipe, seeds=[1], reward_versions=VERSIONS, runs_root=tmp_path)
+    with pytest.raises(InvalidInput, match="gate decision 1 does not exist"):
+        store.create_runs(eng, recipe=recipe, seeds=[1], reward_versions=VERSIONS, runs_root=tmp_path,
+                          gate_decision_id=1)
+    failing = record_decision(store, passed=False)
+    with pytest.raises(InvalidInput, match=f"gate decision {failing} does not pass extraction"):
+        store.create_runs(eng, recipe=recipe, seeds=[1], reward_versions=VERSIONS, runs_root=tmp_path,
+                          gate_decision_id=failing)
+    passing = record_decision(store)
     with pytest.raises(InvalidInput, match="listed twice"):
         store.create_runs(eng, recipe=recipe, seeds=[1, 1], reward_versions=VERSIONS, runs_root=tmp_path,
-                          gate_decision_id=1)
+                          gate_decision_id=passing)
     (run_id,) = store.create_runs(SYSTEM, recipe=recipe, seeds=[1], reward_versions=VERSIONS, runs_root=tmp_path,
                                   gate_skipped=True)
     run = store.get_run(run_id)
@@ -65,6 +77,7 @@ def test_roles_and_gate_skip_rules(store, recipe, tmp_path):
 
 def test_one_active_run_enforced_by_the_index(store, recipe, tmp_path):
     eng = _engineer(store)
+    record_decision(store)
     store.create_runs(eng, recipe=recipe, seeds=[1], reward_versions=VERSIONS, runs_root=tmp_path,
                       gate_decision_id=1)
     with pytest.raises(Conflict, match="one training run at a time"):
@@ -82,6 +95,7 @@ def test_two_browsers_launching_at_once_start_one_run(tmp_path, recipe):
     path = tmp_path / "store.db"
     with Store(path) as s:
         _engineer(s)
+        record_decision(s)
     barrier = threading.Barrier(4)
     results = []
 
@@ -109,6 +123,7 @@ def test_queue_survives_reopening_and_advances_in_order(tmp_path, recipe):
     path = tmp_path / "store.db"
     with Store(path) as s:
         eng = _engineer(s)
+        record_decision(s)
         ids = s.create_runs(eng, recipe=recipe, seeds=[42, 123, 456], reward_versions=VERSIONS,
                             runs_root=tmp_path, gate_decision_id=1)
         assert s.claim_next_queued() is None  # the first is still active
@@ -126,6 +141,7 @@ def test_queue_survives_reopening_and_advances_in_order(tmp_path, recipe):
 
 def test_transitions_metrics_checkpoints(store, recipe, tmp_path):
     eng = _engineer(store)
+    record_decision(store)
     (run_id,) = store.create_runs(eng, recipe=recipe, seeds=[5], reward_versions=VERSIONS, runs_root=tmp_path,
                                   gate_decision_id=1)
     store.mark_run_running(run_id, pid=99, host="h")

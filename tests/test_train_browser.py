@@ -8,6 +8,7 @@ import pytest
 
 from data.store import Store
 from tests.fixtures_browser import login, wait_for_app_idle
+from tests.fixtures_users import record_decision
 from train.grpo.recipe import load_recipe
 
 
@@ -15,6 +16,7 @@ from train.grpo.recipe import load_recipe
 def test_monitor_in_a_browser(home, small_data_home, app_server, browser_page, tmp_path):
     store = Store(home / "store.db")
     eng = store.add_user("eng", "engineer", "pw-engineer-123")
+    record_decision(store)  # made for other reward versions: the page still finds no current decision
     (run_id,) = store.create_runs(eng, recipe=load_recipe("tiny").to_dict(), seeds=[42], reward_versions={},
                                   runs_root=tmp_path, gate_decision_id=1)
     store.finish_run(run_id, "failed", stop_reason="its process is gone")

@@ -13,7 +13,16 @@ endpoint) and only then load it and generate.
 Writing: after every generation batch its rows go to `store.add_rollouts` in one
 transaction; the store scores each with the task's current default reward and records the
 reward version. A job killed mid-way therefore keeps every finished batch whole and never
-a half batch. Progress (done/total, tokens/s, ETA, the batch id the rows carry) goes to
+a half batch.
+
+Sampling that is not sampling: an endpoint may ignore the temperature (`transformers
+serve` stays greedy unless told to sample). So with an endpoint, T > 0 and K > 1, the
+first batch holding a whole prompt's K completions is checked before anything is stored:
+if a prompt's completions are byte-identical the run stops with one line saying so
+(NotSampling), or, with `allow_greedy`, every rollout of the run is stored with
+`gen_params.identical_samples = true`.
+
+Progress (done/total, tokens/s, ETA, the batch id the rows carry) goes to
 `data.store.progress.report`, which the job's row and the Sample page read.
 """
 
@@ -32,7 +41,7 @@ from data.store.progress import current_job_id
 from data.store.progress import report as report_progress
 from rewards.types import TASKS
 from train.models.demo import ensure_demo_model
-from train.models.endpoint import EndpointModel
+from train.models.endpoint import EndpointError, EndpointModel
 from train.models.generation import BatchInfo, GenParams, generate
 from train.models.loading import load_model
 
@@ -52,6 +61,11 @@ class SampleRequest:
     prompt_ids: tuple[str, ...] | None = None  # sample exactly these prompts instead
     batch_size: int = 8
     batch_id: str | None = None
+    allow_greedy: bool = False         # store identical completions at T > 0, marked, instead of stopping
+
+
+class NotSampling(EndpointError):
+    """The endpoint answered a prompt's K completions at T > 0 with K identical texts."""
 
 
 @dataclass
@@ -66,6 +80,7 @@ class SampleResult:
     new_tokens: int
     truncated: int
     seconds: float
+    identical_samples: bool = False  # stored with --allow-greedy although the server did not sample
 
     @property
     def tokens_per_s(self) -> float:
@@ -217,15 +232,59 @@ def run_sampling(store, request: SampleRequest, *, on_progress=None) -> SampleRe
                     batch_id=batch_id, model_id=loaded.model_id, tokens_per_s=state["rate"], eta_s=state["eta"],
                     new_tokens=state["tokens"], truncated=state["truncated"])
 
+    check = SamplingCheck(request, picked) if loaded.backend == "endpoint" else None
+
+    def store_batch(info: BatchInfo) -> None:
+        ready = [info] if check is None else check.feed(info)
+        if check is not None and check.identical:
+            gen_params["identical_samples"] = True
+        for item in ready:
+            write_batch(item)
+
     started = time.perf_counter()
     generate(loaded, [p["prompt"] for p in picked], request.params, k=request.per_prompt,
-             batch_size=request.batch_size, on_batch=write_batch,
+             batch_size=request.batch_size, on_batch=store_batch,
              on_step=step_progress if loaded.backend != "endpoint" else None)
     return SampleResult(
         batch_id=batch_id, model_id=loaded.model_id, checkpoint_id=loaded.checkpoint_id,
         backend=loaded.backend, reason=loaded.reason, prompts=len(picked), rollout_ids=state["ids"],
         new_tokens=state["tokens"], truncated=state["truncated"], seconds=time.perf_counter() - started,
+        identical_samples=bool(check and check.identical),
     )
+
+
+class SamplingCheck:
+    """Holds batches back until one prompt has all K completions, then decides whether the
+    server sampled at all (see the module docstring); `feed` returns the batches to store."""
+
+    def __init__(self, request: SampleRequest, picked: list[dict]):
+        self.request, self.picked = request, picked
+        self.decided = not (request.params.temperature > 0 and request.per_prompt > 1)
+        self.identical = False
+        self.held: list[BatchInfo] = []
+        self.texts: dict[int, dict[int, str]] = {}
+
+    def feed(self, info: BatchInfo) -> list[BatchInfo]:
+        if self.decided:
+            return [info]
+        self.held.append(info)
+        for pi, j, gen in info.items:
+            self.texts.setdefault(pi, {})[j] = gen.text
+        whole = [pi for pi, texts in self.texts.items() if len(texts) == self.request.per_prompt]
+        if not whole:
+            return []
+        self.decided = True
+        same = [pi for pi in whole if len(set(self.texts[pi].values())) == 1]
+        if same:
+            if not self.request.allow_greedy:
+                pid, k, t = self.picked[same[0]]["prompt_id"], self.request.per_prompt, self.request.params.temperature
+                raise NotSampling(
+                    f"the endpoint answered the {k} completions of prompt {pid} with {k} identical texts at "
+                    f"temperature {t:g}: it is not sampling (greedy decoding); nothing was stored. Check the "
+                    "server's sampling settings, or pass --allow-greedy to store them marked as identical")
+            self.identical = True
+        held, self.held = self.held, []
+        return held
 
 
 # -- for the Sample page ---------------------------------------------------------------------

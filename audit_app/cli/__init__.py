@@ -6,7 +6,9 @@ Each command module exposes `register(subparsers)`, adding its parser with
 Command modules import only what their parsers need at the top; torch, transformers and
 streamlit stay inside handlers (optional heavy dependencies) so `--help` is instant.
 User mistakes (ValueError, LookupError, FileNotFoundError, PermissionError) print one
-clear line and exit 2; anything else is a bug and keeps its traceback.
+clear line and exit 2; faults of the machine (a full disk, a read-only folder: OSError,
+SQLite's disk and permission errors, see data.io_errors) print one line naming the file
+and the cause and exit 1; anything else is a bug and keeps its traceback.
 
 Every handler also receives `args.dispatch`, this module's `main`, so a command that runs
 another command (the job wrapper `jobs run`) does so without importing this package.
@@ -15,10 +17,12 @@ another command (the job wrapper `jobs run`) does so without importing this pack
 from __future__ import annotations
 
 import argparse
+import sqlite3
 import sys
 
 from audit_app.cli import app, audit, compare, data, demo, jobs, rewards, rollouts, sample, train, users
 from audit_app.jobs import runner
+from data.io_errors import StorageError, describe, storage_error
 from data.store.errors import InvalidInput
 from data.store.roles import User
 
@@ -64,10 +68,21 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         return int(args.func(args) or 0)
+    except StorageError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
     except (ValueError, LookupError, FileNotFoundError, PermissionError) as exc:
         msg = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
         print(f"error: {msg}", file=sys.stderr)
         return 2
+    except OSError as exc:
+        print(f"error: {describe(exc)}", file=sys.stderr)
+        return 1
+    except sqlite3.Error as exc:
+        if storage_error(exc, "") is None:
+            raise  # a malformed statement or a broken constraint is a bug: keep its traceback
+        print(f"error: {describe(exc)}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130

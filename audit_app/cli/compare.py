@@ -19,7 +19,7 @@ from audit_app.jobs.runner import start_job
 from data import paths
 from data.store import Store
 from data.store.progress import current_job_id
-from data.store.roles import SYSTEM, require_role
+from data.store.roles import SYSTEM
 from train.compare.evaluate import CompareSpec, plan_comparison, run_comparison
 from train.compare.report import to_markdown, write_report
 
@@ -117,7 +117,7 @@ def build_argv(*, base: str, adapters: list[str], store_path: str, eval_path: st
 
 def start_compare_job(store, actor, *, base: str, adapters: list[str], **options) -> int:
     """Validate the request (engineers only), then start the comparison as a job; job id."""
-    require_role(actor, "engineer", action="running a comparison")
+    actor = store.acting(actor, "engineer", action="running a comparison")
     spec_fields = {k: v for k, v in options.items() if k in ("eval_path", "temperature", "samples",
                                                               "max_new_tokens", "seed", "limit_per_task")}
     tasks = options.get("tasks")

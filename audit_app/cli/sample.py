@@ -48,6 +48,9 @@ def register(subparsers) -> None:
     p.add_argument("--prompt-ids", nargs="+", default=None, metavar="ID",
                    help="sample exactly these prompt ids (overrides --prompts)")
     p.add_argument("--batch-id", default=None, help="label the rollouts carry (default: job-ID or a timestamp)")
+    p.add_argument("--allow-greedy", action="store_true",
+                   help="with --endpoint: store a server's identical completions at T > 0 (marked "
+                        "identical_samples in gen_params) instead of stopping")
     p.add_argument("--store", default=None, help="store database (default: $TUCANO_AUDIT_STORE, else <home>/store.db)")
     p.set_defaults(func=run)
 
@@ -61,7 +64,7 @@ def build_request(args: argparse.Namespace):
         adapter=args.adapter, endpoint=args.endpoint, tasks=tuple(args.tasks),
         prompts_per_task=args.prompts, per_prompt=args.per_prompt, params=params,
         prompts_file=prompts_file, prompt_ids=tuple(args.prompt_ids) if args.prompt_ids else None,
-        batch_size=args.batch_size, batch_id=args.batch_id,
+        batch_size=args.batch_size, batch_id=args.batch_id, allow_greedy=args.allow_greedy,
     )
 
 
@@ -82,4 +85,7 @@ def run(args: argparse.Namespace) -> int:
     print(f"stored {len(result.rollout_ids)} rollouts for {result.prompts} prompts in batch {result.batch_id}; "
           f"{result.new_tokens} new tokens in {result.seconds:.1f} s ({result.tokens_per_s:.1f} tokens/s), "
           f"{result.truncated} truncated at {request.params.max_new_tokens} tokens; seed {request.params.seed}")
+    if result.identical_samples:
+        print(f"warning: the endpoint did not sample (identical completions at temperature "
+              f"{request.params.temperature:g}); the rollouts are marked identical_samples in gen_params")
     return 0

@@ -30,7 +30,7 @@ from audit_app.audit import gate
 from audit_app.jobs import runner as jobs
 from data import paths
 from data.store.errors import Conflict, InvalidInput, PermissionDenied
-from data.store.roles import SYSTEM, User
+from data.store.roles import SYSTEM, User, is_system
 from rewards.versions import current_versions
 
 ROLE = "engineer"
@@ -76,7 +76,7 @@ def check_launch(store, actor: User | None, recipe, *, skip_gate: bool = False) 
     except PermissionDenied as exc:
         reasons.append(str(exc))
     if skip_gate:
-        if actor is None or actor.username != SYSTEM.username:
+        if not is_system(actor):
             reasons.append("skipping the audit gate is allowed from the command line only")
     else:
         decision = gate.current_decision(store, tasks)

@@ -15,12 +15,12 @@ import hashlib
 import json
 
 from data.store.errors import InvalidInput
-from data.store.roles import User, require_role
+from data.store.roles import User
 from data.store.thresholds import THRESHOLDS_FILE, load_default_thresholds, validate_thresholds
 from data.store.values import dumps, loads, utcnow
 from rewards.types import TASKS
 
-COMPUTE_ROLES = ("engineer", "reviewer")  # admin always passes require_role
+COMPUTE_ROLES = ("engineer", "reviewer")  # admin always passes
 
 
 
@@ -135,7 +135,7 @@ class AuditMixin:
 
         The config is validated first (unknown keys or tasks, out-of-range values raise
         InvalidInput naming them), so a bad edit never reaches the gate."""
-        require_role(actor, "admin", action="editing gate thresholds")
+        actor = self.acting(actor, "admin", action="editing gate thresholds")
         clean = validate_thresholds(config)
         with self.transaction(immediate=True) as conn:
             (last,) = conn.execute("SELECT COALESCE(MAX(revision), 0) FROM gate_thresholds").fetchone()
@@ -155,7 +155,7 @@ class AuditMixin:
                              per_task: dict, annotations_hash: str, annotation_counts: dict,
                              n_boot: int, seed: int) -> int:
         """Store one gate decision (engineer, reviewer or admin) and return its id."""
-        require_role(actor, *COMPUTE_ROLES, action="computing a gate decision")
+        actor = self.acting(actor, *COMPUTE_ROLES, action="computing a gate decision")
         tasks = list(tasks)
         missing = [t for t in tasks if t not in per_task or t not in reward_versions]
         if not tasks or missing:

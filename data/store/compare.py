@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 
 from data.store.errors import InvalidInput, NotFound
-from data.store.roles import User, require_role
+from data.store.roles import User
 from data.store.values import dumps, utcnow
 
 BASE = "base"
@@ -52,7 +52,7 @@ class CompareMixin:
         """Record a comparison and its prompts; (id, created). An existing key returns its id
         (created False) so the caller resumes it. `prompts`: rows with prompt_id, task,
         messages (list), meta (dict)."""
-        require_role(actor, "engineer", action="running a comparison")
+        actor = self.acting(actor, "engineer", action="running a comparison")
         labels = [s.get("label") for s in sides]
         if not sides or any(not lab for lab in labels) or len(set(labels)) != len(labels) or BASE in labels:
             raise InvalidInput(f"tuned sides need distinct, non-empty labels other than {BASE!r}: {labels}")
@@ -248,7 +248,7 @@ class CompareMixin:
                                seconds: float | None = None) -> int:
         """Store which side the reviewer preferred and which side was on the left. A second
         judgement of the same pair by the same reviewer replaces the first."""
-        require_role(actor, "reviewer", action="blind review")
+        actor = self.acting(actor, "reviewer", action="blind review", account=True)
         if choice not in CHOICES:
             raise InvalidInput(f"choice must be one of {CHOICES}, got {choice!r}")
         if left_side not in (BASE, tuned_side):
@@ -293,7 +293,7 @@ class CompareMixin:
     def add_review_note(self, actor: User, comparison_id: int, prompt_id: str, note: str, *,
                         side: str | None = None) -> int:
         """A reviewer's note on one example (side None: the example as a whole)."""
-        require_role(actor, "reviewer", "engineer", action="writing a review note")
+        actor = self.acting(actor, "reviewer", "engineer", action="writing a review note")
         text = (note or "").strip()
         if not text:
             raise InvalidInput("a note cannot be empty")

@@ -13,6 +13,8 @@ Typed methods live in mixins, one file per concern (store_users.py, store_rollou
 
 from __future__ import annotations
 
+import contextlib
+import os
 import sqlite3
 import threading
 import time
@@ -20,6 +22,7 @@ from pathlib import Path
 
 import sqlite_utils
 
+from data.io_errors import NamedConnection, StorageError, naming
 from data.store.annotations import AnnotationsMixin
 from data.store.audit import AuditMixin
 from data.store.compare import CompareMixin
@@ -34,8 +37,9 @@ from data.store.values import utcnow
 
 SCHEMA_DIR = Path(__file__).with_name("schema")
 BUSY_TIMEOUT_MS = 30_000
-
-
+# The store holds password hashes: only its owner may read it (SQLite gives the -wal and
+# -shm files beside it the database file's permissions).
+FILE_MODE = 0o600
 
 
 def migrations() -> list[tuple[int, str, str]]:
@@ -59,7 +63,9 @@ class Store(UsersMixin, RolloutsMixin, ImportExportMixin, SettingsMixin, Annotat
         if not self.memory:
             if Path(self.path).is_dir():
                 raise InvalidInput(f"store path {self.path} is a folder, not a database file")
-            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+            with naming(Path(self.path).parent, "create the store folder"):
+                Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+            _create_private(Path(self.path))
         # One connection per thread for a file store: Streamlit runs each browser session in
         # its own thread, and a shared connection would let one session's transaction
         # swallow another's writes. An in-memory store is one database only through one
@@ -67,9 +73,12 @@ class Store(UsersMixin, RolloutsMixin, ImportExportMixin, SettingsMixin, Annotat
         self._local = threading.local()
         self._lock = threading.RLock()
         self._all: list[sqlite3.Connection] = []
-        self._shared = self._connect() if self.memory else None
         try:
+            self._shared = self._connect() if self.memory else None
             self._migrate()
+        except StorageError:
+            self.close()
+            raise
         except sqlite3.DatabaseError as exc:
             self.close()
             raise InvalidInput(f"{self.path} is not a tucano-audit store (SQLite said: {exc})") from None
@@ -77,8 +86,11 @@ class Store(UsersMixin, RolloutsMixin, ImportExportMixin, SettingsMixin, Annotat
     def _connect(self) -> sqlite3.Connection:
         # isolation_level=None: we issue BEGIN/COMMIT ourselves (see `transaction`), so a
         # multi-row write is all-or-nothing and no implicit transaction is left open.
-        conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None,
-                               check_same_thread=False)
+        with naming(self.path, "open", what=f"the store {self.path}"):
+            conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None,
+                                   check_same_thread=False, factory=NamedConnection)
+        # Disk-full, read-only and permission failures then name this file (data.io_errors).
+        conn.path, conn.what = self.path, f"the store {self.path}"
         conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         conn.execute("PRAGMA foreign_keys = ON")
         if not self.memory:
@@ -214,11 +226,28 @@ class _Transaction:
             except sqlite3.Error:
                 # A failed COMMIT (e.g. busy) leaves the transaction open; every later
                 # transaction() would silently join it. Roll back so the caller can retry.
-                if self.conn.in_transaction:
-                    self.conn.execute("ROLLBACK")
+                self._rollback()
                 raise
-        elif self.conn.in_transaction:
-            self.conn.execute("ROLLBACK")
+        else:
+            self._rollback()
+
+    def _rollback(self) -> None:
+        # Only while an error is already on its way out: SQLite may have rolled back by itself
+        # (disk full, I/O error), and a failing ROLLBACK must not replace the real cause.
+        if self.conn.in_transaction:
+            with contextlib.suppress(sqlite3.Error, OSError):
+                self.conn.execute("ROLLBACK")
+
+
+def _create_private(path: Path) -> None:
+    """Create an empty store file readable by its owner only (an existing file is left as it is)."""
+    if path.exists():
+        return
+    with naming(path, "create", what=f"the store {path}"):
+        try:
+            os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, FILE_MODE))
+        except FileExistsError:  # another process created it first
+            pass
 
 
 def _split_sql(sql: str) -> list[str]:

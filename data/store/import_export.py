@@ -1,143 +1,34 @@
 """Rollouts in and out of the store as files.
 
-Import (JSONL): one rollout per line, produced elsewhere (e.g. on a GPU box). A line is a
-prompt row of data/prompts (prompt_id, task, prompt, split, stratum, rating,
-reference_sql, reference_answer, topic) plus the rollout fields (model_id, completion,
-checkpoint_id, gen_params, sample_index, prompt_tokens, completion_tokens, truncated,
-batch_id); the prompt fields may be left out when the prompt_id is already in the store.
-Every imported rollout is scored with the current rewards (reward_* fields in a line are
-ignored). A bad line is reported with its number and reason and the others still import;
-importing the same file again adds nothing (dedup keys).
+Import (JSONL, data.store.importing): one rollout per line, produced elsewhere (e.g. on a
+GPU box) or by an export of another store, with the human scores it carries; every
+rollout is scored with the current rewards; one bad line is one reported line; importing
+the same file again adds nothing.
 
 Export: `rollouts` (one row per rollout: the import fields, the reward breakdown and a
 list of its annotations) or `annotations` (one row per annotation with its rollout's task,
 model and reward), as JSONL or Parquet with a fixed schema, both readable by
 `datasets.load_dataset("json" | "parquet", data_files=...)`. Files are written to a
-temporary name and moved into place, so a failed export never leaves half a file.
+temporary name and moved into place, so a failed export never leaves half a file, and a
+full disk or a read-only folder ends in one line naming the file.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from data.atomic import temp_path_for
+from data.io_errors import naming
 from data.store.errors import InvalidInput
+from data.store.importing import ImportReport, import_jsonl
 from data.store.roles import SYSTEM, User
-from data.store.rollouts import REWARD_FIELDS, prompt_record, prompt_row
 from rewards.types import TASKS
 
-CHUNK_LINES = 2_000
+__all__ = ["EXPORT_KINDS", "ImportReport", "ImportExportMixin", "export", "import_jsonl"]
+
 EXPORT_KINDS = ("rollouts", "annotations")
 FORMATS = {".jsonl": "jsonl", ".json": "jsonl", ".parquet": "parquet"}
-
-
-@dataclass
-class ImportReport:
-    """What an import did: counts, and (line number, reason) for every line it refused."""
-
-    path: str
-    batch_id: str
-    added: int = 0
-    duplicates: int = 0
-    prompts_added: int = 0
-    errors: list[tuple[int, str]] = field(default_factory=list)
-    ids: list[int] = field(default_factory=list)
-
-    @property
-    def ok(self) -> bool:
-        return not self.errors
-
-    def summary(self) -> str:
-        text = (f"{self.path}: {self.added} rollouts added, {self.duplicates} already present,"
-                f" {self.prompts_added} prompts added, {len(self.errors)} bad lines")
-        return text + "".join(f"\n  line {n}: {reason}" for n, reason in self.errors)
-
-
-def import_jsonl(store, path: str | Path, *, actor: User = SYSTEM, batch_id: str | None = None) -> ImportReport:
-    """Import a JSONL file of rollouts (see the module docstring); returns an ImportReport."""
-    store.acting(actor, "engineer", action="importing rollouts")
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"no such file: {path}")
-    report = ImportReport(path=str(path), batch_id=batch_id or f"import:{path.name}")
-    prompts: dict[str, dict | None] = {}  # prompt_id -> stored or inline prompt row (None: absent)
-    new_prompts: dict[str, dict] = {}
-    pending: list[tuple[int, dict]] = []
-    with path.open("rb") as handle:
-        for number, raw in enumerate(handle, start=1):
-            try:
-                parsed = _parse_line(raw, number)
-                if parsed is None:
-                    continue
-                _inline_prompt(store, parsed, f"line {number}", prompts, new_prompts)
-                row = {k: v for k, v in parsed.items() if k not in REWARD_FIELDS}
-                row.setdefault("source", "import")
-                row.setdefault("batch_id", report.batch_id)
-                pending.append((number, store.prepare_rollout(row, f"line {number}", prompts)))
-            except InvalidInput as exc:
-                report.errors.append((number, str(exc).removeprefix(f"line {number}: ")))
-            if len(pending) >= CHUNK_LINES:
-                _write_chunk(store, pending, new_prompts, report)
-    _write_chunk(store, pending, new_prompts, report)
-    return report
-
-
-def _parse_line(raw: bytes, number: int) -> dict | None:
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise InvalidInput(f"line {number}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
-    if not text.strip():
-        return None
-    try:
-        value = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise InvalidInput(f"line {number}: not valid JSON ({exc.msg} at column {exc.colno})") from None
-    if not isinstance(value, dict):
-        raise InvalidInput(f"line {number}: expected a JSON object, got {type(value).__name__}")
-    return value
-
-
-def _inline_prompt(store, line: dict, where: str, prompts: dict, new_prompts: dict) -> None:
-    """Register the prompt carried in the line, if any; it must agree with a stored one."""
-    if "prompt" not in line and "messages" not in line:
-        return
-    record = prompt_record(line, where, extra_meta=False)
-    pid = record["prompt_id"]
-    if pid not in prompts:
-        prompts[pid] = store.get_prompt(pid)
-    known = prompts[pid]
-    if known is None:
-        prompts[pid] = prompt_row(record)
-        new_prompts[pid] = prompts[pid]
-        return
-    if known["task"] != record["task"]:
-        raise InvalidInput(f"{where}: prompt {pid!r} has task {known['task']!r}; this line says {record['task']!r}")
-    if known["prompt"] != record["messages"]:
-        raise InvalidInput(f"{where}: prompt {pid!r} is already known with a different text")
-
-
-def _write_chunk(store, pending: list[tuple[int, dict]], new_prompts: dict, report: ImportReport) -> None:
-    if not pending:
-        return
-    needed = {r["prompt_id"] for _, r in pending}
-    with store.transaction(immediate=True):
-        prompts = [new_prompts.pop(pid) for pid in list(new_prompts) if pid in needed]
-        if prompts:
-            store.add_prompts(prompts)
-        ids = store.insert_prepared([r for _, r in pending])
-    report.prompts_added += len(prompts)
-    seen = set(report.ids)
-    for (_, record), rollout_id in zip(pending, ids, strict=True):
-        if record["existing_id"] is not None or rollout_id in seen:
-            report.duplicates += 1
-        else:
-            report.added += 1
-            report.ids.append(rollout_id)
-            seen.add(rollout_id)
-    pending.clear()
 
 
 # -- export -------------------------------------------------------------------------
@@ -253,7 +144,8 @@ def export(store, path: str | Path, *, what: str = "rollouts", fmt: str | None =
         if task not in TASKS:
             raise InvalidInput(f"unknown task {task!r}; valid tasks: {', '.join(TASKS)}")
     batches = rollout_rows(store, task) if what == "rollouts" else annotation_rows(store, task)
-    with temp_path_for(path) as tmp:
+    # write() errors carry no file name: name the target (the temporary file is removed).
+    with naming(path), temp_path_for(path) as tmp:
         return _write_parquet(tmp, batches, _schemas()[what]) if fmt == "parquet" else _write_jsonl(tmp, batches)
 
 

@@ -18,7 +18,7 @@ import uuid
 from pathlib import Path
 
 from data.store.errors import Conflict, InvalidInput, NotFound, PermissionDenied
-from data.store.roles import SYSTEM, User
+from data.store.roles import SYSTEM, User, is_system
 from data.store.values import utcnow
 
 ACTIVE = ("starting", "running")
@@ -60,10 +60,12 @@ class RunsMixin:
         """
         action = "launching a training run"
         actor = self.acting(actor, "engineer", action=action)
-        if gate_skipped and actor.username != SYSTEM.username:
+        if gate_skipped and not is_system(actor):
             raise PermissionDenied("skipping the audit gate is allowed from the command line only")
         if not gate_skipped and gate_decision_id is None:
             raise InvalidInput("a launch needs the passing gate decision it relies on (or an explicit gate skip)")
+        if gate_skipped and gate_decision_id is not None:
+            raise InvalidInput("a launch either relies on a gate decision or skips the gate, not both")
         if not seeds or not all(isinstance(s, int) and not isinstance(s, bool) for s in seeds):
             raise InvalidInput(f"seeds must be a non-empty list of integers, got {seeds!r}")
         if len(set(seeds)) != len(seeds):
@@ -73,6 +75,8 @@ class RunsMixin:
         if run_dir is not None and len(seeds) != 1:
             raise InvalidInput("an explicit run folder fits a single seed only")
         tasks = [t for t in recipe["data"]["tasks"] if t not in recipe.get("excluded_tasks", [])]
+        if gate_decision_id is not None:
+            self._check_gate_decision(gate_decision_id, tasks)
         launch_id = uuid.uuid4().hex[:12]
         now = utcnow()
         ids: list[int] = []
@@ -119,6 +123,19 @@ class RunsMixin:
                 raise Conflict(f"cannot start the run: {exc}") from exc
             raise
         return ids
+
+    def _check_gate_decision(self, decision_id, tasks: list[str]) -> None:
+        """InvalidInput unless `decision_id` is a stored decision that passed every task of the run."""
+        if isinstance(decision_id, bool) or not isinstance(decision_id, int):
+            raise InvalidInput(f"gate_decision_id must be a whole number, got {decision_id!r}")
+        row = self.conn.execute("SELECT per_task FROM gate_decisions WHERE id = ?", [decision_id]).fetchone()
+        if row is None:
+            raise InvalidInput(f"gate decision {decision_id} does not exist; a launch must rely on a stored decision")
+        per_task = json.loads(row[0])
+        failing = [t for t in tasks if not (per_task.get(t) or {}).get("passed")]
+        if failing:
+            raise InvalidInput(f"gate decision {decision_id} does not pass {', '.join(failing)}; "
+                               "it cannot authorise this run")
 
     # -- reading ---------------------------------------------------------------------------
     def get_run(self, run_id: int) -> dict:

@@ -12,7 +12,7 @@ import re
 
 from data.store.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from data.store.passwords import burn_time, hash_password, verify_password
-from data.store.roles import ROLES, SYSTEM, User, require_role
+from data.store.roles import RESERVED_USERNAMES, ROLES, SYSTEM, User, is_system, require_role
 from data.store.values import utcnow
 
 USERNAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$")
@@ -29,6 +29,8 @@ def check_username(username) -> str:
         raise InvalidInput(
             f"invalid username {username!r}: 1-64 letters, digits, '_', '.', '@' or '-', starting with a letter or digit"
         )
+    if username.strip().lower() in RESERVED_USERNAMES:
+        raise InvalidInput(f"the username {username.strip()!r} is reserved for the command line; choose another")
     return username.strip()
 
 
@@ -43,13 +45,16 @@ class UsersMixin:
 
     # -- actors -----------------------------------------------------------------------
     def acting(self, actor: User | None, *roles: str, action: str, account: bool = False) -> User:
-        """The actor as stored now, checked against `roles` (admin always passes).
+        """The actor as stored now, checked against `roles` (admin always passes); raises
+        PermissionDenied for an account that is gone, renamed, disabled or lacks the role.
 
-        `auth.SYSTEM` (the command line) passes unless `account` is true, i.e. the action
-        needs a real account (a score must name who gave it)."""
+        SYSTEM (the command line, see data.store.roles.is_system) passes unless `account` is
+        true, i.e. the action needs a real account (a score must name who gave it)."""
         if actor is None:
             raise PermissionDenied(f"{action} needs a logged-in user")
-        if actor == SYSTEM or (actor.id == SYSTEM.id and actor.username == SYSTEM.username):
+        if not isinstance(actor, User):
+            raise PermissionDenied(f"{action} needs a user, got {type(actor).__name__}")
+        if is_system(actor):
             if account:
                 raise PermissionDenied(f"{action} needs a user account, not the command-line identity")
             return require_role(SYSTEM, *roles, action=action)

@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass
 from scipy import stats
 
 from data.store.compare import BASE
-from data.store.roles import User, require_role
+from data.store.roles import User
 
 CONFIDENCE = 0.95
 
@@ -81,7 +81,7 @@ def candidates(store, comparison_id: int, tuned_side: str) -> tuple[list[dict], 
 def next_pair(store, actor: User, comparison_id: int, tuned_side: str | None = None, *,
               rng: random.Random | None = None, exclude: set[tuple[str, int]] | None = None) -> BlindPair | None:
     """A pair this reviewer has not judged, from the least-judged task, sides shuffled."""
-    require_role(actor, "reviewer", action="blind review")
+    actor = store.acting(actor, "reviewer", action="blind review", account=True)
     rng = rng or random.SystemRandom()
     c = store.get_comparison(comparison_id)
     tuned_side = tuned_side or c["side_labels"][0]

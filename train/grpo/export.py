@@ -18,6 +18,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from train.models.adapter_check import read_adapter_config
 from train.models.loading import check_adapter, resolve_adapter, resolve_model
 
 
@@ -35,8 +36,7 @@ def merge_adapter(adapter: str | Path, out: str | Path, *, base: str | None = No
     out = Path(out)
     if out.exists():
         raise ExportError(f"output folder {out} already exists; choose a new one")
-    recorded = json.loads((adapter_dir / "adapter_config.json").read_text(encoding="utf-8")).get(
-        "base_model_name_or_path")
+    recorded = read_adapter_config(adapter_dir).get("base_model_name_or_path")
     base = base or recorded
     if not base:
         raise ExportError(f"{adapter_dir}/adapter_config.json names no base model; pass --model")

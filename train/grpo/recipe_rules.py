@@ -6,6 +6,9 @@ anything loads.
 
 from __future__ import annotations
 
+import dataclasses
+import math
+
 from rewards.types import TASKS
 
 BACKENDS = ("auto", "unsloth", "transformers")
@@ -20,6 +23,67 @@ LOCAL_MODELS = ("tiny", "demo")
 
 class RecipeError(ValueError):
     """The recipe file is missing, malformed, or asks for something that cannot run."""
+
+
+# Where each number may lie: (low, low_open, high, high_open); None is unbounded. Every
+# float of a recipe must also be finite (YAML reads .nan and .inf as floats).
+RANGES: dict[str, tuple[float | None, bool, float | None, bool]] = {
+    "lora.dropout": (0.0, False, 1.0, True),
+    "grpo.learning_rate": (0.0, True, None, False),
+    "grpo.warmup_ratio": (0.0, False, 1.0, True),
+    "grpo.weight_decay": (0.0, False, None, False),
+    "grpo.max_grad_norm": (0.0, True, None, False),
+    "grpo.beta": (0.0, False, None, False),
+    "grpo.epsilon": (0.0, True, None, False),
+    "grpo.temperature": (0.0, True, None, False),
+    "grpo.top_p": (0.0, True, 1.0, False),
+    "grpo.top_k": (0, False, None, False),
+    "grpo.early_stopping_threshold": (0.0, False, None, False),
+    "grpo.save_total_limit": (1, False, None, False),
+    "grpo.seed": (0, False, 2**32 - 1, False),
+    "rewards.iwu_params.eta": (0.0, False, None, False),
+    "rewards.iwu_params.lam": (0.0, False, None, False),
+}
+WHY = {
+    "grpo.temperature": " (GRPO needs sampling)",
+    "grpo.max_grad_norm": " (gradient clipping needs a positive norm)",
+    "lora.dropout": " (a probability below 1)",
+    "grpo.seed": " (numpy and torch seeds)",
+}
+
+
+def _numbers(recipe) -> dict[str, object]:
+    """Every number of the recipe under its dotted key (sections and iwu_params walked)."""
+    out: dict[str, object] = {}
+    sections = {"model": recipe.model, "lora": recipe.lora, "data": recipe.data, "rewards": recipe.rewards,
+                "grpo": recipe.grpo}
+    for name, section in sections.items():
+        if section is None:
+            continue
+        for f in dataclasses.fields(section):
+            value = getattr(section, f.name)
+            if isinstance(value, int | float) and not isinstance(value, bool):
+                out[f"{name}.{f.name}"] = value
+    for key, value in recipe.rewards.iwu_params.items():
+        out[f"rewards.iwu_params.{key}"] = value
+    return out
+
+
+def _check_numbers(recipe, src: str) -> None:
+    for key, value in _numbers(recipe).items():
+        if isinstance(value, float) and not math.isfinite(value):
+            raise RecipeError(f"recipe {src}: {key} must be a finite number, got {value}")
+        if key not in RANGES:
+            continue
+        low, low_open, high, high_open = RANGES[key]
+        too_low = low is not None and (value <= low if low_open else value < low)
+        too_high = high is not None and (value >= high if high_open else value > high)
+        if too_low or too_high:
+            if high is None:
+                wanted = f"above {low:g}" if low_open else f"{low:g} or more"
+            else:
+                wanted = f"in {'(' if low_open else '['}{low:g}, {high:g}{')' if high_open else ']'}"
+            raise RecipeError(f"recipe {src}: {key} must be {wanted}{WHY.get(key, '')}, got {value}")
 
 
 
@@ -85,15 +149,7 @@ def validate(recipe) -> None:
             f"recipe {src}: grpo.eval_batch_size ({g.eval_batch_size}) must be a multiple of "
             f"grpo.num_generations_eval ({g.num_generations_eval}) so each batch holds whole prompt groups"
         )
-    if g.temperature <= 0:
-        raise RecipeError(f"recipe {src}: grpo.temperature must be above 0 (GRPO needs sampling), got {g.temperature}")
-    if not 0 < g.top_p <= 1:
-        raise RecipeError(f"recipe {src}: grpo.top_p must be in (0, 1], got {g.top_p}")
-    if g.learning_rate <= 0 or g.beta < 0 or not 0 <= g.warmup_ratio < 1:
-        raise RecipeError(
-            f"recipe {src}: need learning_rate > 0, beta >= 0 and 0 <= warmup_ratio < 1 "
-            f"(got {g.learning_rate}, {g.beta}, {g.warmup_ratio})"
-        )
+    _check_numbers(recipe, src)
     if g.save_steps % g.eval_steps:
         raise RecipeError(
             f"recipe {src}: grpo.save_steps ({g.save_steps}) must be a multiple of grpo.eval_steps "

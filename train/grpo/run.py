@@ -42,6 +42,7 @@ from train.grpo.callbacks import BEST_DIR, METRIC, RunState
 from train.grpo.config import check_model_available, plan_model, reward_plan
 from train.grpo.inputs import commerce_db, load_rows
 from train.grpo.recipe import Recipe
+from train.grpo.run_lock import run_folder_lock
 from train.grpo.trainer import setup
 
 logger = logging.getLogger("tucano.train")
@@ -65,17 +66,26 @@ class TrainResult:
 def main(recipe: Recipe, run_dir: str | Path, *, resume: bool = False, store=None, run_id: int | None = None,
          extra_callbacks: list | None = None) -> TrainResult:
     """Train `recipe` into `run_dir`. With `store` and `run_id`, metrics and checkpoints are
-    recorded there too (the run row itself is managed by the caller, audit_app.cli.train)."""
+    recorded there too (the run row itself is managed by the caller, audit_app.cli.train).
+    The run folder is locked from before anything reads it until the last file is written
+    (train.grpo.run_lock): a second run into it is refused with RunFolderBusy."""
     started = time.perf_counter()
-    s = setup(recipe, run_dir, resume=resume, store=store, run_id=run_id, extra_callbacks=extra_callbacks)
-    # -- 6. train ---------------------------------------------------------------------------
-    s.trainer.train(resume_from_checkpoint=str(s.checkpoint) if s.checkpoint else None)
-    # -- 7. save ----------------------------------------------------------------------------
-    step = s.trainer.state.global_step
-    reason = "max_steps" if step >= recipe.grpo.max_steps else "early_stopping"
-    s.trainer.save_model(str(s.run_dir / "final"))
-    result = _result(s.run_dir, s.state, step, reason, time.perf_counter() - started)
-    atomic.write_text(s.run_dir / "summary.json", json.dumps(result.to_dict(), indent=2, sort_keys=True))
+    with run_folder_lock(run_dir):
+        s = setup(recipe, run_dir, resume=resume, store=store, run_id=run_id, extra_callbacks=extra_callbacks)
+        # -- 6. train -----------------------------------------------------------------------
+        if s.checkpoint is not None and _checkpoint_step(s.checkpoint) >= recipe.grpo.max_steps:
+            # A finished run resumed: the trainer would take one step past max_steps.
+            logger.info("%s already reached max_steps (%d): nothing left to train", s.checkpoint,
+                        recipe.grpo.max_steps)
+            s.trainer.state.global_step = _checkpoint_step(s.checkpoint)
+        else:
+            s.trainer.train(resume_from_checkpoint=str(s.checkpoint) if s.checkpoint else None)
+        # -- 7. save ------------------------------------------------------------------------
+        step = s.trainer.state.global_step
+        reason = "max_steps" if step >= recipe.grpo.max_steps else "early_stopping"
+        s.trainer.save_model(str(s.run_dir / "final"))
+        result = _result(s.run_dir, s.state, step, reason, time.perf_counter() - started)
+        atomic.write_text(s.run_dir / "summary.json", json.dumps(result.to_dict(), indent=2, sort_keys=True))
     logger.info("done at step %d (%s); best %s %.4f at step %s -> %s", step, reason, METRIC,
                 result.best_score if result.best_score is not None else math.nan, result.best_step,
                 s.run_dir / BEST_DIR)
@@ -114,7 +124,19 @@ def _result(run_dir: Path, state: RunState, step: int, reason: str, seconds: flo
                        best_eval=per_task(evals.get(state.best_step)))
 
 
+def _checkpoint_step(checkpoint: Path) -> int:
+    state = json.loads((checkpoint / "trainer_state.json").read_text(encoding="utf-8"))
+    return int(state.get("global_step", 0))
+
+
 def _read_jsonl(path: Path) -> list[dict]:
+    """The file's records; a line cut short (a run killed while appending it) is skipped."""
     if not path.is_file():
         return []
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    rows = []
+    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+        try:
+            rows.append(json.loads(line))
+        except ValueError:
+            continue
+    return [r for r in rows if isinstance(r, dict)]

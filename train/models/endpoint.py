@@ -10,10 +10,23 @@ own seed (derived from GenParams.seed, the prompt and the sample index), so the 
 of a prompt differ and a rerun with the same seed asks for the same draws. `top_k` is sent
 only when set (vLLM reads it; OpenAI's own API does not know it). A completion that ends on
 `finish_reason == "length"` is truncated.
+
+Servers differ in what makes them sample. vLLM samples whenever temperature > 0;
+`transformers serve` keeps the model's own `do_sample` (greedy for most models) unless the
+request carries a `generation_config` (a JSON text) saying `do_sample: true`, so every
+request carries one with the same parameters. A server that refuses that field by name
+(OpenAI's API) is asked again without it, once, and never again. A parameter a server
+refuses (HTTP 400/422 naming it, e.g. `top_k` on `transformers serve`) ends the run with
+one line naming it and the option it comes from. Whether the server really sampled is
+checked by train.sampling on the first batch (K identical completions at T > 0).
+`GET /models` failing with a 5xx (transformers serve without a hub cache folder) is read
+like a 404 when the model is named.
 """
 
 from __future__ import annotations
 
+import json
+import re
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -23,6 +36,11 @@ from train.models.generation import BatchInfo, Generation, GenParams, validate_r
 
 class EndpointError(LookupError):
     """The endpoint cannot be reached, does not serve the model, or answered with an error."""
+
+
+# Request fields -> the `sample` option they come from, to name a refused one.
+OPTIONS = {"temperature": "--temperature", "top_p": "--top-p", "top_k": "--top-k",
+           "max_tokens": "--max-new-tokens", "seed": "--seed", "generation_config": "--temperature"}
 
 
 def base_url(url: str) -> str:
@@ -55,6 +73,7 @@ class EndpointModel:
         self.reason = f"OpenAI-compatible endpoint {self.url}"
         headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
         self.client = httpx.Client(base_url=self.url, headers=headers, timeout=timeout)
+        self.send_generation_config = True  # until the server refuses the field
 
     def check(self) -> EndpointModel:
         """Ask /models what is served; pick the first if no model was named. Raises EndpointError."""
@@ -64,9 +83,14 @@ class EndpointModel:
             response = self.client.get("/models", timeout=15.0)
         except httpx.HTTPError as exc:
             raise EndpointError(f"cannot reach the endpoint {self.url}: {type(exc).__name__}: {exc}") from exc
-        if response.status_code == 404:
+        # 404: no listing at all; 5xx: a listing that broke (transformers serve scans a hub
+        # cache folder for it). Neither says anything about a model named by the caller.
+        if response.status_code == 404 or response.status_code >= 500:
             if self.model_id is None:
-                raise EndpointError(f"{self.url}/models does not exist; pass --model with the served model name")
+                raise EndpointError(f"GET {self.url}/models answered HTTP {response.status_code}, so the served "
+                                    "model cannot be looked up; pass --model with the served model name")
+            self.reason = (f"OpenAI-compatible endpoint {self.url} serving {self.model_id} (not listed: GET /models "
+                           f"answered HTTP {response.status_code})")
             return self
         served = [m.get("id") for m in _json(response, "GET /models").get("data", [])]
         if self.model_id is None:
@@ -92,16 +116,35 @@ class EndpointModel:
         }
         if params.top_k > 0:
             body["top_k"] = int(params.top_k)
+        if self.send_generation_config:
+            body["generation_config"] = json.dumps(generation_config(params))
         return body
 
     def complete(self, messages: list[dict], params: GenParams, seed: int) -> Generation:
+        body = self.payload(messages, params, seed)
+        response = self._post(body)
+        if "generation_config" in body and _refuses(response, "generation_config"):
+            # A strict OpenAI-style server: it samples from `temperature` alone (checked later).
+            self.send_generation_config = False
+            body.pop("generation_config")
+            response = self._post(body)
+        if response.status_code in (400, 422):
+            refused = [k for k in body if k not in ("model", "messages", "stream") and _refuses(response, k)]
+            if refused:
+                options = sorted({OPTIONS.get(k, k) for k in refused})
+                raise EndpointError(
+                    f"the endpoint {self.url} refused the parameter(s) {', '.join(refused)} (HTTP "
+                    f"{response.status_code}: {_detail(response)}); this server cannot take "
+                    f"{', '.join(options)} as given")
+        return parse_completion(_json(response, "POST /chat/completions"))
+
+    def _post(self, body: dict):
         import httpx
 
         try:
-            response = self.client.post("/chat/completions", json=self.payload(messages, params, seed))
+            return self.client.post("/chat/completions", json=body)
         except httpx.HTTPError as exc:
             raise EndpointError(f"request to {self.url}/chat/completions failed: {type(exc).__name__}: {exc}") from exc
-        return parse_completion(_json(response, "POST /chat/completions"))
 
     def generate(self, prompts: list[list[dict]], params: GenParams, *, k: int = 1, batch_size: int = 8,
                  on_batch: Callable[[BatchInfo], None] | None = None) -> list[list[Generation]]:
@@ -133,16 +176,40 @@ class EndpointModel:
         self.client.close()
 
 
+def generation_config(params: GenParams) -> dict:
+    """What `transformers serve` needs to sample as asked (it reads `generation_config`)."""
+    if params.temperature <= 0:
+        return {"do_sample": False, "max_new_tokens": int(params.max_new_tokens)}
+    return {"do_sample": True, "temperature": float(params.temperature), "top_p": float(params.top_p),
+            "top_k": int(params.top_k), "max_new_tokens": int(params.max_new_tokens)}
+
+
+def _detail(response) -> str:
+    """The error message of a failed response (OpenAI's, FastAPI's or vLLM's shape), one line."""
+    detail = response.text[:300]
+    try:
+        body = response.json()
+        if isinstance(body, dict):
+            err = body.get("error")
+            detail = (err.get("message") if isinstance(err, dict) else err) or body.get("message") \
+                or body.get("detail") or detail
+    except ValueError:
+        pass
+    return " ".join(str(detail).split())[:300]
+
+
+def _refuses(response, field: str) -> bool:
+    """True when a 400/422 answer names `field` as the problem (quoted, or as a whole word)."""
+    if response.status_code not in (400, 422):
+        return False
+    name = re.escape(field)
+    return bool(re.search(rf"['\"`]{name}['\"`]", response.text)
+                or (len(field) > 2 and re.search(rf"(?<!\w){name}(?!\w)", response.text)))
+
+
 def _json(response, what: str) -> dict:
     if response.status_code >= 400:
-        detail = response.text[:300]
-        try:
-            body = response.json()
-            err = body.get("error") if isinstance(body, dict) else None
-            detail = (err.get("message") if isinstance(err, dict) else err) or body.get("message") or detail
-        except ValueError:
-            pass
-        raise EndpointError(f"{what} answered HTTP {response.status_code}: {detail}")
+        raise EndpointError(f"{what} answered HTTP {response.status_code}: {_detail(response)}")
     try:
         data = response.json()
     except ValueError as exc:

@@ -22,7 +22,6 @@ train.models.generation.GenParams.
 from __future__ import annotations
 
 import importlib.util
-import json
 import logging
 import os
 import re
@@ -30,7 +29,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from train.models.adapter_check import check_adapter, resolve_adapter
 from train.models.attention import GROUPED_SDPA, use_grouped_attention
+from train.models.errors import (
+    AdapterMismatch,
+    BackendUnavailable,
+    ModelError,
+    ModelNotFound,
+    ModelUnavailable,
+)
+
+__all__ = ["AdapterMismatch", "BackendUnavailable", "LoadedModel", "ModelError", "ModelNotFound",
+           "ModelUnavailable", "check_adapter", "load_model", "resolve_adapter", "resolve_model"]
 
 logger = logging.getLogger(__name__)
 
@@ -43,26 +53,6 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 BACKENDS = ("auto", "unsloth", "transformers")
 _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*(/[\w.-]+)?$")
 _TRUE = {"1", "true", "yes", "on"}
-
-
-class ModelError(ValueError):
-    """A model or adapter cannot be used as given; the message says which and why."""
-
-
-class ModelNotFound(ModelError, FileNotFoundError):
-    """A local model or adapter path does not exist or is not a model folder."""
-
-
-class ModelUnavailable(ModelError, LookupError):
-    """A hub id that is neither cached locally nor reachable (offline or no network)."""
-
-
-class AdapterMismatch(ModelError):
-    """The LoRA adapter was trained on another base model."""
-
-
-class BackendUnavailable(ModelError, LookupError):
-    """The requested backend cannot run here (e.g. unsloth without CUDA or not installed)."""
 
 
 @dataclass
@@ -149,74 +139,6 @@ def _check_hub_reachable(repo_id: str) -> None:
             f"model {repo_id} is neither a local folder nor cached, and the hub cannot be reached ({type(exc).__name__}: "
             f"{str(exc).splitlines()[0] if str(exc) else ''}); pass a local model folder instead"
         ) from exc
-
-
-def resolve_adapter(adapter: str | os.PathLike) -> Path:
-    path = Path(adapter).expanduser()
-    if not path.exists():
-        raise ModelNotFound(f"adapter folder {adapter} does not exist")
-    if not (path / "adapter_config.json").is_file():
-        raise ModelNotFound(f"{path} is not a LoRA adapter folder (no adapter_config.json in it)")
-    return path.resolve()
-
-
-def _same_model(a: str, b: str) -> bool:
-    """True when two model references name the same model (a moved folder keeps its name)."""
-    def norm(s: str) -> str:
-        p = Path(s).expanduser()
-        return str(p.resolve()) if p.exists() else s.rstrip("/")
-
-    na, nb = norm(a), norm(b)
-    return na == nb or Path(na).name == Path(nb).name
-
-
-def check_adapter(adapter_dir: Path, base_source: str, *, local_only: bool) -> None:
-    """Raise AdapterMismatch unless the adapter was trained on `base_source`.
-
-    Two checks: the base recorded in adapter_config.json names the same model, and every
-    LoRA tensor's shape fits the base's layer (read from the safetensors header against a
-    weightless `meta` copy of the architecture: no weights are loaded).
-    """
-    cfg = json.loads((adapter_dir / "adapter_config.json").read_text(encoding="utf-8"))
-    recorded = cfg.get("base_model_name_or_path")
-    if recorded and not _same_model(recorded, base_source):
-        raise AdapterMismatch(
-            f"adapter {adapter_dir} was trained on {recorded}, not on {base_source}; "
-            "load it with the model it was trained on"
-        )
-    weights = adapter_dir / "adapter_model.safetensors"
-    if not weights.is_file():
-        return
-    import torch
-    from safetensors import safe_open
-    from transformers import AutoConfig, AutoModelForCausalLM
-
-    config = AutoConfig.from_pretrained(base_source, local_files_only=local_only)
-    with torch.device("meta"):
-        skeleton = AutoModelForCausalLM.from_config(config)
-    modules = dict(skeleton.named_modules())
-    with safe_open(str(weights), framework="pt") as f:
-        for key in f.keys():
-            m = re.match(r"^(?:base_model\.model\.)?(.+)\.lora_([AB])(?:\.[^.]+)?\.weight$", key)
-            if not m:
-                continue
-            name, which = m.group(1), m.group(2)
-            target = modules.get(name)
-            shape = tuple(f.get_slice(key).get_shape())
-            if target is None:
-                raise AdapterMismatch(
-                    f"adapter {adapter_dir} adapts layer {name}, which {base_source} does not have: "
-                    "it was trained on another base model"
-                )
-            expected_in = getattr(target, "in_features", None) or getattr(target, "num_embeddings", None)
-            expected_out = getattr(target, "out_features", None) or getattr(target, "embedding_dim", None)
-            got = shape[1] if which == "A" else shape[0]
-            want = expected_in if which == "A" else expected_out
-            if want is not None and got != want:
-                raise AdapterMismatch(
-                    f"adapter {adapter_dir} does not fit {base_source}: {key} has shape {list(shape)} "
-                    f"but the base layer {name} is {expected_in}->{expected_out}; it was trained on another base"
-                )
 
 
 # -- loading ---------------------------------------------------------------------------------
