@@ -183,7 +183,7 @@ def main(argv=None) -> int:
         from audit_app.ui.context import SESSION_USER
 
         script_ms = _time_script_runs()
-        at = AppTest.from_file(str(ROOT / "audit_app" / "app_pages" / "annotate.py"), default_timeout=60)
+        at = AppTest.from_file(str(ROOT / "audit_app" / "pages" / "annotate.py"), default_timeout=60)
         at.session_state[SESSION_USER] = me
         t = time.perf_counter()
         at.run()
@@ -195,7 +195,8 @@ def main(argv=None) -> int:
         before = store.progress(me)["mine"]["scored"]
         script_ms.clear()
         for step in range(args.steps):
-            at.button(key=f"annotate_score_{step % 5 + 1}").click()
+            shown = at.session_state["annotate_item"]["rollout_id"]  # buttons carry the item's id
+            at.button(key=f"annotate_score_{shown}_{step % 5 + 1}").click()
             t = time.perf_counter()
             at.run()
             page_ms.append((time.perf_counter() - t) * 1000)

@@ -28,6 +28,7 @@ from data.store.import_export import ImportExportMixin
 from data.store.jobs import JobsMixin
 from data.store.rollouts import RolloutsMixin
 from data.store.runs import RunsMixin
+from data.store.sessions import SessionsMixin
 from data.store.settings import SettingsMixin
 from data.store.users import UsersMixin
 from data.store.values import utcnow
@@ -50,7 +51,7 @@ def migrations() -> list[tuple[int, str, str]]:
 
 
 class Store(UsersMixin, RolloutsMixin, ImportExportMixin, SettingsMixin, AnnotationsMixin, AuditMixin, JobsMixin,
-            RunsMixin, CompareMixin):
+            RunsMixin, CompareMixin, SessionsMixin):
     """The single entry object. `db` is the sqlite_utils.Database; `conn` its connection."""
 
     def __init__(self, path: str | Path = ":memory:"):
