@@ -87,6 +87,8 @@ def _resume_from_cookie(store) -> None:
     if check.user is not None:
         st.session_state[SESSION_USER] = check.user
         st.session_state[SESSION_ID] = check.session_id
+    elif check.ended not in ("logged out", "unknown session"):
+        st.session_state[ENDED] = check.ended  # e.g. expired, or the role changed meanwhile
 
 
 def current_user() -> User | None:
