@@ -4,7 +4,8 @@ progress, the end of a job's log, and a cancel button (SIGTERM, then SIGKILL).""
 import streamlit as st
 
 from audit_app.jobs.runner import cancel_job, job_summary, log_tail, progress_view, reconcile_jobs
-from audit_app.ui.context import get_store, page_guard
+from audit_app.ui.context import get_store, keep_session, page_guard
+from audit_app.ui.job_view import REFRESH_S, progress_panel
 from data.store.jobs import ACTIVE as ACTIVE_JOB_STATUSES
 
 user = page_guard("engineer")
@@ -26,14 +27,15 @@ else:
                                                        for j in jobs if j["id"] == i))
     active = store.get_job(selected)["status"] in ACTIVE_JOB_STATUSES
 
-    @st.fragment(run_every=2.0 if active else None)
+    @st.fragment(run_every=REFRESH_S if active else None)
     def detail(job_id: int) -> None:
+        keep_session(user)
         job = store.get_job(job_id)
         view = progress_view(job)
         st.subheader(f"Job {job_id}: {job['status']}")
         st.caption("tucano-audit " + " ".join(job["argv"]))
         if view["total"]:
-            st.progress(view["fraction"], text=f"{view['done']} / {view['total']} {view['message']}".strip())
+            progress_panel(view, job["kind"])
         if job.get("error"):
             st.error(job["error"])
         if job["status"] in ("queued", "running"):

@@ -4,7 +4,9 @@ Import (JSONL): one rollout per line, produced elsewhere (e.g. on a GPU box). A 
 prompt row of data/prompts (prompt_id, task, prompt, split, stratum, rating,
 reference_sql, reference_answer, topic) plus the rollout fields (model_id, completion,
 checkpoint_id, gen_params, sample_index, prompt_tokens, completion_tokens, truncated,
-batch_id); the prompt fields may be left out when the prompt_id is already in the store.
+batch_id); the prompt fields may be left out when the prompt_id is already in the store,
+or is in the prompt sets the caller passes (`prompt_sets`: the home's train and eval sets
+for `tucano-audit rollouts import`), whose row is then added with the rollout.
 Every imported rollout is scored with the current rewards (reward_* fields in a line are
 ignored). A bad line is reported with its number and reason and the others still import;
 importing the same file again adds nothing (dedup keys).
@@ -19,6 +21,7 @@ temporary name and moved into place, so a failed export never leaves half a file
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -55,8 +58,11 @@ class ImportReport:
         return text + "".join(f"\n  line {n}: {reason}" for n, reason in self.errors)
 
 
-def import_jsonl(store, path: str | Path, *, actor: User = SYSTEM, batch_id: str | None = None) -> ImportReport:
-    """Import a JSONL file of rollouts (see the module docstring); returns an ImportReport."""
+def import_jsonl(store, path: str | Path, *, actor: User = SYSTEM, batch_id: str | None = None,
+                 prompt_sets: Mapping[str, dict] | None = None) -> ImportReport:
+    """Import a JSONL file of rollouts (see the module docstring); returns an ImportReport.
+    `prompt_sets` maps prompt_id -> prompt row (data.prompts format) for lines that name
+    a prompt the store does not hold yet."""
     store.acting(actor, "engineer", action="importing rollouts")
     path = Path(path)
     if not path.is_file():
@@ -72,6 +78,7 @@ def import_jsonl(store, path: str | Path, *, actor: User = SYSTEM, batch_id: str
                 if parsed is None:
                     continue
                 _inline_prompt(store, parsed, f"line {number}", prompts, new_prompts)
+                _known_prompt(store, parsed, prompt_sets or {}, prompts, new_prompts)
                 row = {k: v for k, v in parsed.items() if k not in REWARD_FIELDS}
                 row.setdefault("source", "import")
                 row.setdefault("batch_id", report.batch_id)
@@ -117,6 +124,17 @@ def _inline_prompt(store, line: dict, where: str, prompts: dict, new_prompts: di
         raise InvalidInput(f"{where}: prompt {pid!r} has task {known['task']!r}; this line says {record['task']!r}")
     if known["prompt"] != record["messages"]:
         raise InvalidInput(f"{where}: prompt {pid!r} is already known with a different text")
+
+
+def _known_prompt(store, line: dict, prompt_sets: Mapping[str, dict], prompts: dict, new_prompts: dict) -> None:
+    """A line without prompt fields whose prompt_id is not stored: take it from the prompt sets."""
+    pid = line.get("prompt_id")
+    if "prompt" in line or "messages" in line or not isinstance(pid, str) or pid not in prompt_sets:
+        return
+    if pid not in prompts:
+        prompts[pid] = store.get_prompt(pid)
+    if prompts[pid] is None:
+        prompts[pid] = new_prompts[pid] = prompt_sets[pid]
 
 
 def _write_chunk(store, pending: list[tuple[int, dict]], new_prompts: dict, report: ImportReport) -> None:
@@ -284,9 +302,10 @@ def _write_parquet(tmp: Path, batches, schema) -> int:
 class ImportExportMixin:
     """Store methods for files (mixed into data.store.Store)."""
 
-    def import_rollouts(self, path: str | Path, *, actor: User = SYSTEM, batch_id: str | None = None) -> ImportReport:
+    def import_rollouts(self, path: str | Path, *, actor: User = SYSTEM, batch_id: str | None = None,
+                        prompt_sets: Mapping[str, dict] | None = None) -> ImportReport:
         """Import a JSONL file of rollouts; returns an ImportReport (see this module's docstring)."""
-        return import_jsonl(self, path, actor=actor, batch_id=batch_id)
+        return import_jsonl(self, path, actor=actor, batch_id=batch_id, prompt_sets=prompt_sets)
 
     def export(self, path: str | Path, *, what: str = "rollouts", fmt: str | None = None,
                task: str | None = None, actor: User = SYSTEM) -> int:
