@@ -93,7 +93,7 @@ def render(result: SqlPreview) -> None:
             seen[name] = seen.get(name, 0) + 1
             unique.append(name if seen[name] == 1 else f"{name} ({seen[name]})")
         cells = [["NULL" if v is None else str(v) for v in row] for row in result.rows]
-        st.dataframe(pd.DataFrame(cells, columns=unique), hide_index=True,
-                     width="stretch", height=min(38 + 35 * max(1, len(result.rows)), 400))
+        # A plain table (at most SHOW_ROWS rows): text the annotator reads, and the page can search.
+        st.table(pd.DataFrame(cells, columns=unique), hide_index=True)
     if result.row_count > SHOW_ROWS:
         st.caption(f"First {SHOW_ROWS} of {result.count_text}.")

@@ -76,10 +76,12 @@ class _Console:
         from tqdm import tqdm  # only on a terminal; jobs and tests never draw a bar
 
         if self.bar is None:
-            self.bar = tqdm(total=1000, desc=stage, file=sys.stderr, leave=True, dynamic_ncols=True,
-                            bar_format="{desc}: {percentage:3.0f}%|{bar}| {postfix}", mininterval=0.2)
+            # The figures go in tqdm's "desc" field, placed after a bar of fixed width.
+            self.bar = tqdm(total=1000, file=sys.stderr, leave=True, mininterval=0.2,
+                            bar_format=stage.replace("{", "{{").replace("}", "}}")
+                            + ": {percentage:3.0f}%|{bar:30}| {desc}")
         self.bar.n = round(min(1.0, max(0.0, fraction)) * 1000)
-        self.bar.set_postfix_str(" · ".join(postfix), refresh=False)
+        self.bar.set_description_str(" · ".join(postfix), refresh=False)
         self.bar.refresh()
 
     def close(self) -> None:
