@@ -152,3 +152,14 @@ def test_pages_without_comparisons(app_store):
     store, users = app_store
     assert "No comparison yet" in all_text(run_page("compare.py", users["reviewer"]))
     assert "No comparison to review yet" in all_text(run_page("blind_review.py", users["reviewer"]))
+
+
+def test_empty_states_name_the_next_step_not_a_command(app_store):
+    store, users = app_store
+    reviewer = all_text(run_page("compare.py", users["reviewer"]))
+    assert "Engineers start one on this page" in reviewer and "tucano-audit" not in reviewer
+    blind = all_text(run_page("blind_review.py", users["reviewer"]))
+    assert "Engineers run one on Base vs tuned" in blind and "tucano-audit" not in blind
+    engineer = all_text(run_page("compare.py", users["engineer"]))
+    assert "a comparison needs the checkpoint of a finished training run" in engineer
+    assert "tucano-audit" not in engineer

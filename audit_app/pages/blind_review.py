@@ -14,6 +14,7 @@ import streamlit as st
 
 from audit_app.ui import keyguard
 from audit_app.ui.context import current_user, get_store, page_guard
+from audit_app.ui.navigation import page_button
 from audit_app.ui.render import render_completion, render_messages
 from train.compare import blind_review
 
@@ -25,7 +26,9 @@ st.caption("Which answer is better for this prompt? The two sides are shuffled f
 
 comparisons = store.list_comparisons()
 if not comparisons:
-    st.info("No comparison to review yet.")
+    st.info("No comparison to review yet. Engineers run one on Base vs tuned after a training run; its pairs "
+            "appear here for blind judging as soon as its results are stored.")
+    page_button("compare.py", "Base vs tuned", ":material/compare:")
     st.stop()
 by_id = {c["id"]: c for c in comparisons}
 cid = st.selectbox("Comparison", list(by_id), key="blind_comparison",

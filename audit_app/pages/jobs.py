@@ -6,6 +6,7 @@ import streamlit as st
 from audit_app.jobs.runner import cancel_job, job_summary, log_tail, progress_view, reconcile_jobs
 from audit_app.ui.context import get_store, keep_session, page_guard
 from audit_app.ui.job_view import REFRESH_S, progress_panel
+from audit_app.ui.navigation import page_button
 from data.store.jobs import ACTIVE as ACTIVE_JOB_STATUSES
 
 user = page_guard("engineer")
@@ -18,7 +19,8 @@ jobs = store.list_jobs(active=None if show_finished else True, limit=200)
 
 if not jobs:
     st.info("No jobs yet. Sampling, training and comparisons started from their pages run as jobs "
-            "and appear here.")
+            "and appear here. Start with a first batch of rollouts for the annotators:")
+    page_button("sample.py", "Sample rollouts", ":material/casino:")
 else:
     st.dataframe([job_summary(j) for j in jobs], hide_index=True, key="jobs_table")
     ids = [j["id"] for j in jobs]

@@ -64,7 +64,8 @@ if job_id is None:
     job_id = latest[0]["id"] if latest else None
 
 if job_id is None:
-    st.info("No sampling job yet.")
+    st.info("No sampling job yet: choose a model and tasks above and start one. Its completions are "
+            "scored and queued for the annotators as each batch finishes.")
 else:
     active = store.get_job(job_id)["status"] in ACTIVE_JOB_STATUSES
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import streamlit as st
+from streamlit.errors import StreamlitPageNotFoundError
 
 from audit_app.ui.context import current_user
 from audit_app.ui.login_form import GO_FIRST, login_form
@@ -54,6 +55,16 @@ def page_path(file: str) -> str:
     return str(PAGES_DIR / file)
 
 
+def page_button(file: str, label: str, icon: str | None = None) -> None:
+    """A link to a page of the menu, drawn as a button (empty states: "do this next").
+    A page outside this user's menu (or a page run on its own, as tests do) gets its name
+    in words instead, since Streamlit can only link to pages of the current menu."""
+    try:
+        st.page_link(page_path(file), label=label, icon=icon)
+    except StreamlitPageNotFoundError:
+        st.caption(f"→ {label}")
+
+
 def _existing():
     return [p for p in PAGES if (PAGES_DIR / p[1]).exists()]
 
@@ -76,7 +87,7 @@ def _not_for(role: str, title: str, roles: tuple[str, ...], first: str | None):
         who = ", ".join(f"{r}s" for r in roles) or "admins"
         st.error(f"{title} is for {who}; you are logged in as {role}.")
         if first is not None:
-            st.page_link(page_path(first), label="Go to my first page", icon=":material/arrow_forward:")
+            page_button(first, "Go to my first page", ":material/arrow_forward:")
     return page
 
 

@@ -22,6 +22,7 @@ import sqlite_utils
 
 from data.store.annotations import AnnotationsMixin
 from data.store.audit import AuditMixin
+from data.store.browse import BrowseMixin
 from data.store.compare import CompareMixin
 from data.store.errors import InvalidInput, NotFound
 from data.store.import_export import ImportExportMixin
@@ -51,7 +52,7 @@ def migrations() -> list[tuple[int, str, str]]:
 
 
 class Store(UsersMixin, RolloutsMixin, ImportExportMixin, SettingsMixin, AnnotationsMixin, AuditMixin, JobsMixin,
-            RunsMixin, CompareMixin, SessionsMixin):
+            RunsMixin, CompareMixin, SessionsMixin, BrowseMixin):
     """The single entry object. `db` is the sqlite_utils.Database; `conn` its connection."""
 
     def __init__(self, path: str | Path = ":memory:"):
