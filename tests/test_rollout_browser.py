@@ -39,8 +39,10 @@ def seed(store) -> dict[str, int]:
 
 def test_filters_counts_and_sorting(store):
     ids = seed(store)
+
     def browse(**kw):
         return [r["id"] for r in store.browse_rollouts(SYSTEM, RolloutFilter(**kw), sort="reward_low")]
+
     assert browse() == [ids[f"r{i}"] for i in range(6)]
     assert browse(reward_min=0.5) == [ids["r3"], ids["r4"], ids["r5"]]
     assert browse(checkpoint_id="run1:50") == [ids["r4"], ids["r5"]]
