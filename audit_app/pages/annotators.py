@@ -23,5 +23,6 @@ st.metric("Agreement of everyone (Krippendorff alpha, ordinal)", number(everyone
 st.dataframe(table_rows(figures), hide_index=True, width="stretch", key="annotators_table")
 st.caption("**alpha without them**: agreement of everyone else. **effect on alpha**: everyone's alpha minus that; "
            "below zero, this person disagrees with the rest (look at their scores before the audit trusts them). "
-           "— means too few items shared with others to tell. The share of items scored by two people is set "
+           "— means it cannot be told: too few items shared with others, or only two annotators (leaving one "
+           "out leaves nobody to agree with). The share of items scored by two people is set "
            "on Users & settings (agreement_share).")

@@ -47,7 +47,8 @@ filters = RolloutFilter(task=task, model_id=source[0] if source else None,
                         reward_min=low, reward_max=high, human=human, flagged=flagged)
 total = store.count_browse(user, filters)
 pages = max(1, -(-total // PAGE_SIZE))
-page = st.number_input(f"Page (of {pages}; {total:,} rollouts)", 1, pages, 1, key="rollouts_page")
+page = st.columns([1, 3])[0].number_input(f"Page (of {pages}; {total:,} rollouts)", 1, pages, 1,
+                                          key="rollouts_page")
 rows = store.browse_rollouts(user, filters, sort=sort, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
 if not rows:
     st.info("No rollout matches these filters.")
