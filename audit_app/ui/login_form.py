@@ -33,8 +33,8 @@ def attempt(store, username: str, password: str) -> str | None:
     """Log in with a password; None on success, else the message to show."""
     username = (username or "").strip()
     client = client_address()
-    allowed, wait = store.begin_login(username, client)
-    if allowed is None:
+    attempt_id, wait = store.begin_login(username, client)
+    if attempt_id is None:
         return wait_message(wait)
     user = store.authenticate(username, password) if username and password else None
     if user is None:
