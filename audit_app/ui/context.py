@@ -44,11 +44,12 @@ def get_store():
 
 
 def client_address() -> str:
-    """The browser's address as the server sees it (for throttling and the session record)."""
+    """The browser's address as the server sees it (for throttling and the session record);
+    "local" for a browser on this machine (Streamlit gives no address for localhost)."""
     try:
-        return st.context.ip_address or "unknown"
+        return st.context.ip_address or "local"
     except Exception:  # no server context (a bare script run)
-        return "unknown"
+        return "local"
 
 
 def log_in(user: User) -> None:
