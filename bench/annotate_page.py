@@ -13,8 +13,9 @@ seconds instead of the hours real scoring would. Then it measures, for one annot
   fragment): fetching the next item and rendering it, timed by the page itself
   (target p95 <= 150 ms);
 - whole page run: AppTest reruns the whole script after a key press (the save callback,
-  the item panel and the progress panel), timed server-side around the script run; in
-  the live app the progress panel refreshes on its own timer instead.
+  the session check, the item panel with a sql_qa item's query result, and the progress
+  panel), timed server-side around the script run; in the live app the progress panel
+  refreshes on its own timer instead.
 
 Prints p50 / p95 / max in milliseconds and PASS/FAIL against the targets.
 """
@@ -176,15 +177,21 @@ def main(argv=None) -> int:
             store.progress(me)
             progress_ms.append((time.perf_counter() - t) * 1000)
 
-        # The page, server side, as a key press drives it.
+        # The page, server side, as a key press drives it: logged in through a store session
+        # (checked on every run), with a commerce database for the sql_qa items' query results.
         os.environ["TUCANO_AUDIT_STORE"] = str(path)
+        os.environ["TUCANO_AUDIT_HOME"] = tmp
+        from data.build import build
+
+        build(tmp, size="small", seed=1)
         from streamlit.testing.v1 import AppTest
 
-        from audit_app.ui.context import SESSION_USER
+        from audit_app.ui.context import SESSION_ID, SESSION_USER
 
         script_ms = _time_script_runs()
-        at = AppTest.from_file(str(ROOT / "audit_app" / "app_pages" / "annotate.py"), default_timeout=60)
+        at = AppTest.from_file(str(ROOT / "audit_app" / "pages" / "annotate.py"), default_timeout=60)
         at.session_state[SESSION_USER] = me
+        at.session_state[SESSION_ID] = store.open_session(me)[0]
         t = time.perf_counter()
         at.run()
         first_ms = (time.perf_counter() - t) * 1000
@@ -195,7 +202,8 @@ def main(argv=None) -> int:
         before = store.progress(me)["mine"]["scored"]
         script_ms.clear()
         for step in range(args.steps):
-            at.button(key=f"annotate_score_{step % 5 + 1}").click()
+            shown = at.session_state["annotate_item"]["rollout_id"]  # buttons carry the item's id
+            at.button(key=f"annotate_score_{shown}_{step % 5 + 1}").click()
             t = time.perf_counter()
             at.run()
             page_ms.append((time.perf_counter() - t) * 1000)

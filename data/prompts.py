@@ -131,3 +131,13 @@ def reward_meta(row: dict, *, db_path: str | Path | None = None) -> dict:
     if task == "push":
         return {"max_chars": PUSH_MAX_CHARS, **({"topic": row["topic"]} if row.get("topic") else {})}
     return {"topic": row["topic"]} if row.get("topic") else {}
+
+
+def home_prompt_sets() -> dict[str, dict]:
+    """prompt_id -> row of the home folder's prompt sets (train and eval, those that exist),
+    so rollouts made elsewhere can name a prompt by its id alone."""
+    rows: dict[str, dict] = {}
+    for path in (paths.train_prompts(), paths.eval_prompts()):
+        if path.is_file():
+            rows.update({row["prompt_id"]: row for row in load_prompts(path)})
+    return rows

@@ -108,6 +108,8 @@ def test_logout_forgets_the_user(app_store):
     assert not at.exception
     assert SESSION_USER not in at.session_state
     assert "annotate_something" not in at.session_state
+    assert "You are logged out" in at.info[0].value
+    at.run()  # the browser opens the log-in page
     assert at.text_input(key="login_username")
 
 
@@ -198,14 +200,15 @@ def test_annotate_shows_one_item_blind_and_safe(app_store, items, role):
     page = texts(at)
     assert "0.123" not in page and "test-model" not in page and "seed-version" not in page
     assert any("**1**" in m.value for m in at.markdown)  # guidelines beside the item
-    assert [b.key for b in at.button][:5] == [f"annotate_score_{n}" for n in range(1, 6)]
+    # Every action button is keyed by the item it was drawn for.
+    assert [b.key for b in at.button][:5] == [f"annotate_score_{rid}_{n}" for n in range(1, 6)]
 
 
 def test_score_saves_with_time_and_advances(app_store, items):
     annotator = app_store.get_user("annotator1")
     at = run_app(annotator, page="annotate.py")
     first = shown_item(at)
-    at.button(key="annotate_score_4").click().run()
+    at.button(key=f"annotate_score_{first}_4").click().run()
     assert not at.exception
     saved = app_store.get_annotation(annotator, first)
     assert saved["score"] == 4 and saved["flag_reward_wrong"] == 0 and saved["seconds"] >= 0
@@ -221,10 +224,10 @@ def test_flag_with_comment_is_saved_with_the_score(app_store, items):
     annotator = app_store.get_user("annotator1")
     at = run_app(annotator, page="annotate.py")
     rid = shown_item(at)
-    at.button(key="annotate_flag_toggle").click().run()
+    at.button(key=f"annotate_flag_toggle_{rid}").click().run()
     assert at.checkbox(key=f"annotate_flag_{rid}").value is True
     at.text_area(key=f"annotate_comment_{rid}").input("penaliza vírgula decimal").run()
-    at.button(key="annotate_score_2").click().run()
+    at.button(key=f"annotate_score_{rid}_2").click().run()
     saved = app_store.get_annotation(annotator, rid)
     assert (saved["score"], saved["flag_reward_wrong"], saved["comment"]) == (2, 1, "penaliza vírgula decimal")
     # The next item starts unflagged, with an empty comment box.
@@ -237,7 +240,7 @@ def test_undo_brings_the_item_back(app_store, items):
     annotator = app_store.get_user("annotator1")
     at = run_app(annotator, page="annotate.py")
     first = shown_item(at)
-    at.button(key="annotate_score_5").click().run()
+    at.button(key=f"annotate_score_{first}_5").click().run()
     assert shown_item(at) != first
     at.button(key="annotate_undo").click().run()
     assert not at.exception
@@ -251,7 +254,7 @@ def test_skip_moves_on_without_a_score(app_store, items):
     annotator = app_store.get_user("annotator1")
     at = run_app(annotator, page="annotate.py")
     first = shown_item(at)
-    at.button(key="annotate_skip").click().run()
+    at.button(key=f"annotate_skip_{first}").click().run()
     assert shown_item(at) != first
     assert app_store.get_annotation(annotator, first) is None
     assert app_store.progress(annotator)["mine"]["skipped"] == 1
@@ -389,7 +392,7 @@ def test_a_one_megabyte_completion_is_cut_for_display_only(app_store):
     assert not at.exception and shown_item(at) == rid
     assert at.code[0].value == big[:MAX_DISPLAY_CHARS]
     assert any("1,000,018 characters" in c.value and "showing the first 20,000" in c.value for c in at.caption)
-    at.button(key="annotate_score_1").click().run()
+    at.button(key=f"annotate_score_{rid}_1").click().run()
     assert app_store.get_annotation(app_store.get_user("annotator1"), rid)["score"] == 1
 
 
@@ -398,8 +401,8 @@ def test_two_browsers_of_one_annotator_update_instead_of_duplicating(app_store, 
     first, second = run_app(annotator, page="annotate.py"), run_app(annotator, page="annotate.py")
     rid = shown_item(first)
     assert shown_item(second) == rid  # the same held item, not a second reservation
-    first.button(key="annotate_score_3").click().run()
-    second.button(key="annotate_score_4").click().run()
+    first.button(key=f"annotate_score_{rid}_3").click().run()
+    second.button(key=f"annotate_score_{rid}_4").click().run()
     assert not second.exception
     assert [t.value for t in second.toast] == [f"Item {rid}: updated your earlier score 4."]
     rows = app_store.list_annotations(rollout_id=rid)

@@ -120,3 +120,20 @@ def test_prepare_store_migrates_and_reconciles_jobs(home, capsys):
     assert f"marked 1 job(s) whose process had ended: {job_id}" in capsys.readouterr().out
     with Store(path) as store:
         assert store.get_job(job_id)["status"] in ("lost", "failed", "succeeded")
+
+
+def test_job_progress_moves_within_a_batch():
+    from audit_app.jobs.runner import progress_view
+    from audit_app.ui.job_view import progress_text
+
+    running = {"status": "running", "done": 0, "total": 16, "message": "batch 1/2: token 57/160",
+               "progress": {"fraction": 0.178, "tokens": 912, "tokens_per_s": 11.7, "eta_s": 83.0,
+                            "batch": 1, "batches": 2, "step": 57, "max_steps": 160}}
+    view = progress_view(running)
+    assert view["fraction"] == pytest.approx(0.178) and view["tokens"] == 912 and view["eta"] == "1 min 23 s"
+    assert progress_text(view, "sample") == "0 / 16 completions · batch 1/2, token 57/160"
+    finished = {**running, "status": "succeeded", "done": 16, "progress": {**running["progress"], "fraction": 1.0}}
+    view = progress_view(finished)
+    assert progress_text(view, "sample") == "16 / 16 completions" and view["eta"] is None
+    # A job that reports no fraction (an older row) still shows done / total.
+    assert progress_view({"status": "running", "done": 3, "total": 4, "progress": {}})["fraction"] == 0.75

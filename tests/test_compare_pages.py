@@ -127,7 +127,7 @@ def test_blind_review_page_per_role(app_store, role):
     text = all_text(at)
     assert "run1" not in text and "tiny-base" not in text  # no model names anywhere
     assert "2 identical pairs not shown" in at.get("progress")[0].proto.text
-    at.button(key="blind_left_btn").click().run()
+    at.button(key=f"blind_choice_{at.session_state['blind_shown']}_left").click().run()
     assert not at.exception
     judgements = store.blind_judgements(cid)
     assert len(judgements) == 1 and judgements[0]["choice"] == "left"
@@ -140,7 +140,7 @@ def test_blind_review_runs_out_of_pairs(app_store):
     seed_comparison(store)
     at = run_page("blind_review.py", users["reviewer"])
     for _ in range(6):
-        at.button(key="blind_tie_btn").click().run()
+        at.button(key=f"blind_choice_{at.session_state['blind_shown']}_tie").click().run()
     assert not at.exception
     assert any("judged every pair" in s.value for s in at.success)
     assert len(store.blind_judgements(1)) == 6
@@ -152,3 +152,14 @@ def test_pages_without_comparisons(app_store):
     store, users = app_store
     assert "No comparison yet" in all_text(run_page("compare.py", users["reviewer"]))
     assert "No comparison to review yet" in all_text(run_page("blind_review.py", users["reviewer"]))
+
+
+def test_empty_states_name_the_next_step_not_a_command(app_store):
+    store, users = app_store
+    reviewer = all_text(run_page("compare.py", users["reviewer"]))
+    assert "Engineers start one on this page" in reviewer and "tucano-audit" not in reviewer
+    blind = all_text(run_page("blind_review.py", users["reviewer"]))
+    assert "Engineers run one on Base vs tuned" in blind and "tucano-audit" not in blind
+    engineer = all_text(run_page("compare.py", users["engineer"]))
+    assert "a comparison needs the checkpoint of a finished training run" in engineer
+    assert "tucano-audit" not in engineer

@@ -165,9 +165,14 @@ def test_shared_prefill_matches_one_prompt_at_a_time(chatty):
     assert generate(chatty, PROMPTS, params, k=3, batch_size=2) == shared
 
 
-def test_on_step_reports_every_decoding_step(chatty):
-    steps = []
-    generate(chatty, PROMPTS, GenParams(max_new_tokens=5, seed=1), k=2, batch_size=4,
-             on_step=lambda b, n, step, most: steps.append((b, n, step, most)))
-    assert steps[:5] == [(0, 2, s, 5) for s in range(1, 6)]
-    assert steps[-1][:2] == (1, 2) and max(s[2] for s in steps) <= 5
+def test_on_step_reports_every_decoding_step_with_its_tokens(chatty):
+    steps, batches = [], []
+    outs = generate(chatty, PROMPTS, GenParams(max_new_tokens=5, seed=1), k=2, batch_size=4,
+                    on_step=steps.append, on_batch=batches.append)
+    first = [s for s in steps if s.batch_index == 0]
+    assert [(s.batches, s.step, s.max_new_tokens, s.rows) for s in first] == [(2, n, 5, 4) for n in range(1, 6)]
+    assert steps[-1].batch_index == 1 and max(s.step for s in steps) <= 5
+    # The running token count of a batch ends at the batch's generated tokens (EOS included).
+    for b, info in enumerate(batches):
+        assert [s for s in steps if s.batch_index == b][-1].tokens == info.new_tokens
+    assert sum(b.new_tokens for b in batches) == sum(g.completion_tokens for row in outs for g in row)

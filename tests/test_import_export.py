@@ -166,6 +166,32 @@ def test_rollouts_cli(tmp_path, monkeypatch, capsys):
     assert "no such file" in capsys.readouterr().err
 
 
+def test_rollouts_cli_finds_prompts_of_the_home_prompt_sets(home, tmp_path, capsys):
+    """A line naming its prompt by id alone imports when the prompt is in the home's
+    train or eval set, before any sampling stored it; an unknown id is still a line error."""
+    from data import paths
+    from data.prompts import dumps, make_row
+
+    train = make_row("push", "Você escreve notificações.", "Escreva um push sobre frete grátis.", topic="frete")
+    evals = make_row("push", "Você escreve notificações.", "Escreva um push de reengajamento.", split="eval")
+    paths.prompts_dir().mkdir(parents=True)
+    paths.train_prompts().write_text(dumps([train]), encoding="utf-8")
+    paths.eval_prompts().write_text(dumps([evals]), encoding="utf-8")
+    src = tmp_path / "made-elsewhere.jsonl"
+    write_jsonl(src, [{"prompt_id": train["prompt_id"], "model_id": "gpu-box", "completion": "Frete grátis hoje!"},
+                      {"prompt_id": evals["prompt_id"], "model_id": "gpu-box", "completion": "Volte!"},
+                      {"prompt_id": "push-unknown", "model_id": "gpu-box", "completion": "Oi"}])
+    db = str(tmp_path / "s.db")
+    assert main(["rollouts", "import", str(src), "--store", db]) == 1
+    out = capsys.readouterr().out
+    assert "2 rollouts added" in out and "2 prompts added" in out
+    assert "line 3: prompt 'push-unknown' is not in the store" in out
+    with Store(db) as store:
+        assert store.get_prompt(train["prompt_id"])["topic"] == "frete"
+        assert store.get_prompt(evals["prompt_id"])["split"] == "eval"
+        assert {r["reward_name"] for r in store.list_rollouts(limit=None)} == {"push"}
+
+
 # -- round trip ---------------------------------------------------------------------------
 
 text = st.text(alphabet=st.characters(blacklist_characters="\x00", blacklist_categories=("Cs",)), max_size=80)

@@ -107,6 +107,13 @@ def test_run_sampling_stores_scored_rollouts(sample_home, file_store, tiny_model
     batches = [p for p in progress[1:] if p[3].startswith("completions")]
     assert progress[0][0] == 0 and [p[0] for p in batches] == [5, 10, 15, 20, 24]
     assert progress[-1][2]["batch_id"] == "t-batch" and progress[-1][2]["tokens_per_s"] > 0
+    # Within a batch the share done, the tokens and the rate move with every decoding step.
+    first = [p for p in progress if p[3].startswith("batch 1/5: token")]
+    assert first and all(p[0] == 0 for p in first)
+    assert 0 < first[-1][2]["fraction"] <= 5 / 24 and first[-1][2]["tokens"] > 0
+    assert first[-1][2]["tokens_per_s"] > 0 and first[-1][2]["eta_s"] > 0
+    fractions = [p[2]["fraction"] for p in progress[1:]]
+    assert fractions == sorted(fractions) and fractions[-1] == 1.0
 
 
 @pytest.mark.slow

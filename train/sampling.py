@@ -13,7 +13,9 @@ endpoint) and only then load it and generate.
 Writing: after every generation batch its rows go to `store.add_rollouts` in one
 transaction; the store scores each with the task's current default reward and records the
 reward version. A job killed mid-way therefore keeps every finished batch whole and never
-a half batch.
+a half batch. Progress goes to `data.store.progress.report` after every decoding step
+(train.models.progress: completions done, the share done within the batch, tokens,
+tokens/s, ETA, the batch id the rows carry), which the job's row and the Sample page read.
 
 Sampling that is not sampling: an endpoint may ignore the temperature (`transformers
 serve` stays greedy unless told to sample). So with an endpoint, T > 0 and K > 1, the
@@ -21,9 +23,6 @@ first batch holding a whole prompt's K completions is checked before anything is
 if a prompt's completions are byte-identical the run stops with one line saying so
 (NotSampling), or, with `allow_greedy`, every rollout of the run is stored with
 `gen_params.identical_samples = true`.
-
-Progress (done/total, tokens/s, ETA, the batch id the rows carry) goes to
-`data.store.progress.report`, which the job's row and the Sample page read.
 """
 
 from __future__ import annotations
@@ -44,6 +43,7 @@ from train.models.demo import ensure_demo_model
 from train.models.endpoint import EndpointError, EndpointModel
 from train.models.generation import BatchInfo, GenParams, generate
 from train.models.loading import load_model
+from train.models.progress import LiveProgress
 
 DEMO = "demo"
 
@@ -197,9 +197,11 @@ def run_sampling(store, request: SampleRequest, *, on_progress=None) -> SampleRe
     store.add_prompts(picked)
     gen_params = request.params.to_dict()
     total = len(picked) * request.per_prompt
-    state = {"ids": [], "tokens": 0, "truncated": 0, "rate": 0.0, "eta": None}
+    state = {"ids": [], "tokens": 0, "truncated": 0}
     on_progress(0, total, f"sampling {len(picked)} prompts x {request.per_prompt} with {loaded.backend}",
-                force=True, batch_id=batch_id, tokens_per_s=0.0, eta_s=None, model_id=loaded.model_id)
+                force=True, stage="sampling", batch_id=batch_id, tokens_per_s=0.0, eta_s=None,
+                model_id=loaded.model_id)
+    live = LiveProgress(total, on_progress, stage="sampling", batch_id=batch_id, model_id=loaded.model_id)
 
     def write_batch(info: BatchInfo) -> None:
         rows_out = [{
@@ -211,26 +213,7 @@ def run_sampling(store, request: SampleRequest, *, on_progress=None) -> SampleRe
         state["ids"].extend(store.add_rollouts(rows_out))  # one transaction per batch
         state["tokens"] += info.new_tokens
         state["truncated"] += sum(g.truncated for _, _, g in info.items)
-        rate = state["tokens"] / info.elapsed if info.elapsed > 0 else 0.0
-        eta = info.elapsed / info.done * (info.total - info.done) if info.done else None
-        state["rate"], state["eta"] = round(rate, 2), None if eta is None else round(eta, 1)
-        on_progress(info.done, info.total, f"completions, {rate:.1f} tokens/s",
-                    force=info.done == info.total, batch_id=batch_id, tokens_per_s=round(rate, 2),
-                    eta_s=None if eta is None else round(eta, 1), new_tokens=state["tokens"],
-                    truncated=state["truncated"], model_id=loaded.model_id)
-
-    last_step_report = [0.0]
-
-    def step_progress(batch_index: int, batches: int, step: int, max_steps: int) -> None:
-        # Between batches, say where the current one is (at most every 2 s: it prints a line).
-        now = time.monotonic()
-        if now - last_step_report[0] < 2.0:
-            return
-        last_step_report[0] = now
-        done = batch_index * request.batch_size
-        on_progress(min(done, total), total, f"batch {batch_index + 1}/{batches}: token {step}/{max_steps}",
-                    batch_id=batch_id, model_id=loaded.model_id, tokens_per_s=state["rate"], eta_s=state["eta"],
-                    new_tokens=state["tokens"], truncated=state["truncated"])
+        live.batch(info)
 
     check = SamplingCheck(request, picked) if loaded.backend == "endpoint" else None
 
@@ -244,7 +227,7 @@ def run_sampling(store, request: SampleRequest, *, on_progress=None) -> SampleRe
     started = time.perf_counter()
     generate(loaded, [p["prompt"] for p in picked], request.params, k=request.per_prompt,
              batch_size=request.batch_size, on_batch=store_batch,
-             on_step=step_progress if loaded.backend != "endpoint" else None)
+             on_step=live.step if loaded.backend != "endpoint" else None)
     return SampleResult(
         batch_id=batch_id, model_id=loaded.model_id, checkpoint_id=loaded.checkpoint_id,
         backend=loaded.backend, reason=loaded.reason, prompts=len(picked), rollout_ids=state["ids"],

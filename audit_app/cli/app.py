@@ -1,4 +1,5 @@
-"""`tucano-audit app`: start the Streamlit app on audit_app/ui/streamlit_app.py.
+"""`tucano-audit app`: start the Streamlit app (audit_app/ui/server.py serves
+audit_app/ui/streamlit_app.py and the session-cookie routes).
 
     tucano-audit app                       # http://127.0.0.1:8501, store in the home folder
     tucano-audit app --port 8600 --store /data/audit.db --headless
@@ -24,7 +25,7 @@ from audit_app.jobs import runner as jobs
 from data import paths
 from data.store import Store
 
-APP_FILE = Path(__file__).resolve().parent.parent / "ui" / "streamlit_app.py"
+APP_FILE = Path(__file__).resolve().parent.parent / "ui" / "server.py"
 PROJECT_DIR = APP_FILE.parent.parent.parent
 DEFAULT_PORT = 8501
 DEFAULT_ADDRESS = "127.0.0.1"

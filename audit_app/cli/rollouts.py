@@ -4,6 +4,9 @@ annotations out of it (JSONL or Parquet, both readable by `datasets`).
     tucano-audit rollouts import samples.jsonl
     tucano-audit rollouts export out.parquet --what annotations
 
+A line may name its prompt by `prompt_id` alone when that prompt is in the store or in
+the home folder's prompt sets (`prompts/train.jsonl`, `prompts/eval.jsonl`).
+
 Like `users`, these act as the machine's administrator; `--store PATH` defaults to
 data.paths.store_path().
 """
@@ -11,6 +14,7 @@ data.paths.store_path().
 from __future__ import annotations
 
 from audit_app.cli.users import open_store, store_arg
+from data.prompts import home_prompt_sets
 
 
 def register(subparsers) -> None:
@@ -34,7 +38,7 @@ def register(subparsers) -> None:
 
 def _rollouts_import(args) -> int:
     with open_store(args) as store:
-        report = store.import_rollouts(args.path, batch_id=args.batch_id)
+        report = store.import_rollouts(args.path, batch_id=args.batch_id, prompt_sets=home_prompt_sets())
     print(report.summary())
     # Some lines refused: the good ones are in, but the caller should look.
     return 0 if report.ok else 1

@@ -216,16 +216,26 @@ def _signal_group(pid: int, sig: int) -> None:
 
 
 def progress_view(job: dict) -> dict:
-    """What a page shows of a job's progress: fraction, done/total, tokens/s, ETA text."""
+    """What a page shows of a job's progress: the share done (finer than done/total while a
+    batch is generating), done/total, where the batch is, tokens, tokens/s and ETA text."""
     done, total = job.get("done") or 0, job.get("total")
     extra = job.get("progress") or {}
     eta = extra.get("eta_s")
+    fraction = extra.get("fraction")
+    if fraction is None:
+        fraction = done / total if total else 0.0
+    where = ""
+    if extra.get("step") is not None and extra.get("max_steps"):
+        where = f"batch {extra.get('batch', 1)}/{extra.get('batches', 1)}, token {extra['step']}/{extra['max_steps']}"
+    running = job["status"] in ("running", "queued")
     return {
-        "fraction": min(1.0, done / total) if total else 0.0,
+        "fraction": min(1.0, max(0.0, float(fraction))),
         "done": done,
         "total": total,
+        "where": where if running and done != total else "",
+        "tokens": extra.get("tokens"),
         "tokens_per_s": extra.get("tokens_per_s"),
-        "eta": None if eta is None or job["status"] not in ("running", "queued") else _duration(eta),
+        "eta": None if eta is None or not running else _duration(eta),
         "message": job.get("message") or "",
         "batch_id": extra.get("batch_id"),
     }

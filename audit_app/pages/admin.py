@@ -11,6 +11,7 @@ from pathlib import Path
 import streamlit as st
 
 from audit_app.ui.context import get_store, page_guard
+from data.prompts import home_prompt_sets
 from data.store.assignment import SETTINGS
 from data.store.errors import StoreError
 from data.store.import_export import EXPORT_KINDS
@@ -106,14 +107,16 @@ with settings_tab:
 # -- import / export ------------------------------------------------------------------------
 with files_tab:
     st.markdown("**Import rollouts (JSONL)** — one rollout per line; each is scored with the current "
-                "rewards. Bad lines are listed; the others are imported; a file imported twice adds nothing.")
+                "rewards. A line may name a prompt of this home's prompt sets by its `prompt_id` alone. Bad lines "
+                "are listed; the others are imported; a file imported twice adds nothing.")
     upload = st.file_uploader("JSONL file", type=["jsonl", "json"], key="admin_upload")
     if upload is not None and st.button("Import", key="admin_import", type="primary"):
         with tempfile.TemporaryDirectory() as tmp:
             path = Path(tmp) / Path(upload.name).name
             path.write_bytes(upload.getbuffer())
             with st.spinner("Importing and scoring..."):
-                report = attempt(store.import_rollouts, path, actor=user, batch_id=f"import:{upload.name}")
+                report = attempt(store.import_rollouts, path, actor=user, batch_id=f"import:{upload.name}",
+                                 prompt_sets=home_prompt_sets())
         if report is not None:
             message = (f"{upload.name}: {report.added} rollouts added, {report.duplicates} already present, "
                        f"{report.prompts_added} prompts added, {len(report.errors)} bad lines.")

@@ -6,19 +6,24 @@ next item; S skips; U undoes my last score (its item comes back); F flags "the r
 looks wrong here" and puts the cursor in the comment box (Esc leaves it). Time per item
 runs from the moment the server hands the item out to the moment the score arrives.
 
+Every action button is keyed by the item it was drawn for, and its callback drops a press
+meant for an item that is no longer the one on screen; in the browser a key guard ignores
+auto-repeat and further keys until the next item is drawn (audit_app.ui.keyguard). So a
+score always belongs to an item the annotator saw.
+
 The item (with my own figures) and the team's progress are separate fragments: a key
 press reruns only the item panel (save, next item, render), and the team panel
-refreshes on its own every few seconds.
+refreshes on its own every few seconds. Each fragment run re-reads the account: a user
+disabled or given another role meanwhile goes back to the log-in page.
 """
 
 import time
 
 import streamlit as st
 
-from audit_app.ui import keyboard
-from audit_app.ui.context import get_store, page_guard
+from audit_app.ui import item_view, keyboard, keyguard
+from audit_app.ui.context import current_user, get_store, keep_session, page_guard
 from audit_app.ui.guidelines import GENERAL_EN, GENERAL_PT, guideline_for
-from audit_app.ui.render import render_completion, render_messages
 from data.store.errors import StoreError
 
 ITEM = "annotate_item"
@@ -27,6 +32,8 @@ NOTICE = "annotate_notice"
 FOCUS = "annotate_focus"
 PANEL_MS = "annotate_panel_ms"
 PROGRESS_REFRESH_S = 10
+ITEM_MARKER = "annotate_item_"  # the container of the item on screen: annotate_item_<rollout id>
+SCORE_PREFIX = "annotate_score_"  # its score buttons: annotate_score_<rollout id>_<score>
 
 user = page_guard("annotator")
 store = get_store()
@@ -60,15 +67,27 @@ def next_item() -> None:
     state.pop(SHOWN_AT, None)
 
 
-def on_score(score: int) -> None:
+def shown_id() -> int | None:
     item = state.get(ITEM)
-    if not item:
+    return item["rollout_id"] if item else None
+
+
+def acting_on(rid: int):
+    """The user, when a press drawn for item `rid` may act now; None drops it silently
+    (another item is on screen, or the session ended: the panel then leaves the page)."""
+    if not keyguard.on_screen(shown_id(), rid):
+        return None
+    return current_user()
+
+
+def on_score(rid: int, score: int) -> None:
+    me = acting_on(rid)
+    if me is None:
         return
-    rid = item["rollout_id"]
     flagged = bool(state.get(flag_key(rid)))
     seconds = time.monotonic() - state.get(SHOWN_AT, time.monotonic())
     try:
-        saved = act(store.record_annotation, user, rid, score, flag=flagged,
+        saved = act(store.record_annotation, me, rid, score, flag=flagged,
                     comment=state.get(comment_key(rid)) or None, seconds=round(seconds, 2))
     except _Refused:
         return
@@ -77,13 +96,12 @@ def on_score(score: int) -> None:
     next_item()
 
 
-def on_skip() -> None:
-    item = state.get(ITEM)
-    if not item:
+def on_skip(rid: int) -> None:
+    me = acting_on(rid)
+    if me is None:
         return
-    rid = item["rollout_id"]
     try:
-        act(store.skip, user, rid, state.get(comment_key(rid)) or None)
+        act(store.skip, me, rid, state.get(comment_key(rid)) or None)
     except _Refused:
         return
     state[NOTICE] = ("info", f"Item {rid} skipped.")
@@ -91,8 +109,11 @@ def on_skip() -> None:
 
 
 def on_undo() -> None:
+    me = current_user()
+    if me is None:
+        return
     try:
-        undone = act(store.undo_last, user)
+        undone = act(store.undo_last, me)
     except _Refused:
         return
     if undone is None:
@@ -106,6 +127,8 @@ def on_undo() -> None:
 
 
 def on_flag(rollout_id: int) -> None:
+    if acting_on(rollout_id) is None:
+        return
     state[flag_key(rollout_id)] = not state.get(flag_key(rollout_id), False)
     if state[flag_key(rollout_id)]:
         state[FOCUS] = state.get(FOCUS, 0) + 1
@@ -115,10 +138,11 @@ def on_flag(rollout_id: int) -> None:
 @st.fragment
 def item_panel() -> None:
     started = time.perf_counter()
+    me = keep_session(user)
     if state.get(ITEM) is None:
         try:
-            state[ITEM] = store.next_item(user)
-        except (StoreError, PermissionError) as exc:  # e.g. the account was disabled meanwhile
+            state[ITEM] = store.next_item(me)
+        except (StoreError, PermissionError) as exc:
             st.error(str(exc))
             return
         state[SHOWN_AT] = time.monotonic()
@@ -134,17 +158,17 @@ def item_panel() -> None:
         st.title("Annotate")
         st.success("Nothing left to score for you right now. Thank you!")
         keyboard.key_button("Undo my last score", keyboard.UNDO_KEY, key="annotate_undo", on_click=on_undo)
-        show_my_progress()
+        show_my_progress(me)
     else:
-        show_item(item)
+        show_item(item, me)
     # Server-side time of this panel (save callback excluded), kept for the benchmark.
     state[PANEL_MS] = (time.perf_counter() - started) * 1000
 
 
-def show_my_progress() -> None:
+def show_my_progress(me) -> None:
     """My own figures, fresh after every key press (counter rows: a millisecond)."""
     try:
-        progress = store.progress(user)
+        progress = store.progress(me)
     except (StoreError, PermissionError) as exc:
         st.error(str(exc))
         return
@@ -155,35 +179,32 @@ def show_my_progress() -> None:
     cols[2].metric("Flagged / skipped", f"{mine['flagged']} / {mine['skipped']}")
 
 
-def show_item(item: dict) -> None:
+def show_item(item: dict, me) -> None:
     rid, task = item["rollout_id"], item["task"]
     guideline = guideline_for(task)
     left, right = st.columns([3, 2], gap="large")
-    with left:
+    with left, st.container(key=f"{ITEM_MARKER}{rid}"):
         st.subheader(guideline.title)
         st.caption(f"Item {rid} · task {task}")
-        with st.expander("Prompt", expanded=True):
-            render_messages(item["messages"])
-        st.markdown("**Completion** (shown as plain text)")
-        render_completion(item["completion"])
+        item_view.prompt_and_completion(item)
         st.write("")
-        show_my_progress()
+        show_my_progress(me)
     with right:
         st.markdown("**Score**")
         buttons = st.columns(5)
         for score, col in zip(keyboard.SCORE_KEYS, buttons, strict=True):
             with col:
-                keyboard.key_button(str(score), keyboard.SCORE_KEYS[score], key=f"annotate_score_{score}",
-                                    on_click=on_score, args=(score,), type="primary", width="stretch")
+                keyboard.key_button(str(score), keyboard.SCORE_KEYS[score], key=f"{SCORE_PREFIX}{rid}_{score}",
+                                    on_click=on_score, args=(rid, score), type="primary", width="stretch")
         actions = st.columns(3)
         with actions[0]:
-            keyboard.key_button("Skip", keyboard.SKIP_KEY, key="annotate_skip", on_click=on_skip,
-                                width="stretch")
+            keyboard.key_button("Skip", keyboard.SKIP_KEY, key=f"annotate_skip_{rid}", on_click=on_skip,
+                                args=(rid,), width="stretch")
         with actions[1]:
             keyboard.key_button("Undo", keyboard.UNDO_KEY, key="annotate_undo", on_click=on_undo,
                                 width="stretch")
         with actions[2]:
-            keyboard.key_button("Flag", keyboard.FLAG_KEY, key="annotate_flag_toggle", on_click=on_flag,
+            keyboard.key_button("Flag", keyboard.FLAG_KEY, key=f"annotate_flag_toggle_{rid}", on_click=on_flag,
                                 args=(rid,), width="stretch")
         st.checkbox("Reward looks wrong here", key=flag_key(rid),
                     help="Saved with your score. Say why in the comment.")
@@ -199,8 +220,9 @@ def show_item(item: dict) -> None:
 # -- team progress (its own fragment on a timer: scoring never waits for it) ---------------
 @st.fragment(run_every=PROGRESS_REFRESH_S)
 def team_panel() -> None:
+    me = keep_session(user)
     try:
-        progress = store.progress(user)
+        progress = store.progress(me)
     except (StoreError, PermissionError) as exc:
         st.error(str(exc))
         return
@@ -221,6 +243,7 @@ def team_panel() -> None:
     st.caption(f"Team figures refresh every {PROGRESS_REFRESH_S} s.")
 
 
+keyguard.install(ITEM_MARKER, SCORE_PREFIX, keys=keyboard.page_keys(), advance=keyboard.advancing_keys())
 item_panel()
 st.divider()
 team_panel()

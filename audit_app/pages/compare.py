@@ -13,6 +13,7 @@ import streamlit as st
 
 from audit_app.ui import diffview
 from audit_app.ui.context import get_store, page_guard
+from audit_app.ui.navigation import page_button
 from audit_app.ui.render import render_messages
 from data.store.compare import BASE, OUTCOMES
 from train.compare import report as report_mod
@@ -32,6 +33,10 @@ if user.role in ("engineer", "admin"):
 
     with st.expander("Run a comparison", expanded=not store.list_comparisons()):
         found = list_adapters()
+        if not found:
+            st.info("No trained adapter yet: a comparison needs the checkpoint of a finished training run. "
+                    "Launch one on Train & monitor, or give an adapter folder made elsewhere below.")
+            page_button("training.py", "Train & monitor", ":material/model_training:")
         with st.form("compare_new_form"):
             chosen = st.multiselect("Tuned adapters (one per seed)", [a["path"] for a in found],
                                     default=[found[0]["path"]] if found else [], key="compare_new_adapters",
@@ -62,8 +67,13 @@ if user.role in ("engineer", "admin"):
 # -- choose a comparison ---------------------------------------------------------------------
 comparisons = store.list_comparisons()
 if not comparisons:
-    st.info("No comparison yet. Run `tucano-audit compare --base MODEL --adapter DIR`"
-            + (" or start one above." if user.role in ("engineer", "admin") else "."))
+    if user.role in ("engineer", "admin"):
+        st.info("No comparison yet: start one above once a training run has produced an adapter.")
+    else:
+        st.info("No comparison yet. Engineers start one on this page once a training run has produced an "
+                "adapter; it appears here, with its side-by-side examples, as soon as its first results are "
+                "stored. Meanwhile the audit shows how the rewards compare with human scores.")
+        page_button("audit.py", "Audit & gate", ":material/query_stats:")
     st.stop()
 
 

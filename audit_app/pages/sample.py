@@ -1,13 +1,15 @@
 """Sample rollouts (engineers): choose the base model or a finished run's checkpoint, the
 tasks, counts and temperature; start a sampling job; follow its progress (completions done
-of total, tokens/s, ETA) and read the first completions as they land in the store.
+of total, moving token by token within a batch, tokens/s, ETA) and read the first
+completions as they land in the store.
 """
 
 import streamlit as st
 
 from audit_app.cli import start_job
 from audit_app.jobs.runner import cancel_job, progress_view, reconcile_jobs
-from audit_app.ui.context import get_store, page_guard
+from audit_app.ui.context import get_store, keep_session, page_guard
+from audit_app.ui.job_view import REFRESH_S, progress_panel
 from data.store.jobs import ACTIVE as ACTIVE_JOB_STATUSES
 from rewards.types import TASKS
 from train.sampling import list_checkpoints, sample_argv
@@ -62,22 +64,18 @@ if job_id is None:
     job_id = latest[0]["id"] if latest else None
 
 if job_id is None:
-    st.info("No sampling job yet.")
+    st.info("No sampling job yet: choose a model and tasks above and start one. Its completions are "
+            "scored and queued for the annotators as each batch finishes.")
 else:
     active = store.get_job(job_id)["status"] in ACTIVE_JOB_STATUSES
 
-    @st.fragment(run_every=2.0 if active else None)
+    @st.fragment(run_every=REFRESH_S if active else None)
     def follow(job_id: int) -> None:
+        keep_session(user)
         job = store.get_job(job_id)
         view = progress_view(job)
         st.subheader(f"Job {job_id}: {job['status']}")
-        total = view["total"] or 0
-        st.progress(view["fraction"], text=f"{view['done']} / {total} completions")
-        m1, m2, m3 = st.columns(3)
-        m1.metric("Completions", f"{view['done']} / {total}")
-        rate = view["tokens_per_s"]
-        m2.metric("Tokens/s", "-" if rate is None else f"{rate:.1f}")
-        m3.metric("ETA", view["eta"] or "-")
+        progress_panel(view, "sample")
         if job.get("error"):
             st.error(job["error"])
         if job["status"] in ("queued", "running"):

@@ -12,6 +12,7 @@ import streamlit as st
 
 from audit_app.jobs import launch, monitor
 from audit_app.ui.context import get_store, page_guard
+from audit_app.ui.navigation import page_button
 from data.store.errors import StoreError
 from train.grpo.recipe import list_recipes, load_recipe
 
@@ -68,7 +69,9 @@ if st.button("Launch training", type="primary", disabled=not check.allowed, key=
 st.subheader("Runs")
 runs = store.list_runs(limit=30)
 if not runs:
-    st.info("No training run yet.")
+    st.info("No training run yet. The launch button above opens once the audit gate passes for the "
+            "recipe's tasks; the gate needs human scores on sampled rollouts first.")
+    page_button("audit.py", "Audit & gate", ":material/query_stats:")
     st.stop()
 st.dataframe(pd.DataFrame([{
     "id": r["id"], "name": r["name"], "status": r["status"], "step": f"{r['step']}/{r['max_steps']}",

@@ -35,6 +35,8 @@ SHORTCUTS: tuple[Shortcut, ...] = (
     Shortcut(UNDO_KEY, "undo my last score (that item comes back)"),
     Shortcut(FLAG_KEY, "flag / unflag \"reward looks wrong here\" (saved with the score)"),
     Shortcut("Esc / Tab", "leave the comment box so the keys work again"),
+    Shortcut("(held down)", "acts once: a key that repeats, or keys pressed before the next item is "
+                            "drawn, are ignored"),
 )
 
 _RESERVED = {"C", "R"}
@@ -58,6 +60,16 @@ def key_button(label: str, shortcut: str, *, key: str, **kwargs) -> bool:
     else:
         label = f"{label} [{shortcut}]"
     return st.button(label, key=key, **kwargs)
+
+
+def advancing_keys() -> list[str]:
+    """Keys that move the page to another item (score, skip, undo)."""
+    return [*SCORE_KEYS.values(), SKIP_KEY, UNDO_KEY]
+
+
+def page_keys() -> list[str]:
+    """Every shortcut of the annotate page."""
+    return [*advancing_keys(), FLAG_KEY]
 
 
 def help_markdown() -> str:

@@ -8,7 +8,10 @@ multipage app, which st.navigation replaces.
 
 import streamlit as st
 
+from audit_app.ui.context import session_scripts
 from audit_app.ui.navigation import build_navigation
 
 st.set_page_config(page_title="tucano-audit", page_icon=":bird:", layout="wide")
-build_navigation().run()
+page = build_navigation()
+session_scripts()
+page.run()

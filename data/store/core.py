@@ -25,12 +25,14 @@ import sqlite_utils
 from data.io_errors import NamedConnection, StorageError, naming
 from data.store.annotations import AnnotationsMixin
 from data.store.audit import AuditMixin
+from data.store.browse import BrowseMixin
 from data.store.compare import CompareMixin
 from data.store.errors import InvalidInput, NotFound
 from data.store.import_export import ImportExportMixin
 from data.store.jobs import JobsMixin
 from data.store.rollouts import RolloutsMixin
 from data.store.runs import RunsMixin
+from data.store.sessions import SessionsMixin
 from data.store.settings import SettingsMixin
 from data.store.users import UsersMixin
 from data.store.values import utcnow
@@ -54,7 +56,7 @@ def migrations() -> list[tuple[int, str, str]]:
 
 
 class Store(UsersMixin, RolloutsMixin, ImportExportMixin, SettingsMixin, AnnotationsMixin, AuditMixin, JobsMixin,
-            RunsMixin, CompareMixin):
+            RunsMixin, CompareMixin, SessionsMixin, BrowseMixin):
     """The single entry object. `db` is the sqlite_utils.Database; `conn` its connection."""
 
     def __init__(self, path: str | Path = ":memory:"):

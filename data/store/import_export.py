@@ -16,6 +16,7 @@ full disk or a read-only folder ends in one line naming the file.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from pathlib import Path
 
 from data.atomic import temp_path_for
@@ -176,9 +177,10 @@ def _write_parquet(tmp: Path, batches, schema) -> int:
 class ImportExportMixin:
     """Store methods for files (mixed into data.store.Store)."""
 
-    def import_rollouts(self, path: str | Path, *, actor: User = SYSTEM, batch_id: str | None = None) -> ImportReport:
-        """Import a JSONL file of rollouts; returns an ImportReport (see this module's docstring)."""
-        return import_jsonl(self, path, actor=actor, batch_id=batch_id)
+    def import_rollouts(self, path: str | Path, *, actor: User = SYSTEM, batch_id: str | None = None,
+                        prompt_sets: Mapping[str, dict] | None = None) -> ImportReport:
+        """Import a JSONL file of rollouts; returns an ImportReport (see data.store.importing)."""
+        return import_jsonl(self, path, actor=actor, batch_id=batch_id, prompt_sets=prompt_sets)
 
     def export(self, path: str | Path, *, what: str = "rollouts", fmt: str | None = None,
                task: str | None = None, actor: User = SYSTEM) -> int:

@@ -3,7 +3,9 @@
 A line is a prompt row of data/prompts (prompt_id, task, prompt, split, stratum, rating,
 reference_sql, reference_answer, topic) plus the rollout fields (model_id, completion,
 checkpoint_id, gen_params, sample_index, prompt_tokens, completion_tokens, truncated,
-batch_id); the prompt fields may be left out when the prompt_id is already in the store.
+batch_id); the prompt fields may be left out when the prompt_id is already in the store,
+or is in the prompt sets the caller passes (`prompt_sets`: the home's train and eval sets
+for `tucano-audit rollouts import`), whose row is then added with the rollout.
 Every imported rollout is scored with the current rewards (reward_* fields in a line are
 ignored).
 
@@ -25,6 +27,7 @@ from __future__ import annotations
 
 import math
 import sqlite3
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -74,8 +77,11 @@ def _environment(exc: BaseException, store) -> BaseException | None:
     return None
 
 
-def import_jsonl(store, path: str | Path, *, actor: User = SYSTEM, batch_id: str | None = None) -> ImportReport:
-    """Import a JSONL file of rollouts (see the module docstring); returns an ImportReport."""
+def import_jsonl(store, path: str | Path, *, actor: User = SYSTEM, batch_id: str | None = None,
+                 prompt_sets: Mapping[str, dict] | None = None) -> ImportReport:
+    """Import a JSONL file of rollouts (see the module docstring); returns an ImportReport.
+    `prompt_sets` maps prompt_id -> prompt row (data.prompts format) for lines that name
+    a prompt the store does not hold yet."""
     by = store.acting(actor, "engineer", action="importing rollouts")
     path = Path(path)
     if not path.is_file():
@@ -92,6 +98,7 @@ def import_jsonl(store, path: str | Path, *, actor: User = SYSTEM, batch_id: str
                 if parsed is None:
                     continue
                 _inline_prompt(store, parsed, f"line {number}", prompts, new_prompts)
+                _known_prompt(store, parsed, prompt_sets or {}, prompts, new_prompts)
                 row = {k: v for k, v in parsed.items() if k not in REWARD_FIELDS}
                 row.setdefault("source", "import")
                 row.setdefault("batch_id", report.batch_id)
@@ -141,6 +148,17 @@ def _inline_prompt(store, line: dict, where: str, prompts: dict, new_prompts: di
         raise InvalidInput(f"{where}: prompt {pid!r} has task {known['task']!r}; this line says {record['task']!r}")
     if known["prompt"] != record["messages"]:
         raise InvalidInput(f"{where}: prompt {pid!r} is already known with a different text")
+
+
+def _known_prompt(store, line: dict, prompt_sets: Mapping[str, dict], prompts: dict, new_prompts: dict) -> None:
+    """A line without prompt fields whose prompt_id is not stored: take it from the prompt sets."""
+    pid = line.get("prompt_id")
+    if "prompt" in line or "messages" in line or not isinstance(pid, str) or pid not in prompt_sets:
+        return
+    if pid not in prompts:
+        prompts[pid] = store.get_prompt(pid)
+    if prompts[pid] is None:
+        prompts[pid] = new_prompts[pid] = prompt_sets[pid]
 
 
 def _annotations(store, items, accounts: dict) -> tuple[list[dict], list[str]]:

@@ -44,6 +44,7 @@ from train.models.adapters import AdapterSet
 from train.models.demo import ensure_demo_model
 from train.models.generation import GenParams, generate
 from train.models.loading import check_adapter, hub_offline, load_model, resolve_adapter, resolve_model
+from train.models.progress import LiveProgress
 
 DEFAULT_TEMPERATURE = 0.1
 DEFAULT_MAX_NEW_TOKENS = 256
@@ -291,8 +292,12 @@ def run_comparison(store, actor: User, spec: CompareSpec | Plan, *, out_dir: str
                 # The whole chunk is generated so the seed and batch layout match the other sides;
                 # rows already stored are ignored by the insert.
                 params = GenParams(**{**plan.params.to_dict(), "seed": plan.params.seed + c})
+                # The chunk is one batch: report token by token so the job page moves within it.
+                live = LiveProgress(expected, progress.report, stage="comparing", unit="results",
+                                    done_before=store.comparison_progress(cid)["done"], comparison_id=cid)
                 with models.use(None if side == BASE else side) as loaded:
-                    outs = generate(loaded, [r["prompt"] for r in chunk], params, k=k, batch_size=len(chunk) * k)
+                    outs = generate(loaded, [r["prompt"] for r in chunk], params, k=k, batch_size=len(chunk) * k,
+                                    on_step=live.step)
                 rows = []
                 for r, gens in zip(chunk, outs, strict=True):
                     for s, g in enumerate(gens):
@@ -307,8 +312,8 @@ def run_comparison(store, actor: User, spec: CompareSpec | Plan, *, out_dir: str
                 store.add_compare_results(cid, rows)
                 generated += 1
                 stored = store.comparison_progress(cid)["done"]
-                progress.report(stored, expected, f"chunk {c + 1}/{len(chunks)} {side}",
-                                comparison_id=cid)
+                progress.report(stored, expected, f"chunk {c + 1}/{len(chunks)} {side}", stage="comparing",
+                                fraction=stored / expected if expected else 1.0, comparison_id=cid)
                 if on_chunk is not None:
                     on_chunk({"comparison_id": cid, "chunk": c, "side": side, "done": stored,
                               "expected": expected})

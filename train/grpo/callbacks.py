@@ -296,7 +296,7 @@ def _json_default(value):
 def _progress(step: int, total: int, row: dict) -> None:
     reward = row.get("reward")
     msg = f"step {step}/{total}" + (f" reward {reward:.3f}" if isinstance(reward, float) else "")
-    progress.report(step, total, msg, force=step >= total)
+    progress.report(step, total, msg, force=step >= total, stage="training")
 
 
 def _fmt(values: dict) -> str:

@@ -16,8 +16,9 @@ the K copies of every prompt are flattened into rows, rows are ordered by prompt
 attention mask (decoder-only models continue from the right edge), each row stops at its
 own EOS, and a row that never reaches EOS within `max_new_tokens` is marked truncated.
 `on_batch(BatchInfo)` is called after every batch (the sampler writes rows there, so a
-killed job keeps every finished batch); `on_step(batch_index, batches, step, max_new_tokens)`
-after every decoding step, so a long batch still shows that it moves.
+killed job keeps every finished batch); `on_step(StepInfo)` after every decoding step, with
+the tokens the batch has produced so far, so a long batch still shows that it moves
+(train.models.progress turns both into progress reports).
 """
 
 from __future__ import annotations
@@ -107,6 +108,19 @@ class BatchInfo:
     elapsed: float
 
 
+@dataclass(frozen=True)
+class StepInfo:
+    """Where a batch is after one decoding step: `tokens` generated in it so far (rows that
+    already ended stop counting; each row's closing EOS counts, as in completion_tokens)."""
+
+    batch_index: int
+    batches: int
+    step: int
+    max_new_tokens: int
+    rows: int
+    tokens: int
+
+
 def validate_request(prompts, k: int, batch_size: int) -> None:
     if not isinstance(k, int) or isinstance(k, bool) or k < 1:
         raise ValueError(f"k (completions per prompt) must be an integer >= 1, got {k!r}")
@@ -127,7 +141,7 @@ def render_prompt(tokenizer, messages: list[dict]) -> list[int]:
 
 def generate(loaded, prompts: list[list[dict]], params: GenParams, *, k: int = 1, batch_size: int = 8,
              on_batch: Callable[[BatchInfo], None] | None = None,
-             on_step: Callable[[int, int, int, int], None] | None = None) -> list[list[Generation]]:
+             on_step: Callable[[StepInfo], None] | None = None) -> list[list[Generation]]:
     """K completions for each prompt (a list of chat messages); result[i][j] is prompt i's j-th."""
     if not isinstance(params, GenParams):
         raise TypeError("params must be a train.models.generation.GenParams")
@@ -155,7 +169,7 @@ def generate(loaded, prompts: list[list[dict]], params: GenParams, *, k: int = 1
             t0 = time.perf_counter()
             # One seed per batch: reproducible for a given (seed, batch layout), and batches differ.
             torch.manual_seed(params.seed * 1_000_003 + b)
-            steps = _StepReporter(on_step, b, batches, params.max_new_tokens) if on_step else None
+            steps = _StepReporter(on_step, b, batches, params.max_new_tokens, eos_ids) if on_step else None
             out, width = _generate_batch(model, [pi for pi, _ in chunk], encoded, pad_id, config, device,
                                          share_prefill=loaded.backend == "transformers", steps=steps)
             new = out[:, width:].tolist()
@@ -210,17 +224,26 @@ def _generate_batch(model, prompt_ids: list[int], encoded: list[list[int]], pad_
 
 
 class _StepReporter:
-    """A stopping criterion that never stops: generate() calls it once per decoding step."""
+    """A stopping criterion that never stops: generate() calls it once per decoding step,
+    and it counts the tokens of the rows still generating (a row ends at its first EOS)."""
 
-    def __init__(self, callback, batch_index: int, batches: int, max_new_tokens: int):
-        self.callback, self.batch_index, self.batches, self.max_new_tokens = callback, batch_index, batches, max_new_tokens
-        self.step = 0
+    def __init__(self, callback, batch_index: int, batches: int, max_new_tokens: int, eos_ids: list[int]):
+        self.callback, self.batch_index, self.batches = callback, batch_index, batches
+        self.max_new_tokens, self.eos_ids = max_new_tokens, list(eos_ids)
+        self.step = self.tokens = 0
+        self.ended = None
 
     def __call__(self, input_ids, scores, **kwargs):
         import torch
 
+        last = input_ids[:, -1]
+        if self.ended is None:
+            self.ended = torch.zeros(input_ids.shape[0], dtype=torch.bool, device=input_ids.device)
         self.step += 1
-        self.callback(self.batch_index, self.batches, self.step, self.max_new_tokens)
+        self.tokens += int((~self.ended).sum())  # this step's token of every row not ended before it
+        self.ended |= torch.isin(last, torch.tensor(self.eos_ids, device=last.device))
+        self.callback(StepInfo(self.batch_index, self.batches, self.step, self.max_new_tokens,
+                               int(input_ids.shape[0]), self.tokens))
         return torch.zeros(input_ids.shape[0], dtype=torch.bool, device=input_ids.device)
 
 
