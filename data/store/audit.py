@@ -16,7 +16,12 @@ import json
 
 from data.store.errors import InvalidInput
 from data.store.roles import User, require_role
-from data.store.thresholds import THRESHOLDS_FILE, load_default_thresholds, validate_thresholds
+from data.store.thresholds import (
+    THRESHOLDS_FILE,
+    load_default_thresholds,
+    validate_thresholds,
+    with_shipped_keys,
+)
 from data.store.values import dumps, loads, utcnow
 from rewards.types import TASKS
 
@@ -127,7 +132,7 @@ class AuditMixin:
         if row is None:
             return {"revision": 0, "config": load_default_thresholds(),
                     "changed_by": THRESHOLDS_FILE.name, "changed_at": None, "note": "shipped defaults"}
-        return {"revision": row[0], "config": json.loads(row[1]), "changed_by": row[2],
+        return {"revision": row[0], "config": with_shipped_keys(json.loads(row[1])), "changed_by": row[2],
                 "changed_at": row[3], "note": row[4]}
 
     def set_gate_thresholds(self, actor: User, config: dict, *, note: str | None = None) -> int:

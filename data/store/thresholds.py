@@ -20,9 +20,13 @@ THRESHOLDS_FILE = Path(__file__).with_name("gate_thresholds.yaml")
 # key -> (type, low, high): the range a threshold may take.
 THRESHOLD_KEYS: dict[str, tuple[type, float, float]] = {
     "min_items": (int, 3, 1_000_000),
+    "min_prompts": (int, 5, 1_000_000),  # below 5 prompts no bootstrap interval is computed at all
     "min_annotators": (int, 1, 1000),
+    "min_overlap": (int, 2, 1_000_000),
     "min_rho": (float, -1.0, 1.0),
     "min_ci_low": (float, -1.0, 1.0),
+    "min_within_tau": (float, -1.0, 1.0),
+    "min_within_ci_low": (float, -1.0, 1.0),
 }
 
 
@@ -82,6 +86,13 @@ def validate_thresholds(config) -> dict:
     if isinstance(version, bool) or not isinstance(version, int):
         raise InvalidInput(f"gate thresholds: version must be an integer, got {version!r}")
     return {"version": version, "defaults": defaults, "tasks": per_task}
+
+
+def with_shipped_keys(config: dict) -> dict:
+    """A stored revision made before a threshold existed, completed with the shipped value
+    of every key it lacks (so an older revision still judges every criterion)."""
+    shipped = load_default_thresholds()["defaults"]
+    return {**config, "defaults": {**shipped, **config.get("defaults", {})}}
 
 
 def thresholds_for(config: dict, task: str) -> dict:
