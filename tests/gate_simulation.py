@@ -90,6 +90,7 @@ class Rates:
     seeds: int
     detected: float     # share of seeds where the buggy reward fails
     false_alarm: float  # share of seeds where the correct reward fails
+    false_alarm_stats: float  # ... with the overlap minimum left out (the statistical criteria alone)
     alpha: float        # median inter-annotator agreement seen
 
 
@@ -98,14 +99,15 @@ def rates(n_items: int, noise: float, seeds: range, *, task: str = "extraction",
     """Detection and false-alarm rates over `seeds` with the shipped thresholds (min_items = n_items,
     so the table shows what the statistical criteria decide at that size)."""
     limits = {**load_default_thresholds()["defaults"], **(limits or {}), "min_items": n_items}
-    caught = false = 0
+    caught = false = false_stats = 0
     alphas = []
     for seed in seeds:
         good, bad = simulated_items(n_items, noise, seed, task)
         st_good = task_stats(good, task, n_boot=n_boot, seed=seed)
         false += not evaluate(st_good, limits).passed
+        false_stats += not evaluate(st_good, {**limits, "min_overlap": 2}).passed
         caught += not evaluate(task_stats(bad, task, n_boot=n_boot, seed=seed), limits).passed
         if st_good.alpha is not None:
             alphas.append(st_good.alpha)
     n = len(seeds)
-    return Rates(task, n_items, noise, n, caught / n, false / n, float(np.median(alphas)) if alphas else float("nan"))
+    return Rates(task, n_items, noise, n, caught / n, false / n, false_stats / n, float(np.median(alphas)) if alphas else float("nan"))

@@ -34,15 +34,19 @@ def test_scatter_has_every_scored_item_with_its_breakdown():
 def test_rho_figure_shows_ci_threshold_and_ceiling():
     stats = audit_stats.audit({"push": synthetic_items("push", 60, double_share=0.5, seed=1),
                                "sql_qa": []}, rollout_counts={"push": 60, "sql_qa": 0}, n_boot=300)
-    th = thresholds.validate_thresholds({"defaults": {"min_items": 20, "min_annotators": 2, "min_rho": 0.5,
-                                                "min_ci_low": 0.2}, "tasks": {"push": {"min_rho": 0.7}}})
+    defaults = thresholds.load_default_thresholds()["defaults"]
+    th = thresholds.validate_thresholds({"defaults": defaults, "tasks": {"push": {"min_rho": 0.7}}})
     fig = audit_charts.rho_figure(stats, th)
-    rho, alpha, rho_line, ci_line = fig.data
+    rho, within, ceiling, rho_line, ci_line, within_line = fig.data
     assert rho.y[0] == stats["push"].rho and math.isnan(rho.y[1])
     assert rho.error_y.arrayminus[0] == stats["push"].rho - stats["push"].ci_low
-    assert alpha.y[0] == stats["push"].alpha and "ceiling" in alpha.name
+    assert within.y[0] == stats["push"].within_prompt_tau and "within a prompt" in within.name
+    # The ceiling is the reliability of the mean human score, not alpha itself.
+    assert ceiling.y[0] == stats["push"].ceiling != stats["push"].alpha
+    assert ceiling.name == "ceiling for rho: reliability of the mean human score"
     assert list(rho_line.y) == [0.7, 0.7, None, 0.5, 0.5, None]   # per-task threshold
     assert list(ci_line.y) == [0.2, 0.2, None, 0.2, 0.2, None]
+    assert list(within_line.y) == [0.2, 0.2, None, 0.2, 0.2, None]
     assert [a.text for a in fig.layout.annotations] == ["rho n/a"]
     assert list(fig.layout.xaxis.ticktext) == ["push", "sql_qa"]
 

@@ -3,8 +3,10 @@
 - `scatter_figure`: human score (jittered: it is a 1-5 mean) against reward total, one
   panel per task, the reward's component breakdown on hover; each point carries its
   rollout id in `customdata` so the page can open it when clicked.
-- `rho_figure`: reward-vs-human Spearman rho with its 95% CI per task against the gate's
-  threshold, with the human agreement ceiling (ordinal alpha and CI) beside it.
+- `rho_figure`: per task, reward-vs-human Spearman rho and the within-prompt tau (each
+  with its 95% CI) against the gate's thresholds, and beside them the ceiling: the
+  reliability of the mean human score (from the inter-annotator agreement and the number
+  of scores per item), the highest rho a reward can be expected to reach.
 - `components_figure`: rho of each reward component against the human score.
 """
 
@@ -21,6 +23,7 @@ from data.store.thresholds import thresholds_for
 
 REWARD_COLOUR = "#1f77b4"
 HUMAN_COLOUR = "#2ca02c"
+WITHIN_COLOUR = "#9467bd"
 FLAG_COLOUR = "#d62728"
 THRESHOLD_COLOUR = "#7f7f7f"
 JITTER = 0.15
@@ -78,23 +81,28 @@ def _ci_trace(x, values, lows, highs, name, colour, symbol) -> go.Scatter:
 
 
 def rho_figure(stats: dict[str, audit_stats.TaskStats], thresholds: dict | None = None) -> go.Figure:
-    """Spearman rho (95% CI) per task vs the gate threshold, human agreement beside it."""
+    """Spearman rho and within-prompt tau (95% CIs) per task vs the gate thresholds, with the
+    ceiling that the people's agreement sets for rho beside them."""
     tasks = list(stats)
     pos = np.arange(len(tasks), dtype=float)
     fig = go.Figure()
-    fig.add_trace(_ci_trace(pos - 0.12, [stats[t].rho for t in tasks], [stats[t].ci_low for t in tasks],
-                            [stats[t].ci_high for t in tasks], "reward vs people (Spearman rho, 95% CI)",
+    fig.add_trace(_ci_trace(pos - 0.2, [stats[t].rho for t in tasks], [stats[t].ci_low for t in tasks],
+                            [stats[t].ci_high for t in tasks], "reward vs people: Spearman rho (95% CI)",
                             REWARD_COLOUR, "circle"))
-    fig.add_trace(_ci_trace(pos + 0.12, [stats[t].alpha for t in tasks], [stats[t].alpha_ci_low for t in tasks],
-                            [stats[t].alpha_ci_high for t in tasks],
-                            "people vs people (ordinal alpha, 95% CI): the ceiling", HUMAN_COLOUR, "diamond"))
+    fig.add_trace(_ci_trace(pos, [stats[t].within_prompt_tau for t in tasks], [stats[t].within_ci_low for t in tasks],
+                            [stats[t].within_ci_high for t in tasks],
+                            "within a prompt: mean Kendall tau (95% CI)", WITHIN_COLOUR, "square"))
+    fig.add_trace(_ci_trace(pos + 0.2, [stats[t].ceiling for t in tasks], [stats[t].ceiling_ci_low for t in tasks],
+                            [stats[t].ceiling_ci_high for t in tasks],
+                            "ceiling for rho: reliability of the mean human score", HUMAN_COLOUR, "diamond"))
     if thresholds and tasks:
-        for key, label, dash in (("min_rho", "gate: rho must reach", "dash"),
-                                 ("min_ci_low", "gate: CI lower bound must exceed", "dot")):
+        for key, label, dash, offset in (("min_rho", "gate: rho must reach", "dash", -0.2),
+                                         ("min_ci_low", "gate: rho's CI lower bound must exceed", "dot", -0.2),
+                                         ("min_within_tau", "gate: within-prompt tau must reach", "dashdot", 0.0)):
             xs, ys = [], []
             for i, t in enumerate(tasks):
                 level = thresholds_for(thresholds, t)[key]
-                xs += [i - 0.4, i + 0.4, None]
+                xs += [i + offset - 0.12, i + offset + 0.12, None]
                 ys += [level, level, None]
             fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines", name=label,
                                      line={"color": THRESHOLD_COLOUR, "dash": dash}, hoverinfo="skip"))
@@ -102,8 +110,8 @@ def rho_figure(stats: dict[str, audit_stats.TaskStats], thresholds: dict | None 
         if stats[t].rho is None:
             fig.add_annotation(x=i, y=0, text="rho n/a", showarrow=False, font={"color": FLAG_COLOUR})
     fig.update_xaxes(tickvals=pos, ticktext=tasks, range=[-0.6, max(len(tasks) - 0.4, 0.6)])
-    fig.update_yaxes(range=[-1.05, 1.05], title_text="correlation / agreement", zeroline=True)
-    fig.update_layout(height=380, margin={"t": 20, "b": 40, "l": 50, "r": 10},
+    fig.update_yaxes(range=[-1.05, 1.05], title_text="correlation", zeroline=True)
+    fig.update_layout(height=400, margin={"t": 20, "b": 40, "l": 50, "r": 10},
                       legend={"orientation": "h", "y": -0.2})
     return fig
 

@@ -99,8 +99,10 @@ def needs(st: TaskStats, limits: dict) -> Needs:
         else:  # prompt groups come from prompts at today's rate (some groups tie and do not count)
             prompts.append(math.ceil(g * st.n_prompts / st.n_prompt_groups))
 
-    target_prompts = max(prompts)
-    target_items = max(limits["min_items"], math.ceil(target_prompts * per_prompt), st.n_items)
+    target_items = max(limits["min_items"], math.ceil(max(prompts) * per_prompt), st.n_items)
+    # More items come as more prompts (at today's completions per prompt), never as more
+    # completions of the same prompts.
+    target_prompts = max(*prompts, st.n_prompts + math.ceil((target_items - st.n_items) / per_prompt))
     more_items, more_prompts = target_items - st.n_items, target_prompts - st.n_prompts
     reachable = False if blocked else (None if unknown else True)
     what = _reason(more_items, more_prompts, second, per_prompt, blocked, unknown, st, limits)
@@ -114,9 +116,10 @@ def _reason(items, prompts, second, per_prompt, blocked, unknown, st: TaskStats,
                 + " (look at the disagreement queue and fix the reward)")
     parts = []
     if items or prompts:
-        parts.append(f"about {_n(items, 'more scored item')} over {_n(prompts, 'more prompt')} "
-                     f"({per_prompt:.1f} completions per prompt) for the 95% intervals to clear their "
-                     "thresholds at today's agreement")
+        why = ("to meet the gate's minimums" if unknown else
+               "for the 95% intervals to clear their thresholds at today's agreement")
+        parts.append(f"{'' if unknown else 'about '}{_n(items, 'more scored item')} over {_n(prompts, 'more prompt')} "
+                     f"({per_prompt:.1f} completions per prompt) {why}")
     if second:
         parts.append(f"{_n(second, 'more item')} scored by a second person")
     if st.n_annotators < limits["min_annotators"]:

@@ -5,8 +5,13 @@
 - Thresholds: `gate_thresholds()` (latest admin revision, else the shipped YAML),
   `set_gate_thresholds(actor, config)` (admin only; every change is a new revision),
   `gate_threshold_history()`.
-- Decisions: `record_gate_decision(actor, ...)` (engineer, reviewer, admin),
-  `gate_decisions()`, `get_gate_decision(id)`.
+- Decisions: `record_gate_decision(actor, ..., computed_via=...)` (engineer, reviewer,
+  admin), `gate_decisions()`, `get_gate_decision(id)`.
+- `audit_revision()`: a number that moves whenever anything the audit reads changes
+  (trigger-kept, schema/201_audit_revision.sql); caches key on it.
+- Targets: `save_audit_targets(targets, revision)` / `audit_targets()`: per task, the
+  latest estimate of the scores still needed (audit_app.audit.needs), for the annotate page.
+- `audit_minimums()`: per task, the gate's min_items and the latest target, in one place.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from data.store.roles import User, require_role
 from data.store.thresholds import (
     THRESHOLDS_FILE,
     load_default_thresholds,
+    thresholds_for,
     validate_thresholds,
     with_shipped_keys,
 )
@@ -91,13 +97,15 @@ class AuditMixin:
         return items
 
     def audit_counts(self, tasks=None) -> dict[str, dict]:
-        """Per task: rollouts, scored rollouts, non-skipped scores and distinct annotators."""
+        """Per task: rollouts, prompts with rollouts, scored rollouts, non-skipped scores and
+        distinct annotators."""
         tasks = list(TASKS if tasks is None else tasks)
-        out = {t: {"rollouts": 0, "scored": 0, "annotations": 0, "annotators": 0} for t in tasks}
+        out = {t: {"rollouts": 0, "prompts": 0, "scored": 0, "annotations": 0, "annotators": 0} for t in tasks}
         where, params = _task_filter(tasks, "task")
-        for task, n in self.conn.execute(
-                f"SELECT task, COUNT(*) FROM rollouts WHERE 1{where} GROUP BY task", params):
-            out[task]["rollouts"] = n
+        for task, n, prompts in self.conn.execute(
+                f"SELECT task, COUNT(*), COUNT(DISTINCT prompt_id) FROM rollouts WHERE 1{where} GROUP BY task",
+                params):
+            out[task].update(rollouts=n, prompts=prompts)
         where, params = _task_filter(tasks, "r.task")
         for task, scored, n_ann, n_people in self.conn.execute(
                 "SELECT r.task, COUNT(DISTINCT CASE WHEN a.round = 0 THEN a.rollout_id END), COUNT(*),"
@@ -120,6 +128,46 @@ class AuditMixin:
             digest.update(dumps(list(row)).encode())
             digest.update(b"\n")
         return digest.hexdigest(), self.audit_counts(tasks)
+
+    def audit_revision(self) -> int:
+        """A number that changes whenever a rollout, an annotation, a prompt's metadata or the
+        gate thresholds change (kept by triggers): what an audit computed at one revision
+        still describes the store while the number stays the same."""
+        return self.conn.execute("SELECT revision FROM audit_revision WHERE id = 1").fetchone()[0]
+
+    # -- how many scores each task needs ----------------------------------------------------
+    def save_audit_targets(self, targets: dict[str, dict], *, revision: int) -> None:
+        """Store the latest per-task estimate (audit_app.audit.needs.Needs.to_dict()) of what
+        each task still needs; a newer estimate replaces an older one."""
+        stamp = utcnow()
+        rows = [{"task": t, "target_items": int(n["target_items"]), "target_prompts": int(n["target_prompts"]),
+                 "per_prompt": float(n["per_prompt"]), "second_scores": int(n["second_scores"]),
+                 "reachable": None if n["reachable"] is None else int(bool(n["reachable"])),
+                 "reason": str(n["reason"]), "revision": int(revision), "computed_at": stamp}
+                for t, n in targets.items() if t in TASKS]
+        with self.transaction(immediate=True):
+            self.db["audit_targets"].upsert_all(rows, pk="task")
+
+    def audit_targets(self) -> dict[str, dict]:
+        """task -> the latest stored estimate (see save_audit_targets); tasks never audited are absent."""
+        out = {}
+        for row in self.query("SELECT * FROM audit_targets"):
+            row["reachable"] = None if row["reachable"] is None else bool(row["reachable"])
+            out[row.pop("task")] = row
+        return out
+
+    def audit_minimums(self) -> dict[str, dict]:
+        """Per task: `min_items` (the gate's minimum, the one minimum everyone reads), `target`
+        (the latest estimate of scored items needed, or None) and `goal` = the larger."""
+        config = self.gate_thresholds()["config"]
+        targets = self.audit_targets()
+        out = {}
+        for task in TASKS:
+            minimum = thresholds_for(config, task)["min_items"]
+            target = targets.get(task, {}).get("target_items")
+            out[task] = {"min_items": minimum, "target": target, "goal": max(minimum, target or 0),
+                         "reason": targets.get(task, {}).get("reason")}
+        return out
 
     # -- thresholds -------------------------------------------------------------------------
     def gate_thresholds(self) -> dict:
@@ -158,8 +206,9 @@ class AuditMixin:
     def record_gate_decision(self, actor: User, *, tasks, passed: bool, reward_versions: dict,
                              reward_names: dict, thresholds: dict, thresholds_revision: int,
                              per_task: dict, annotations_hash: str, annotation_counts: dict,
-                             n_boot: int, seed: int) -> int:
-        """Store one gate decision (engineer, reviewer or admin) and return its id."""
+                             n_boot: int, seed: int, computed_via: str | None = None) -> int:
+        """Store one gate decision (engineer, reviewer or admin) and return its id.
+        `computed_via` says what computed it (the page, the command line) beside who."""
         require_role(actor, *COMPUTE_ROLES, action="computing a gate decision")
         tasks = list(tasks)
         missing = [t for t in tasks if t not in per_task or t not in reward_versions]
@@ -173,7 +222,7 @@ class AuditMixin:
                 "reward_names": dumps(reward_names), "thresholds": dumps(thresholds),
                 "thresholds_revision": thresholds_revision, "per_task": dumps(per_task),
                 "annotations_hash": annotations_hash, "annotation_counts": dumps(annotation_counts),
-                "n_boot": n_boot, "seed": seed}).last_pk
+                "n_boot": n_boot, "seed": seed, "computed_via": computed_via}).last_pk
 
     def _decision_row(self, row: dict) -> dict:
         out = dict(row)

@@ -7,8 +7,10 @@ writing it, so a bad edit never reaches the gate, whoever calls the store.
 
 from __future__ import annotations
 
+import copy
 import math
 from collections.abc import Mapping
+from functools import lru_cache
 from pathlib import Path
 
 import yaml
@@ -31,10 +33,16 @@ THRESHOLD_KEYS: dict[str, tuple[type, float, float]] = {
 
 
 def load_default_thresholds(path: str | Path = THRESHOLDS_FILE) -> dict:
-    """The shipped thresholds file, validated."""
+    """The shipped thresholds file, validated (a fresh copy; parsed again only when the file changes,
+    since every annotate-page progress read consults it)."""
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"gate thresholds file not found: {path}")
+    return copy.deepcopy(_load(path, path.stat().st_mtime_ns))
+
+
+@lru_cache(maxsize=8)
+def _load(path: Path, _mtime_ns: int) -> dict:
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
