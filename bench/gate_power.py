@@ -20,7 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from tests.gate_simulation import TASKS, rates  # noqa: E402
 
-SIZES = (20, 40, 60, 80, 120, 160)
+SIZES = (20, 40, 60, 80, 100, 120, 160)
 NOISES = (0.6, 1.0)
 
 
@@ -32,7 +32,7 @@ def main() -> None:
     seeds = range(1, args.seeds + 1)
     for task in TASKS:
         cells = {(n, noise): rates(n, noise, seeds, task=task) for noise in NOISES for n in SIZES}
-        head = " | ".join(f"noise {noise} (alpha {cells[(80, noise)].alpha:.2f}): caught / false alarm "
+        head = " | ".join(f"noise {noise} (alpha {cells[(100, noise)].alpha:.2f}): caught / false alarm "
                           "(without the overlap minimum)" for noise in NOISES)
         print(f"\n{task} ({args.seeds} seeds per cell)\n| items per task | {head} |")
         print("|---|" + "---|" * len(NOISES))

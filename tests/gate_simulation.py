@@ -1,12 +1,12 @@
 """A simulated audit: how often the gate catches a planted reward bug and how often it fails
 the correct reward, for a number of scored items per task and an annotator noise.
 
-The completions are the realistic ones of tests/test_bug_detection.py. A pool of them is
-scored once with the correct reward and with the planted bug: for extraction (complete
+The completions are the realistic ones of tests/test_bug_detection.py, written afresh for
+every seed and scored with the correct reward and with the planted bug: for extraction (complete
 JSON, small slips, decimal commas, booleans as scores, prose) Portuguese decimals not
 normalised and booleans accepted as integers; for push (good, weak, 120-200 and 200+
-character notifications) no length penalty. One simulated audit draws prompts (4
-completions each) from the pool; people score each completion by where it stands among the
+character notifications) no length penalty. One simulated audit has prompts of 4
+completions each; people score each completion by where it stands among the
 audit's completions under the correct reward (1 + 4 * quantile) plus Gaussian noise of sd
 `noise`, rounded to 1-5. As the app assigns them by default, each item gets one of three
 annotators and a fixed share (20%) a second one. Both rewards are then judged by the gate
@@ -35,40 +35,40 @@ from tests.test_bug_detection import REVIEWS, extraction_completion, push_comple
 PER_PROMPT = 4
 AGREEMENT_SHARE = 0.2  # the app's default share of items scored by a second person
 PEOPLE = ("ana", "bia", "caio")
-POOL_PER_KIND = 200
 TASKS = ("extraction", "push")
 
 
 @cache
-def pool(task: str) -> dict[int, list[tuple[float, float]]]:
-    """prompt kind -> [(correct total, buggy total)] of realistic completions (scored once).
-    Extraction's kinds are its five reviews (star ratings); push has one kind."""
-    rng = random.Random(7)
+def rewards(task: str):
+    """(correct reward, buggy copy, prompt kinds: [(make(rng) -> completion, meta)]) of a task.
+    Extraction's kinds are its five reviews (star ratings), taken in turn; push has one."""
     if task == "extraction":
-        correct, buggy = get_reward("extraction"), make_extraction_reward(normalise_decimals=False, strict_int=False)
-        kinds = [(lambda review=review: extraction_completion(rng, review), {"rating": review[0]})
+        kinds = [(lambda rng, review=review: extraction_completion(rng, review), {"rating": review[0]})
                  for review in REVIEWS]
-    elif task == "push":
-        correct, buggy = get_reward("push"), make_push_reward(length_penalty=False)
-        kinds = [(lambda: push_completion(rng), {})]
-    else:
-        raise ValueError(f"no simulated completions for task {task!r}; simulated: {', '.join(TASKS)}")
-    out = {}
-    for k, (make, meta) in enumerate(kinds):
-        texts = [make() for _ in range(POOL_PER_KIND)]
-        out[k] = [(correct.score(t, **meta).total, buggy.score(t, **meta).total) for t in texts]
-    return out
+        return get_reward("extraction"), make_extraction_reward(normalise_decimals=False, strict_int=False), kinds
+    if task == "push":
+        return get_reward("push"), make_push_reward(length_penalty=False), [(push_completion, {})]
+    raise ValueError(f"no simulated completions for task {task!r}; simulated: {', '.join(TASKS)}")
+
+
+@cache
+def _score(task: str, which: int, text: str, meta: tuple) -> float:
+    return rewards(task)[which].score(text, **dict(meta)).total
 
 
 def simulated_items(n_items: int, noise: float, seed: int, task: str = "extraction") -> tuple[list[dict], list[dict]]:
-    """(items scored by the correct reward, the same items scored by the buggy one)."""
+    """(items scored by the correct reward, the same items scored by the buggy one): fresh
+    completions for every seed, prompts taking the task's kinds in turn."""
     rng = np.random.default_rng(seed)
-    data = pool(task)
+    writer = random.Random(seed)
+    _, _, kinds = rewards(task)
     picks = []
     for p in range(-(-n_items // PER_PROMPT)):
-        kind = int(rng.integers(len(data)))
-        for j in rng.choice(POOL_PER_KIND, PER_PROMPT, replace=False):
-            picks.append((f"{task}-{p}", *data[kind][j]))
+        make, meta = kinds[p % len(kinds)]
+        key = tuple(sorted(meta.items()))
+        for _ in range(PER_PROMPT):
+            text = make(writer)
+            picks.append((f"{task}-{p}", _score(task, 0, text, key), _score(task, 1, text, key)))
     picks = picks[:n_items]
     quantile = (rankdata([c for _, c, _ in picks]) - 0.5) / len(picks)
     good, bad = [], []
