@@ -23,7 +23,7 @@ def store_file(tmp_path):
     path = tmp_path / "store.db"
     now = versions.current_versions()
     with Store(path) as s:
-        seed_store(s, synthetic_items("push", 100, seed=1), reward_version=now["push"])
+        seed_store(s, synthetic_items("push", 120, seed=1), reward_version=now["push"])
         one = synthetic_items("extraction", 30, seed=2, annotators=("ana",), double_share=0)
         seed_store(s, [{**it, "rollout_id": it["rollout_id"] + 200} for it in one], reward_version=now["extraction"])
     return path
@@ -62,16 +62,16 @@ def test_json_output(store_file, capsys):
     data = json.loads(capsys.readouterr().out)
     assert data["decision_id"] is None and data["recorded"] is False and data["passed"] is False
     assert data["reward_versions"] == {t: versions.current_versions()[t] for t in ("push", "extraction")}
-    assert data["tasks"]["push"]["passed"] and data["tasks"]["push"]["stats"]["n_items"] == 100
+    assert data["tasks"]["push"]["passed"] and data["tasks"]["push"]["stats"]["n_items"] == 120
     # How many more scores each task needs, from the bootstrap at today's agreement.
     assert data["tasks"]["push"]["needs"]["items"] == 0 and data["tasks"]["push"]["needs"]["reachable"] is True
     needs = data["tasks"]["extraction"]["needs"]
-    assert needs["items"] == 50 and needs["target_items"] == 80 and needs["second_scores"] == 10
+    assert needs["items"] == 70 and needs["target_items"] == 100 and needs["second_scores"] == 10
     assert "1 more annotator" in needs["reason"]
     assert data["tasks"]["extraction"]["reason"].startswith("extraction: only 1 annotator (ana), 2 needed; "
-                                                            "30 scored items < 80 needed")
+                                                            "30 scored items < 100 needed")
     assert len(data["tasks"]["push"]["queue"]) == 5 and "completion" not in data["tasks"]["push"]["queue"][0]
-    assert data["thresholds"]["defaults"]["min_items"] == 80
+    assert data["thresholds"]["defaults"]["min_items"] == 100
     with Store(store_file) as s:
         assert s.gate_decisions() == []
 

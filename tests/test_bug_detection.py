@@ -38,7 +38,7 @@ from rewards.push import make_push_reward
 from rewards.routing import prompt_text, route_task
 from tests.test_audit_support import add_user
 
-PROMPTS_PER_TASK = 20
+PROMPTS_PER_TASK = 25
 PER_PROMPT = 4
 BOOT = 1000
 SEED = 2024

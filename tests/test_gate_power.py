@@ -42,7 +42,7 @@ def test_more_scores_needed_is_a_number_that_works():
     limits = {**DEFAULTS, "min_items": 20, "min_prompts": 5, "min_overlap": 2, "min_ci_low": 0.5,
               "min_within_ci_low": 0.35}
     too_few = passed_at_target = buggy_told_to_fix = 0
-    for seed in range(1, 31):
+    for seed in range(1, 61):
         good, bad = simulated_items(40, REALISTIC, seed)
         st = task_stats(good, "extraction", n_boot=500, seed=seed)
         if evaluate(st, limits).passed:

@@ -30,8 +30,7 @@ _cache: OrderedDict[tuple, AuditReport] = OrderedDict()
 
 def cache_key(store, tasks: Sequence[str], n_boot: int, seed: int) -> tuple:
     now = versions.current_versions()
-    where = store.path if not store.memory else f"memory:{id(store)}"
-    return (where, store.audit_revision(), tuple((t, now[t]) for t in tasks), int(n_boot), int(seed))
+    return (store.path, store.audit_revision(), tuple((t, now[t]) for t in tasks), int(n_boot), int(seed))
 
 
 def cached_report(store, tasks: Sequence[str] | None = None, *, n_boot: int = DEFAULT_BOOT,
@@ -40,14 +39,15 @@ def cached_report(store, tasks: Sequence[str] | None = None, *, n_boot: int = DE
     now). Computed at most once per store revision, reward versions and bootstrap settings."""
     tasks = check_tasks(tasks)
     key = cache_key(store, tasks, n_boot, seed)
-    with _lock:
-        if key in _cache:
+    with _lock:  # an in-memory store has no path that names it: never served from the cache
+        if not store.memory and key in _cache:
             _cache.move_to_end(key)
             return _cache[key], False
     report = audit_report(store, tasks, n_boot=n_boot, seed=seed)
     store.save_audit_targets({t: report.needs[t].to_dict() for t in tasks}, revision=key[1])
     with _lock:
-        _cache[key] = report
+        if not store.memory:
+            _cache[key] = report
         while len(_cache) > MAX_ENTRIES:
             _cache.popitem(last=False)
     return report, True

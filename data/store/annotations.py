@@ -339,7 +339,7 @@ class AnnotationsMixin:
             goal = minimums[task]["goal"]
             per_task[task] = {"items": items, "scored": scored, "complete": complete,
                               "minimum": minimums[task]["min_items"], "goal": goal, "reached": scored >= goal,
-                              "short_of_rollouts": max(0, goal - items)}
+                              "short_of_rollouts": max(0, goal - max(items, scored))}
         scores, scorers = self.conn.execute(
             "SELECT coalesce(sum(scored), 0), count(DISTINCT CASE WHEN scored > 0 THEN annotator_id END)"
             " FROM annotator_counts").fetchone()
