@@ -33,17 +33,27 @@ def fmt_ci(low, high, digits: int = 2) -> str:
 
 
 def fmt_needed(row: dict) -> str:
-    """The "still needed" cell of a report row (report.AuditReport.rows())."""
+    """The short "still needed" cell of a report row (report.AuditReport.rows()); the notes
+    say it in full."""
     if row["reachable"] is False:
         return "fix the reward"
     parts = []
     if row["more_items"]:
-        parts.append(f"+{row['more_items']} items ({row['more_prompts']} prompts)")
+        parts.append(f"+{row['more_items']} items")
     if row["more_second_scores"]:
         parts.append(f"+{row['more_second_scores']} scored twice")
     if parts:
         return ("at least " if row["reachable"] is None else "") + ", ".join(parts)
     return "see notes" if row["reachable"] is None else "enough"
+
+
+def _cell(text: str) -> str:
+    """A table cell for the page, which renders cells as Markdown and wraps them: a lone "-"
+    would become a bullet (an en dash instead), and no line breaks inside a number or an
+    interval (non-breaking hyphens and spaces)."""
+    if text == "-":
+        return "–"
+    return text.replace("-", "\u2011").replace(", ", ",\u00a0").replace(" [", "\u00a0[")
 
 
 def display_rows(report) -> list[dict]:
@@ -53,7 +63,7 @@ def display_rows(report) -> list[dict]:
         out.append({
             "task": r["task"], "verdict": r["verdict"],
             "items / prompts": f"{r['items']} / {r['prompts']}",
-            "people (scored twice)": f"{r['annotators']} ({r['overlap']})",
+            "people (items scored twice)": f"{r['annotators']} ({r['overlap']})",
             "rho [95% CI]": "-" if r["rho"] is None else f"{fmt_num(r['rho'])} {fmt_ci(r['ci_low'], r['ci_high'])}",
             "p": fmt_p(r["p_value"]),
             "in-prompt tau [95% CI]": ("-" if r["within_prompt_tau"] is None else
@@ -64,4 +74,4 @@ def display_rows(report) -> list[dict]:
             "tied pairs": fmt_num(r["reward_ties"], percent=True),
             "still needed": fmt_needed(r),
         })
-    return out
+    return [{k: v if k in ("task", "still needed") else _cell(v) for k, v in row.items()} for row in out]

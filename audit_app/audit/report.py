@@ -17,7 +17,7 @@ those prompt rows, its result goes into the AuditReport beside `stats`, and
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from audit_app.audit import stats as audit_stats
 from audit_app.audit.bootstrap import DEFAULT_BOOT
@@ -100,6 +100,14 @@ class AuditReport:
     n_boot: int
     seed: int
     needs: dict[str, Needs]
+    _memo: dict = field(default_factory=dict, repr=False, compare=False)
+
+    def memo(self, key, build: Callable[[], object]):
+        """`build()` once per key for this report (the page's figures: a cached report is drawn
+        again on every rerun, and a 10,000-point scatter takes longer to build than to show)."""
+        if key not in self._memo:
+            self._memo[key] = build()
+        return self._memo[key]
 
     @property
     def passed(self) -> bool:
@@ -174,7 +182,12 @@ def audit_report(store, tasks: Sequence[str] | None = None, *, rewards: Mapping 
     digest, counts = store.annotation_snapshot(tasks)
     items, rescored = {}, {}
     for task in tasks:
-        items[task], rescored[task] = rescore(store.audit_items(task), scorers[task])
+        # Read without the prompts (their decoding is most of a large read); re-scoring needs
+        # them, so a task with stale rollouts is read again in full.
+        light = store.audit_items(task, with_prompt=False)
+        stale = any(it.get("reward_name") != scorers[task].name or it.get("reward_version") != scorers[task].version
+                    for it in light)
+        items[task], rescored[task] = rescore(store.audit_items(task) if stale else light, scorers[task])
     stats = audit_stats.audit(items, rollout_counts={t: counts[t]["rollouts"] for t in tasks},
                               n_boot=n_boot, seed=seed)
     limits = {t: thresholds_for(th["config"], t) for t in tasks}

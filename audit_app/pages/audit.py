@@ -16,6 +16,7 @@ import streamlit as st
 from audit_app.audit import cache as audit_cache
 from audit_app.audit import charts as audit_charts
 from audit_app.audit import gate
+from audit_app.audit import stats as audit_stats
 from audit_app.audit.format import display_rows
 from audit_app.jobs.shortfall import sample_missing, shortfalls
 from audit_app.ui.context import get_store, page_guard
@@ -89,11 +90,13 @@ if st.button("Record gate decision", type="primary", key="audit_record",
 
 # -- per-task table and verdicts -------------------------------------------------------------
 st.subheader("Per task")
-st.dataframe(pd.DataFrame(display_rows(report)), hide_index=True, width="stretch", key="audit_table")
+# A static table: it wraps to the page's width instead of scrolling sideways.
+st.table(pd.DataFrame(display_rows(report)).set_index("task"))
 st.caption("rho: Spearman, reward vs the mean human score, 95% CI over prompts. In-prompt tau: Kendall tau-b "
            "inside each prompt's group, averaged over prompts. Agreement α: ordinal Krippendorff alpha between "
            "annotators (inter-annotator agreement). Ceiling: the highest rho a reward can be expected to reach at "
-           "that agreement, sqrt(k α / (1 + (k - 1) α)) with k scores per item. \"-\": not measurable yet (notes say why).")
+           "that agreement, sqrt(k α / (1 + (k - 1) α)) with k scores per item. Tied pairs: share of item pairs "
+           "the reward scores equally. –: not measurable yet (the notes say why).")
 for t in report.tasks:
     verdict = report.verdicts[t]
     (st.success if verdict.passed else st.error)(("PASS  " if verdict.passed else "FAIL  ") + verdict.reason)
@@ -120,15 +123,18 @@ if missing:
 left, right = st.columns(2)
 with left:
     st.markdown("**Reward vs people: rho, within-prompt tau, and the ceiling people's agreement sets**")
-    st.plotly_chart(audit_charts.rho_figure(report.stats, report.thresholds), key="audit_rho_chart")
+    st.plotly_chart(report.memo("rho", lambda: audit_charts.rho_figure(report.stats, report.thresholds)),
+                    key="audit_rho_chart")
 with right:
     st.markdown("**Reward components vs people**")
-    st.plotly_chart(audit_charts.components_figure(report.stats), key="audit_comp_chart")
+    st.plotly_chart(report.memo("components", lambda: audit_charts.components_figure(report.stats)),
+                    key="audit_comp_chart")
 st.markdown("**Human score vs reward** (click a point to open the rollout)")
-event = st.plotly_chart(audit_charts.scatter_figure(report.items, seed=int(seed)), key="audit_scatter",
-                        on_select="rerun", selection_mode="points")
-# A clicked point carries its rollout id as customdata (a scalar, or a one-element list).
-clicked = [c[0] if isinstance(c, list | tuple) else c
+event = st.plotly_chart(report.memo(("scatter", int(seed)), lambda: audit_charts.scatter_figure(report.items,
+                                                                                          seed=int(seed))),
+                        key="audit_scatter", on_select="rerun", selection_mode="points")
+# A clicked point's customdata starts with its rollout id (charts.scatter_figure).
+clicked = [int(c[0] if isinstance(c, list | tuple) else c)
            for c in (p.get("customdata") for p in (event.selection.points if event else [])) if c]
 
 with st.expander("Annotators: self-consistency on repeated items"):
@@ -163,12 +169,12 @@ pick = st.session_state.get("audit_queue_pick")
 opened = [r for r in dict.fromkeys([pick, *clicked[:1]]) if r in by_id]
 for rid in opened:
     item = by_id[rid]
-    row = next(r for r in report.queue(item["task"], limit=None) if r["rollout_id"] == rid)
+    row = next((r for r in queue if r["rollout_id"] == rid), None) if item["task"] == q_task else None
     with st.expander(f"Rollout {rid} · {item['task']} · prompt {item['prompt_id']}", expanded=True):
-        st.markdown(f"reward **{item['reward_total']:.3f}** · human **{row['human_score']:.2f}** · "
-                    f"rank gap {row['rank_diff']:+.2f} ({row['direction']})")
+        gap = f" · rank gap {row['rank_diff']:+.2f} ({row['direction']})" if row else ""
+        st.markdown(f"reward **{item['reward_total']:.3f}** · human **{audit_stats.human_score(item):.2f}**{gap}")
         st.markdown("Prompt")
-        render_messages(item.get("prompt"))
+        render_messages(item.get("prompt") or (store.get_prompt(item["prompt_id"]) or {}).get("prompt"))
         st.markdown("Completion")
         render_completion(item.get("completion"))
         st.markdown("Reward breakdown")

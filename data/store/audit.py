@@ -49,17 +49,20 @@ class AuditMixin:
     """Methods use self.conn / self.db / self.transaction() provided by Store."""
 
     # -- audit inputs ---------------------------------------------------------------------
-    def audit_items(self, task: str | None = None, *, tasks=None, with_text: bool = True) -> list[dict]:
+    def audit_items(self, task: str | None = None, *, tasks=None, with_text: bool = True,
+                    with_prompt: bool = True) -> list[dict]:
         """One dict per scored rollout (at least one non-skipped first-round score), ordered by id.
 
         Keys: rollout_id, prompt_id, task, source, model_id, checkpoint_id, reward_name,
         reward_total (None when missing), reward_components (dict), reward_notes (list),
         reward_version, meta (prompt metadata dict), annotations (list of {annotator_id,
-        annotator, round, score, flag, comment}), and with `with_text` also completion and
-        prompt (the message list)."""
+        annotator, round, score, flag, comment}), and with `with_text` also completion and,
+        unless `with_prompt` is False, prompt (the message list: decoding it is most of the
+        cost of a large read, and only re-scoring needs it)."""
         if task is not None:
             tasks = [task]
         where, params = _task_filter(tasks, "r.task")
+        with_prompt = with_text and with_prompt
         text_cols = ", r.completion, p.messages" if with_text else ""
         sql = (
             "SELECT r.id AS rollout_id, r.prompt_id, r.task, r.source, r.model_id, r.checkpoint_id,"
@@ -88,6 +91,7 @@ class AuditMixin:
                 }
                 if with_text:
                     current["completion"] = completion
+                if with_prompt:
                     current["prompt"] = loads(messages, [])
                 items.append(current)
             current["annotations"].append({
