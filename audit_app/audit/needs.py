@@ -47,14 +47,6 @@ class Needs:
     def to_dict(self) -> dict:
         return asdict(self)
 
-    def rollouts_to_sample(self, rollouts: int, prompts_with_rollouts: int) -> tuple[int, int]:
-        """(rollouts, new prompts) to sample so that scoring every rollout could reach the target."""
-        rollouts_short = max(0, self.target_items - rollouts)
-        prompts_short = max(0, self.target_prompts - prompts_with_rollouts)
-        per = max(1, round(self.per_prompt))
-        new_prompts = max(prompts_short, math.ceil(rollouts_short / per))
-        return max(rollouts_short, new_prompts * per) if new_prompts else 0, new_prompts
-
 
 def units_needed(n: int, estimate: float, low: float, threshold: float) -> int | None:
     """Units (prompts or prompt groups) for the lower bound to clear `threshold`; None if the
