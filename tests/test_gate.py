@@ -298,3 +298,13 @@ def test_a_revision_stored_before_the_new_criteria_gets_their_shipped_values(sto
     row = store.get_gate_decision(d.id)
     assert (row["computed_by"], row["computed_via"]) == ("the-engineer", "Audit & gate page")
     assert gate.GateDecision.from_row(row).computed_via == "Audit & gate page"
+
+
+def test_only_the_command_line_identity_records_an_operator(store, people):
+    seed_store(store, synthetic_items("push", 120, seed=1))
+    d = gate.compute_decision(store, SYSTEM, ["push"], rewards=scorers("push"), n_boot=BOOT, operator="ana@box",
+                              via="tucano-audit audit (command line)")
+    assert store.get_gate_decision(d.id)["computed_by"] == d.computed_by == "ana@box"
+    with pytest.raises(InvalidInput, match="operator names who ran the command line"):
+        gate.compute_decision(store, people["engineer"], ["push"], rewards=scorers("push"), n_boot=BOOT,
+                              operator="someone-else")

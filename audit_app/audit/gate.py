@@ -78,17 +78,18 @@ class GateDecision:
 
 def compute_decision(store, actor: User, tasks: Sequence[str] | None = None, *, rewards: Mapping | None = None,
                      n_boot: int = DEFAULT_BOOT, seed: int = 0, record: bool = True, via: str | None = None,
-                     report: AuditReport | None = None) -> GateDecision:
+                     operator: str | None = None, report: AuditReport | None = None) -> GateDecision:
     """Audit, judge every task, and (with `record`) store the decision: engineer, reviewer or admin.
 
     `via` says what computed it ("Audit & gate page", "tucano-audit audit (command line)"),
-    stored beside the actor. `report`: an audit already computed for exactly these tasks,
-    rewards and bootstrap settings at the store's current revision (the page's cached one)."""
+    stored beside who; `operator` is who ran the command line when the actor is its
+    identity (SYSTEM). `report`: an audit already computed for exactly these tasks, rewards
+    and bootstrap settings at the store's current revision (the page's cached one)."""
     require_role(actor, *COMPUTE_ROLES, action="computing a gate decision")
     if report is None:
         report = audit_report(store, tasks, rewards=rewards, n_boot=n_boot, seed=seed)
     decision = GateDecision(id=None, tasks=report.tasks, reward_versions=report.reward_versions,
-                            per_task=report.verdicts, computed_by=actor.username, computed_via=via,
+                            per_task=report.verdicts, computed_by=operator or actor.username, computed_via=via,
                             thresholds=report.thresholds, thresholds_revision=report.thresholds_revision,
                             annotations_hash=report.annotations_hash,
                             annotation_counts=report.annotation_counts, reward_names=report.reward_names,
@@ -101,7 +102,7 @@ def compute_decision(store, actor: User, tasks: Sequence[str] | None = None, *, 
             per_task={t: {"passed": v.passed, "reason": v.reason, "stats": v.stats}
                       for t, v in report.verdicts.items()},
             annotations_hash=report.annotations_hash, annotation_counts=report.annotation_counts,
-            n_boot=report.n_boot, seed=report.seed, computed_via=via)
+            n_boot=report.n_boot, seed=report.seed, computed_via=via, operator=operator)
         decision.computed_at = store.get_gate_decision(decision.id)["computed_at"]
     return decision
 

@@ -27,7 +27,7 @@ from audit_app.audit.format import fmt_ci, fmt_needed, fmt_num, fmt_p
 from audit_app.audit.stats import json_safe
 from data import paths
 from data.store import Store
-from data.store.roles import User
+from data.store.roles import SYSTEM
 
 VIA = "tucano-audit audit (command line)"
 
@@ -50,14 +50,15 @@ def register(subparsers) -> None:
     p.set_defaults(func=run)
 
 
-def operator() -> User:
-    """The command line's identity: the OS login at this host (an administrator: whoever
-    runs commands on the machine holding the store controls it anyway)."""
+def operator() -> str:
+    """Who runs this command: the OS login at this host. The command acts as the command
+    line's identity (SYSTEM: whoever runs commands on the machine holding the store controls
+    it anyway); a recorded decision names this person instead of "system"."""
     try:
         login = getpass.getuser()
     except (KeyError, OSError):  # no passwd entry and no LOGNAME/USER (some containers)
         login = f"uid{os.getuid()}"
-    return User(id=0, username=f"{login}@{socket.gethostname()}", role="admin")
+    return f"{login}@{socket.gethostname()}"
 
 
 def _not_negative(text: str) -> int:
@@ -135,8 +136,8 @@ def to_json(decision, queue_n: int = 5) -> dict:
 
 def run(args: argparse.Namespace) -> int:
     with Store(_store_path(args)) as store:
-        decision = gate.compute_decision(store, operator(), args.tasks, n_boot=args.boot, seed=args.seed,
-                                         record=args.record, via=VIA)
+        decision = gate.compute_decision(store, SYSTEM, args.tasks, n_boot=args.boot, seed=args.seed,
+                                         record=args.record, via=VIA, operator=operator())
     if args.json:
         json.dump(to_json(decision, args.queue), sys.stdout, ensure_ascii=False, indent=2, allow_nan=False)
         sys.stdout.write("\n")

@@ -20,7 +20,7 @@ import hashlib
 import json
 
 from data.store.errors import InvalidInput
-from data.store.roles import User, require_role
+from data.store.roles import SYSTEM, User, require_role
 from data.store.thresholds import (
     THRESHOLDS_FILE,
     load_default_thresholds,
@@ -210,10 +210,16 @@ class AuditMixin:
     def record_gate_decision(self, actor: User, *, tasks, passed: bool, reward_versions: dict,
                              reward_names: dict, thresholds: dict, thresholds_revision: int,
                              per_task: dict, annotations_hash: str, annotation_counts: dict,
-                             n_boot: int, seed: int, computed_via: str | None = None) -> int:
+                             n_boot: int, seed: int, computed_via: str | None = None,
+                             operator: str | None = None) -> int:
         """Store one gate decision (engineer, reviewer or admin) and return its id.
-        `computed_via` says what computed it (the page, the command line) beside who."""
+        `computed_via` says what computed it (the page, the command line) beside who; on the
+        command line (actor SYSTEM) `operator` names who ran it (login@host), since the
+        command-line identity itself is nobody in particular."""
         require_role(actor, *COMPUTE_ROLES, action="computing a gate decision")
+        if operator is not None and actor is not SYSTEM:
+            raise InvalidInput("operator names who ran the command line; a logged-in user is recorded as themself")
+        by = operator or actor.username
         tasks = list(tasks)
         missing = [t for t in tasks if t not in per_task or t not in reward_versions]
         if not tasks or missing:
@@ -221,7 +227,7 @@ class AuditMixin:
                                f"missing: {', '.join(missing) or 'no tasks given'}")
         with self.transaction(immediate=True):
             return self.db["gate_decisions"].insert({
-                "computed_at": utcnow(), "computed_by": actor.username, "tasks": dumps(tasks),
+                "computed_at": utcnow(), "computed_by": by, "tasks": dumps(tasks),
                 "passed": int(bool(passed)), "reward_versions": dumps(reward_versions),
                 "reward_names": dumps(reward_names), "thresholds": dumps(thresholds),
                 "thresholds_revision": thresholds_revision, "per_task": dumps(per_task),
