@@ -35,7 +35,7 @@ def test_reads_only_by_default(store_file, capsys):
     assert "push  PASS" in out and "Gate decision not recorded (read only; --record stores it): PASS" in out
     assert "PASS push: rho 0.8" in out and "Largest disagreements, push" in out
     with Store(store_file) as s:
-        assert s.gate_decisions() == []
+        assert s.gate_decisions() == [] and s.audit_targets() == {}
 
 
 def test_record_stores_the_decision_under_the_machine_operator(store_file, capsys):
@@ -46,6 +46,7 @@ def test_record_stores_the_decision_under_the_machine_operator(store_file, capsy
         (row,) = s.gate_decisions()
         assert row["passed"] and row["tasks"] == ["push"]
         assert (row["computed_by"], row["computed_via"]) == (operator, "tucano-audit audit (command line)")
+        assert s.audit_targets()["push"]["reachable"] is True  # what the annotate page reads
 
 
 def test_any_failing_task_exits_one_with_reasons(store_file, capsys):

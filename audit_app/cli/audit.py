@@ -138,6 +138,9 @@ def run(args: argparse.Namespace) -> int:
     with Store(_store_path(args)) as store:
         decision = gate.compute_decision(store, SYSTEM, args.tasks, n_boot=args.boot, seed=args.seed,
                                          record=args.record, via=VIA, operator=operator())
+        if args.record:  # the annotate and sample pages read what each task still needs
+            store.save_audit_targets({t: n.to_dict() for t, n in decision.report.needs.items()},
+                                     revision=store.audit_revision())
     if args.json:
         json.dump(to_json(decision, args.queue), sys.stdout, ensure_ascii=False, indent=2, allow_nan=False)
         sys.stdout.write("\n")
