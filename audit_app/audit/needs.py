@@ -49,10 +49,8 @@ class Needs:
 
 
 def units_needed(n: int, estimate: float, low: float, threshold: float) -> int | None:
-    """Units (prompts or prompt groups) for the lower bound to clear `threshold`; None if the
-    estimate itself does not clear it."""
-    if low > threshold:
-        return n
+    """Units (prompts or prompt groups) at which the lower bound just clears `threshold`
+    (fewer than `n` when it already does); None if the estimate itself does not clear it."""
     if estimate <= threshold:
         return None
     return math.ceil(n * ((estimate - low) / (estimate - threshold)) ** 2)
@@ -62,7 +60,7 @@ def needs(st: TaskStats, limits: dict) -> Needs:
     """Further items, prompts and second scores for `st` to pass `limits`, with the reason."""
     per_prompt = st.n_items / st.n_prompts if st.n_prompts else DEFAULT_PER_PROMPT
     second = max(0, limits["min_overlap"] - st.n_alpha_items)
-    blocked, unknown, prompts = [], [], [limits["min_prompts"], st.n_prompts]
+    blocked, unknown, prompts = [], [], [limits["min_prompts"]]
 
     if st.rho is None:
         unknown.append("rho")
@@ -91,11 +89,12 @@ def needs(st: TaskStats, limits: dict) -> Needs:
         else:  # prompt groups come from prompts at today's rate (some groups tie and do not count)
             prompts.append(math.ceil(g * st.n_prompts / st.n_prompt_groups))
 
-    target_items = max(limits["min_items"], math.ceil(max(prompts) * per_prompt), st.n_items)
+    target_items = max(limits["min_items"], math.ceil(max(prompts) * per_prompt))
+    more_items = max(0, target_items - st.n_items)
     # More items come as more prompts (at today's completions per prompt), never as more
     # completions of the same prompts.
-    target_prompts = max(*prompts, st.n_prompts + math.ceil((target_items - st.n_items) / per_prompt))
-    more_items, more_prompts = target_items - st.n_items, target_prompts - st.n_prompts
+    target_prompts = max(*prompts, st.n_prompts + math.ceil(more_items / per_prompt) if more_items else 0)
+    more_prompts = max(0, target_prompts - st.n_prompts)
     reachable = False if blocked else (None if unknown else True)
     what = _reason(more_items, more_prompts, second, per_prompt, blocked, unknown, st, limits)
     return Needs(st.task, more_items, more_prompts, second, target_items, target_prompts, round(per_prompt, 2),
