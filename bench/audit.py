@@ -1,11 +1,14 @@
 """Benchmark: the whole audit for 4 tasks x 2,500 scored items with 2,000 bootstrap resamples.
 
 Goal: <= 1 s on one core for the statistics (Spearman + prompt-cluster bootstrap CI, Kendall
-tau-b, ties, per-component rho, ordinal alpha + bootstrap CI, self-consistency,
-within-prompt tau). Also timed: the same audit read from a file store (audit items,
-annotation snapshot hash, statistics, verdicts), which is what `tucano-audit audit` does.
+tau-b, ties, per-component rho, within-prompt tau + its CI, ordinal alpha + bootstrap CI,
+the ceiling, self-consistency). Also timed: the same audit read from a file store (audit
+items, annotation snapshot hash, statistics, verdicts, what each task still needs), which
+is what `tucano-audit audit` does; and the Audit & gate page's script run on that store
+(goal: recompute <= 2 s), cold (a new score: the audit is computed) and warm (the same
+store revision: the cached audit is drawn again).
 
-    .venv/bin/python bench/audit.py
+    .venv/bin/python bench/audit.py [--page-store PATH]   # also time the page on another store (e.g. the demo's)
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
 if hasattr(os, "sched_setaffinity"):
     os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})
 
+import argparse  # noqa: E402
 import json  # noqa: E402
 import statistics  # noqa: E402
 import sys  # noqa: E402
@@ -33,6 +37,7 @@ from audit_app.audit import bootstrap  # noqa: E402
 from audit_app.audit import stats as audit_stats  # noqa: E402
 from audit_app.audit.report import TaskScorer, audit_report  # noqa: E402
 from data.store import Store  # noqa: E402
+from rewards.versions import current_versions  # noqa: E402
 
 TASKS = ("extraction", "sql_qa", "insights", "push")
 N_ITEMS = 2500
@@ -64,7 +69,9 @@ def make_items(task: str, rng: np.random.Generator) -> list[dict]:
     return items
 
 
-def fill_store(store: Store, data: dict[str, list[dict]]) -> None:
+def fill_store(store: Store, data: dict[str, list[dict]], versions: dict[str, str] | None = None) -> None:
+    """Rollouts stored with `versions` (default "bench") as their reward versions, so an audit
+    with those versions reads them as stored instead of re-scoring."""
     now = "2026-01-01T00:00:00+00:00"
     with store.transaction(immediate=True) as conn:
         ids = {}
@@ -80,7 +87,8 @@ def fill_store(store: Store, data: dict[str, list[dict]]) -> None:
                     "INSERT INTO rollouts (prompt_id, task, model_id, completion, reward_name, reward_total,"
                     " reward_components, reward_version, dedup_key, created_at) VALUES (?, ?, 'm', ?, ?, ?, ?, ?, ?, ?)",
                     [it["prompt_id"], task, it["completion"], task, it["reward_total"],
-                     json.dumps(it["reward_components"]), "bench", f"{task}-{it['rollout_id']}", now]).lastrowid
+                     json.dumps(it["reward_components"]), (versions or {}).get(task, "bench"),
+                     f"{task}-{it['rollout_id']}", now]).lastrowid
                 conn.executemany(
                     "INSERT INTO annotations (rollout_id, annotator_id, round, score, flag_reward_wrong, created_at,"
                     " updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -100,7 +108,45 @@ def timed(fn, repeats: int) -> tuple[float, float]:
     return statistics.median(wall), statistics.median(cpu)
 
 
+PAGE = Path(__file__).resolve().parent.parent / "audit_app" / "pages" / "audit.py"
+
+
+def page_runs(store_path: Path, label: str) -> None:
+    """The Audit & gate page's script run (AppTest, headless) as an engineer on `store_path`:
+    the first run, a rerun at the same revision (cached), a run after one new score (recomputed)."""
+    from streamlit.testing.v1 import AppTest
+
+    from audit_app.ui.context import SESSION_USER
+
+    os.environ["TUCANO_AUDIT_STORE"] = str(store_path)
+    with Store(store_path) as store:  # the page re-reads its user from the store
+        engineer = store.get_user("bench-engineer") or store.add_user("bench-engineer", "engineer", "bench-password")
+    at = AppTest.from_file(str(PAGE), default_timeout=120)
+    at.session_state[SESSION_USER] = engineer
+    times = {}
+
+    def run(what: str) -> None:
+        t, c = time.perf_counter(), time.process_time()  # CPU of every thread (AppTest runs the page in one)
+        at.run()
+        times[what] = (time.perf_counter() - t, time.process_time() - c)
+        assert not at.exception and not any("needs role" in e.value for e in at.error), at.exception
+
+    run("first run")
+    run("rerun, same revision (cached)")
+    with Store(store_path) as store:
+        row = store.conn.execute("SELECT id, score FROM annotations LIMIT 1").fetchone()
+        if row:
+            store.conn.execute("UPDATE annotations SET score = ? WHERE id = ?", [6 - row[1], row[0]])
+    run("after a new score (recompute)")
+    load = os.getloadavg()[0]
+    for what, (wall, cpu) in times.items():
+        print(f"audit page on {label}, {what}: {wall:.2f} s wall, CPU {cpu:.2f} s (load average {load:.2f})")
+
+
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--page-store", type=Path, help="also time the audit page on this store (read only copy)")
+    args = parser.parse_args()
     rng = np.random.default_rng(0)
     data = {t: make_items(t, rng) for t in TASKS}
     audit_stats.audit({"push": data["push"][:50]}, n_boot=100)  # warm imports and caches
@@ -126,6 +172,16 @@ def main() -> None:
         print(f"from a file store ({N_ITEMS * len(TASKS):,} rollouts, {n_ann:,} annotations): "
               f"read + snapshot hash + statistics + verdicts: median wall {wall:.3f} s, CPU {cpu:.3f} s")
         store.close()
+
+        page_store = Path(tmp) / "page.db"
+        with Store(page_store) as store:
+            fill_store(store, data, current_versions())
+        page_runs(page_store, f"{N_ITEMS * len(TASKS):,} scored items")
+        if args.page_store:
+            copy = Path(tmp) / "other.db"
+            with Store(args.page_store) as src:
+                src.conn.execute("VACUUM INTO ?", [str(copy)])
+            page_runs(copy, str(args.page_store))
 
 
 if __name__ == "__main__":

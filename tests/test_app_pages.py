@@ -266,6 +266,27 @@ def test_empty_queue_says_so(app_store):
     assert "Nothing left to score" in at.success[0].value
 
 
+def test_annotators_are_told_when_a_task_cannot_reach_the_audit_minimum(app_store, items):
+    """2 rollouts per task, the gate's minimum 100 (push: 3): once everything is scored, the page
+    says which tasks the store cannot get to the minimum and that an engineer must sample more."""
+    admin = app_store.get_user("admin1")
+    config = app_store.gate_thresholds()["config"]
+    app_store.set_gate_thresholds(admin, {**config, "tasks": {"push": {"min_items": 3}}})
+    annotator = app_store.get_user("annotator1")
+    at = run_app(annotator, page="annotate.py")
+    per_task = at.dataframe[0].value.set_index("task")
+    assert per_task.loc["push", "audit needs"] == 3 and per_task.loc["sql_qa", "audit needs"] == 100
+    assert per_task.loc["push", "reachable"] == "no: 1 more to sample"
+    while (item := app_store.next_item(annotator)) is not None:
+        app_store.record_annotation(annotator, item["rollout_id"], 3)
+    at = run_app(annotator, page="annotate.py")
+    assert "Nothing left to score" in at.success[0].value
+    warnings = [w.value for w in at.warning]
+    assert "push: the audit needs 3 scored items, but the store holds only 2 push completions. An engineer must " \
+           "sample 1 more (Sample rollouts page) before this task can be audited." in warnings
+    assert any(w.startswith("sql_qa: the audit needs 100 scored items") for w in warnings)
+
+
 def test_other_annotators_scores_and_comments_stay_hidden(app_store, items):
     app_store.update_settings({"annotators_per_item": 2}, actor=app_store.get_user("admin1"))
     other = app_store.get_user("annotator1")

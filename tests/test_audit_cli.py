@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import getpass
 import json
+import socket
 import subprocess
 import sys
 
@@ -21,20 +23,30 @@ def store_file(tmp_path):
     path = tmp_path / "store.db"
     now = versions.current_versions()
     with Store(path) as s:
-        seed_store(s, synthetic_items("push", 40, seed=1), reward_version=now["push"])
+        seed_store(s, synthetic_items("push", 120, seed=1), reward_version=now["push"])
         one = synthetic_items("extraction", 30, seed=2, annotators=("ana",), double_share=0)
-        seed_store(s, [{**it, "rollout_id": it["rollout_id"] + 100} for it in one], reward_version=now["extraction"])
+        seed_store(s, [{**it, "rollout_id": it["rollout_id"] + 200} for it in one], reward_version=now["extraction"])
     return path
 
 
-def test_passing_task_exits_zero_and_is_recorded(store_file, capsys):
+def test_reads_only_by_default(store_file, capsys):
     assert main(["audit", "--store", str(store_file), "--tasks", "push", "--boot", "500"]) == 0
     out = capsys.readouterr().out
-    assert "push  PASS" in out and "Gate decision #1: PASS" in out
+    assert "push  PASS" in out and "Gate decision not recorded (read only; --record stores it): PASS" in out
     assert "PASS push: rho 0.8" in out and "Largest disagreements, push" in out
     with Store(store_file) as s:
+        assert s.gate_decisions() == [] and s.audit_targets() == {}
+
+
+def test_record_stores_the_decision_under_the_machine_operator(store_file, capsys):
+    assert main(["audit", "--store", str(store_file), "--tasks", "push", "--boot", "500", "--record"]) == 0
+    operator = f"{getpass.getuser()}@{socket.gethostname()}"
+    assert f"Gate decision #1 recorded by {operator}: PASS" in capsys.readouterr().out
+    with Store(store_file) as s:
         (row,) = s.gate_decisions()
-        assert row["passed"] and row["computed_by"] == "system" and row["tasks"] == ["push"]
+        assert row["passed"] and row["tasks"] == ["push"]
+        assert (row["computed_by"], row["computed_via"]) == (operator, "tucano-audit audit (command line)")
+        assert s.audit_targets()["push"]["reachable"] is True  # what the annotate page reads
 
 
 def test_any_failing_task_exits_one_with_reasons(store_file, capsys):
@@ -45,16 +57,22 @@ def test_any_failing_task_exits_one_with_reasons(store_file, capsys):
     assert "Largest disagreements" not in out
 
 
-def test_json_output_and_no_record(store_file, capsys):
-    assert main(["audit", "--store", str(store_file), "--json", "--no-record", "--boot", "500",
+def test_json_output(store_file, capsys):
+    assert main(["audit", "--store", str(store_file), "--json", "--boot", "500",
                  "--tasks", "push", "extraction"]) == 1
     data = json.loads(capsys.readouterr().out)
-    assert data["decision_id"] is None and data["passed"] is False
+    assert data["decision_id"] is None and data["recorded"] is False and data["passed"] is False
     assert data["reward_versions"] == {t: versions.current_versions()[t] for t in ("push", "extraction")}
-    assert data["tasks"]["push"]["passed"] and data["tasks"]["push"]["stats"]["n_items"] == 40
-    assert data["tasks"]["extraction"]["reason"] == "extraction: only 1 annotator (ana), 2 needed"
+    assert data["tasks"]["push"]["passed"] and data["tasks"]["push"]["stats"]["n_items"] == 120
+    # How many more scores each task needs, from the bootstrap at today's agreement.
+    assert data["tasks"]["push"]["needs"]["items"] == 0 and data["tasks"]["push"]["needs"]["reachable"] is True
+    needs = data["tasks"]["extraction"]["needs"]
+    assert needs["items"] == 70 and needs["target_items"] == 100 and needs["second_scores"] == 10
+    assert "1 more annotator" in needs["reason"]
+    assert data["tasks"]["extraction"]["reason"].startswith("extraction: only 1 annotator (ana), 2 needed; "
+                                                            "30 scored items < 100 needed")
     assert len(data["tasks"]["push"]["queue"]) == 5 and "completion" not in data["tasks"]["push"]["queue"][0]
-    assert data["thresholds"]["defaults"]["min_items"] == 20
+    assert data["thresholds"]["defaults"]["min_items"] == 100
     with Store(store_file) as s:
         assert s.gate_decisions() == []
 

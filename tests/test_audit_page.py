@@ -25,7 +25,7 @@ def page_store(tmp_path, monkeypatch):
     monkeypatch.setenv("TUCANO_AUDIT_STORE", str(path))
     now = versions.current_versions()
     store = Store(path)
-    items = synthetic_items("push", 40, seed=1)
+    items = synthetic_items("push", 120, seed=1)
     items[2]["annotations"][0].update(flag=True, comment="<b>longo</b> demais")
     seed_store(store, items, reward_version=now["push"])
     people = {role: add_user(store, f"{role}1", role) for role in ("annotator", "engineer", "reviewer", "admin")}
@@ -84,14 +84,14 @@ def test_page_shows_the_audit_and_records_a_decision(page_store, role):
 def test_admin_edits_thresholds_and_the_audit_follows(page_store):
     store, people = page_store
     at = open_page(people["admin"])
-    at.number_input(key="audit_th_items").set_value(50)
+    at.number_input(key="audit_th_min_items").set_value(150)
     at.text_input(key="audit_th_note").input("more data first")
     at = [b for b in at.button if b.label == "Save thresholds"][0].click().run()
     assert not at.exception
     assert store.gate_thresholds()["revision"] == 1
     assert store.gate_threshold_history()[0]["changed_by"] == "admin1"
     at = at.run()
-    assert "FAIL  push: 40 scored items < 50 needed" in all_text(at)
+    assert "FAIL  push: 120 scored items < 150 needed" in all_text(at)
 
 
 def test_page_with_an_empty_store_fails_closed(tmp_path, monkeypatch):

@@ -50,9 +50,9 @@ def test_audit_items_shape(any_store):
 def test_audit_counts_and_snapshot(any_store):
     seed_store(any_store, ITEMS)
     counts = any_store.audit_counts()
-    assert counts["push"] == {"rollouts": 4, "scored": 2, "annotations": 4, "annotators": 2}
-    assert counts["extraction"] == {"rollouts": 1, "scored": 1, "annotations": 1, "annotators": 1}
-    assert counts["sql_qa"] == {"rollouts": 0, "scored": 0, "annotations": 0, "annotators": 0}
+    assert counts["push"] == {"rollouts": 4, "prompts": 2, "scored": 2, "annotations": 4, "annotators": 2}
+    assert counts["extraction"] == {"rollouts": 1, "prompts": 1, "scored": 1, "annotations": 1, "annotators": 1}
+    assert counts["sql_qa"] == {"rollouts": 0, "prompts": 0, "scored": 0, "annotations": 0, "annotators": 0}
     push_hash, push_counts = any_store.annotation_snapshot(["push"])
     assert push_counts == {"push": counts["push"]}
     all_hash, _ = any_store.annotation_snapshot()

@@ -11,13 +11,16 @@ insert by the correct rewards; simulated annotators score them by the *correct* 
 plus noise (seeded). The gate computed with a buggy copy fails exactly the affected
 task and passes the clean ones, and the disagreement queue points at the bug.
 
-How sure is this? Over seeds 1-30 of this very simulation (80 items per task) the
-correct rewards pass every task every time; the routing bug fails insights 30 times in 30,
-the push bug fails push 29 in 30, the extraction bugs fail extraction 26 in 30 (and never
-another task). The extraction bugs are the subtle ones: json-repair rescues a
-decimal-comma JSON for half credit, so the planted bugs cost at most 0.19 of reward and
-the buggy reward's agreement with people sits just under the 0.5 threshold (rho
-0.25-0.55). The seed below is fixed (extraction: rho 0.34, CI lower bound 0.17).
+How sure is this? Over seeds 1-30 of this very simulation (100 items per task over 25
+prompts, the gate's default minimum) the correct rewards pass every task every time, and
+each planted bug fails its task 30 times in 30 (and never another task). The extraction
+bugs are the subtle ones: json-repair rescues a decimal-comma JSON for half credit, so the
+planted bugs cost at most 0.19 of reward and the buggy reward's pooled rho sits around
+0.3-0.55; before the gate also asked for a CI lower bound above 0.4 and for the order
+within each prompt (at 80 items, rho >= 0.5 and a lower bound above 0.2 only) they were
+caught 26 times in 30. The seed below is fixed (extraction: rho 0.36, CI lower bound
+0.21; within-prompt tau 0.23, CI lower bound 0.05). tests/test_gate_power.py and
+bench/gate_power.py measure the rates over many more simulated audits.
 """
 
 from __future__ import annotations
@@ -38,7 +41,7 @@ from rewards.push import make_push_reward
 from rewards.routing import prompt_text, route_task
 from tests.test_audit_support import add_user
 
-PROMPTS_PER_TASK = 20
+PROMPTS_PER_TASK = 25
 PER_PROMPT = 4
 BOOT = 1000
 SEED = 2024
@@ -292,7 +295,7 @@ def test_extraction_bugs_fail_extraction_only(audited_store):
     assert_only(d, "extraction")
     assert d.reward_versions["extraction"] == buggy.version != registry.get_reward("extraction").version
     st = d.report.stats["extraction"]
-    assert st.rho < 0.5 or st.ci_low <= 0.2
+    assert st.rho < 0.5 or st.ci_low <= 0.4
     # The queue shows where: the top disagreements are completions with a decimal comma or a boolean score.
     top = d.report.queue("extraction", limit=8)
     hits = [r for r in top if ",8" in r["completion"] or ",9" in r["completion"] or ",7" in r["completion"]

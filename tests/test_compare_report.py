@@ -65,6 +65,9 @@ def test_complete_report_table_and_files(store, tmp_path):
            f"{ext['delta_pct']:+.1f}% | yes (p=" in md
     assert "| push |" in md and "undefined (no differences)" in md
     assert "Wilcoxon undefined: every paired difference is zero" in md
+    # The report states how zero differences and ties were treated, and the bootstrap's limits.
+    assert "zero differences dropped (Wilcoxon's zero method); p exact and conditional on tied ranks" in md
+    assert "with fewer than 20 prompts its coverage falls short of 95%" in md
     assert "## Blind review" in md and "## Reviewer notes" in md and "second line" in md
     assert "PARTIAL" not in md
     paths = report.write_report(store, cid, tmp_path / "out", report=rep)

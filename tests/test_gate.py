@@ -6,6 +6,8 @@ reads the stored breakdowns; tests against the real reward registry are in test_
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from audit_app.audit import gate, verdict
@@ -37,36 +39,53 @@ def people(store):
 
 
 def good_stats(**kw) -> TaskStats:
-    base = dict(task="push", n_rollouts=30, n_items=24, n_prompts=8, annotators=["ana", "bia"],
-                human_distinct=5, reward_distinct=20, rho=0.62, ci_low=0.41, ci_high=0.78)
+    base = dict(task="push", n_rollouts=150, n_items=120, n_prompts=30, annotators=["ana", "bia"],
+                human_distinct=5, reward_distinct=20, rho=0.62, ci_low=0.45, ci_high=0.78, alpha=0.6,
+                n_alpha_items=20, within_prompt_tau=0.45, within_ci_low=0.3, within_ci_high=0.58,
+                n_prompt_groups=22)
     return TaskStats(**{**base, **kw})
 
 
-LIMITS = {"min_items": 20, "min_annotators": 2, "min_rho": 0.5, "min_ci_low": 0.2}
+LIMITS = {"min_items": 100, "min_prompts": 10, "min_annotators": 2, "min_overlap": 10, "min_rho": 0.5,
+          "min_ci_low": 0.4, "min_within_tau": 0.2, "min_within_ci_low": 0.2}
 
 
 def test_verdict_reasons_in_words():
     v = verdict.evaluate(good_stats(), LIMITS)
-    assert v.passed and v.reason.startswith("push: rho 0.62 >= 0.50 on 24 items, 95% CI 0.41 to 0.78")
-    v = verdict.evaluate(good_stats(rho=0.31, ci_low=0.25), LIMITS)
-    assert not v.passed and v.reason == "push: rho 0.31 < 0.50 on 24 items"
-    v = verdict.evaluate(good_stats(ci_low=0.2), LIMITS)
-    assert not v.passed and "95% CI lower bound 0.20 <= 0.20" in v.reason
-    v = verdict.evaluate(good_stats(n_items=12), LIMITS)
-    assert v.reason == "push: 12 scored items < 20 needed"
+    assert v.passed and v.reason == (
+        "push: rho 0.62 >= 0.50 on 120 items, 95% CI 0.45 to 0.78 (lower bound > 0.40); within-prompt tau 0.45 >= "
+        "0.20, 95% CI 0.30 to 0.58 over 22 prompts; 30 prompts, 2 annotators, 20 items scored twice")
+    v = verdict.evaluate(good_stats(rho=0.31, ci_low=0.45), LIMITS)
+    assert not v.passed and v.reason == "push: rho 0.31 < 0.50 on 120 items"
+    v = verdict.evaluate(good_stats(ci_low=0.4), LIMITS)
+    assert not v.passed and "95% CI lower bound 0.40 <= 0.40" in v.reason
+    v = verdict.evaluate(good_stats(n_items=72), LIMITS)
+    assert v.reason == "push: 72 scored items < 100 needed"
+    v = verdict.evaluate(good_stats(n_prompts=9), LIMITS)
+    assert v.reason.startswith("push: 9 prompts < 10 needed (completions of one prompt are not independent")
     v = verdict.evaluate(good_stats(annotators=["ana"]), LIMITS)
     assert v.reason == "push: only 1 annotator (ana), 2 needed"
+    v = verdict.evaluate(good_stats(n_alpha_items=4), LIMITS)
+    assert v.reason == "push: only 4 items scored by two or more people, 10 needed to measure their agreement"
+    v = verdict.evaluate(good_stats(alpha=None), LIMITS)
+    assert "agreement between people is undefined" in v.reason
+    v = verdict.evaluate(good_stats(within_prompt_tau=0.05), LIMITS)
+    assert v.reason.startswith("push: within-prompt tau 0.05 < 0.20 over 22 prompts")
+    v = verdict.evaluate(good_stats(within_ci_low=0.12), LIMITS)
+    assert v.reason.startswith("push: within-prompt tau 95% CI lower bound 0.12 <= 0.20")
+    v = verdict.evaluate(good_stats(within_prompt_tau=None, within_ci_low=None, n_prompt_groups=0), LIMITS)
+    assert "no prompt group with 2 or more scored completions" in v.reason
     assert verdict.evaluate(good_stats(n_rollouts=0, n_items=0), LIMITS).reason == \
         "push: no rollouts for this task; sample some first"
     assert verdict.evaluate(good_stats(n_items=0, annotators=[]), LIMITS).reason == \
-        "push: no human scores yet (0 of 30 rollouts scored)"
+        "push: no human scores yet (0 of 150 rollouts scored)"
     v = verdict.evaluate(good_stats(rho=0.55, ci_low=None, ci_high=None), LIMITS)
-    assert not v.passed and "no bootstrap interval" in v.reason
+    assert not v.passed and "no 95% interval for rho" in v.reason
 
 
 def test_thresholds_file_and_validation():
     cfg = thresholds.load_default_thresholds()
-    assert cfg["defaults"] == {"min_items": 20, "min_annotators": 2, "min_rho": 0.5, "min_ci_low": 0.2}
+    assert cfg["defaults"] == LIMITS
     good = {"defaults": dict(cfg["defaults"]), "tasks": {"push": {"min_rho": 0.6}}}
     assert thresholds.thresholds_for(thresholds.validate_thresholds(good), "push")["min_rho"] == 0.6
     assert thresholds.thresholds_for(thresholds.validate_thresholds(good), "sql_qa")["min_rho"] == 0.5
@@ -108,8 +127,7 @@ def test_only_admins_edit_thresholds_and_every_edit_is_kept(store, people):
     assert store.set_gate_thresholds(people["admin"], new2) == 2
     now = store.gate_thresholds()
     assert now["revision"] == 2 and now["changed_by"] == "the-admin" and now["changed_at"]
-    assert thresholds.thresholds_for(now["config"], "push") == {"min_items": 30, "min_annotators": 2,
-                                                          "min_rho": 0.4, "min_ci_low": 0.2}
+    assert thresholds.thresholds_for(now["config"], "push") == {**LIMITS, "min_items": 30, "min_rho": 0.4}
     hist = store.gate_threshold_history()
     assert [h["revision"] for h in hist] == [2, 1] and hist[1]["note"] == "stricter"
 
@@ -130,7 +148,7 @@ def test_compute_roles(store, people):
 
 
 def test_decision_passes_good_reward_and_is_stored_with_everything(store, people):
-    seed_store(store, synthetic_items("push", 60, seed=1) + synthetic_items("extraction", 60, seed=2))
+    seed_store(store, synthetic_items("push", 120, seed=1) + synthetic_items("extraction", 120, seed=2))
     d = gate.compute_decision(store, people["engineer"], ["push", "extraction"],
                               rewards=scorers("push", "extraction"), n_boot=BOOT)
     assert d.passed() and d.passed(["push"]) and d.reasons() == []
@@ -143,7 +161,7 @@ def test_decision_passes_good_reward_and_is_stored_with_everything(store, people
     assert row["thresholds"]["defaults"]["min_rho"] == 0.5 and row["thresholds_revision"] == 0
     assert row["annotation_counts"]["push"] == store.audit_counts(["push"])["push"]
     assert len(row["annotations_hash"]) == 64
-    assert row["per_task"]["push"]["stats"]["n_items"] == 60
+    assert row["per_task"]["push"]["stats"]["n_items"] == 120
     again = gate.GateDecision.from_row(row)
     assert again.passed() and again.per_task["push"].reason == d.per_task["push"].reason
     with pytest.raises(NotFound):
@@ -159,21 +177,22 @@ def test_snapshot_hash_follows_the_annotations(store):
 
 
 def test_bad_reward_fails_with_rho_reason(store, people):
-    items = synthetic_items("push", 40, rho_noise=5.0, seed=3)  # reward is noise
+    items = synthetic_items("push", 120, rho_noise=5.0, seed=3)  # reward is noise
     seed_store(store, items)
     d = gate.compute_decision(store, people["engineer"], ["push"], rewards=scorers("push"), n_boot=BOOT)
     assert not d.passed()
     (reason,) = d.reasons()
-    assert reason.startswith("push: rho ") and "< 0.50 on 40 items" in reason
+    assert reason.startswith("push: rho ") and "< 0.50 on 120 items" in reason
+    assert "within-prompt tau" in reason  # nor does it order a prompt's completions
 
 
 def test_new_thresholds_apply_to_the_next_decision(store, people):
-    seed_store(store, synthetic_items("push", 60, seed=1))
+    seed_store(store, synthetic_items("push", 120, seed=1))
     assert gate.compute_decision(store, SYSTEM, ["push"], rewards=scorers("push"), n_boot=BOOT).passed()
     cfg = store.gate_thresholds()["config"]
-    store.set_gate_thresholds(people["admin"], {"defaults": cfg["defaults"], "tasks": {"push": {"min_items": 100}}})
+    store.set_gate_thresholds(people["admin"], {"defaults": cfg["defaults"], "tasks": {"push": {"min_items": 200}}})
     d = gate.compute_decision(store, SYSTEM, ["push"], rewards=scorers("push"), n_boot=BOOT)
-    assert d.reasons() == ["push: 60 scored items < 100 needed"]
+    assert d.reasons() == ["push: 120 scored items < 200 needed"]
     assert store.get_gate_decision(d.id)["thresholds_revision"] == 1
 
 
@@ -263,3 +282,29 @@ def test_disagreement_queue_from_the_store(store):
     q = report.queue("push", limit=5)
     assert q[0]["rollout_id"] == 5 and q[0]["comments"][0]["comment"].startswith("texto longo")
     assert q[0]["completion"] == "completion 4" and len(q) == 5
+
+
+def test_a_revision_stored_before_the_new_criteria_gets_their_shipped_values(store, people):
+    old = {"version": 1, "defaults": {"min_items": 30, "min_annotators": 2, "min_rho": 0.6, "min_ci_low": 0.3},
+           "tasks": {}}
+    store.db["gate_thresholds"].insert({"revision": 1, "config": json.dumps(old), "note": "before",
+                                        "changed_by": "the-admin", "changed_at": "2026-01-01T00:00:00+00:00"})
+    config = store.gate_thresholds()["config"]
+    assert config["defaults"] == {**LIMITS, "min_items": 30, "min_rho": 0.6, "min_ci_low": 0.3}
+    seed_store(store, synthetic_items("push", 100, seed=1))
+    d = gate.compute_decision(store, people["engineer"], ["push"], rewards=scorers("push"), n_boot=BOOT,
+                              via="Audit & gate page")
+    assert d.passed() and "within-prompt tau" in d.per_task["push"].reason
+    row = store.get_gate_decision(d.id)
+    assert (row["computed_by"], row["computed_via"]) == ("the-engineer", "Audit & gate page")
+    assert gate.GateDecision.from_row(row).computed_via == "Audit & gate page"
+
+
+def test_only_the_command_line_identity_records_an_operator(store, people):
+    seed_store(store, synthetic_items("push", 120, seed=1))
+    d = gate.compute_decision(store, SYSTEM, ["push"], rewards=scorers("push"), n_boot=BOOT, operator="ana@box",
+                              via="tucano-audit audit (command line)")
+    assert store.get_gate_decision(d.id)["computed_by"] == d.computed_by == "ana@box"
+    with pytest.raises(InvalidInput, match="operator names who ran the command line"):
+        gate.compute_decision(store, people["engineer"], ["push"], rewards=scorers("push"), n_boot=BOOT,
+                              operator="someone-else")

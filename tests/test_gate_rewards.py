@@ -24,21 +24,21 @@ PUSHES = [
 
 @pytest.fixture
 def push_store(store):
-    """12 push prompts x 6 completions, scored on insert by today's push reward, and two people
-    who score like the reward (so the gate passes)."""
+    """17 push prompts x 6 completions, scored on insert by today's push reward, and two people
+    who score like the reward (so the gate passes); a quarter of the items are scored by both."""
     store.add_prompts([{"prompt_id": f"push-{p}", "task": "push", "split": "train", "topic": "reengajamento",
                         "prompt": [{"role": "user", "content": f"Escreva um push de até 120 caracteres ({p})."}]}
-                       for p in range(12)])
+                       for p in range(17)])
     ids = store.add_rollouts([{"prompt_id": f"push-{p}", "model_id": "m", "sample_index": i,
                                "completion": text + ("" if p == 0 else f" #{p}")}
-                              for p in range(12) for i, text in enumerate(PUSHES)])
+                              for p in range(17) for i, text in enumerate(PUSHES)])
     ana, bia = add_user(store, "ana", "annotator"), add_user(store, "bia", "annotator")
     for n, rid in enumerate(ids):
         total = store.get_rollout(rid)["reward_total"]
         score = max(1, min(5, round(1 + 4 * total)))
         store.record_annotation(ana if n % 2 else bia, rid, score)
-        if n % 3 == 0:
-            store.record_annotation(bia if n % 2 else ana, rid, max(1, min(5, score + (n % 2))))
+        if n % 4 == 1:
+            store.record_annotation(bia if n % 2 else ana, rid, max(1, min(5, score - (n % 8 == 1))))
     return store
 
 
@@ -58,7 +58,7 @@ def test_decisions_for_other_reward_versions_are_not_current(push_store):
     longer = make_push_reward(max_chars=60)
     assert longer.version != registry.get_reward("push").version
     other = gate.compute_decision(push_store, SYSTEM, ["push"], rewards={"push": longer}, n_boot=300)
-    assert other.reward_versions == {"push": longer.version} and other.report.rescored == {"push": 72}
+    assert other.reward_versions == {"push": longer.version} and other.report.rescored == {"push": 102}
     assert gate.current_decision(push_store, ["push"]).id == first.id
 
 

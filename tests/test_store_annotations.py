@@ -169,7 +169,9 @@ def test_one_megabyte_completion(store, users):
 
 def test_progress_counts(store, users, rollout_ids):
     ann = users["annotator"]
-    store.update_settings({"task_minimum": 2, "agreement_share": 0.0}, actor=users["admin"])
+    store.update_settings({"agreement_share": 0.0}, actor=users["admin"])
+    config = store.gate_thresholds()["config"]
+    store.set_gate_thresholds(users["admin"], {**config, "defaults": {**config["defaults"], "min_items": 3}})
     for seconds in (10, 20, 60):
         item = store.next_item(ann)
         store.record_annotation(ann, item["rollout_id"], 3, seconds=seconds)
@@ -180,6 +182,7 @@ def test_progress_counts(store, users, rollout_ids):
                                 "items_total": 20}
     per_task = progress["per_task"]
     assert sorted(t["scored"] for t in per_task.values()) == [0, 1, 1, 1]  # balanced across tasks
-    assert all(t["items"] == 5 and t["minimum"] == 2 and not t["reached"] for t in per_task.values())
+    assert all(t["items"] == 5 and t["minimum"] == t["goal"] == 3 and not t["reached"] and t["short_of_rollouts"] == 0
+               for t in per_task.values())
     team_only = store.progress()
     assert team_only["mine"] is None and team_only["team"] == progress["team"]

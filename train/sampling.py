@@ -315,12 +315,14 @@ def list_checkpoints(store=None) -> list[dict]:
 
 def sample_argv(*, model: str, adapter: str | None, tasks, prompts: int, per_prompt: int, temperature: float,
                 max_new_tokens: int, eval_split: bool = False, top_p: float = 1.0, seed: int | None = None,
-                batch_size: int = 8) -> list[str]:
-    """The `tucano-audit sample ...` arguments a Sample-page form stands for (checked here)."""
+                batch_size: int = 8, prompt_ids=None) -> list[str]:
+    """The `tucano-audit sample ...` arguments a Sample-page form stands for (checked here);
+    `prompt_ids` names exactly the prompts to sample (then `prompts` is ignored)."""
     params = GenParams(temperature=float(temperature), top_p=float(top_p), top_k=0,
                        max_new_tokens=int(max_new_tokens), seed=0 if seed is None else int(seed))
     check_request(SampleRequest(model=model, adapter=adapter, tasks=tuple(tasks), prompts_per_task=int(prompts),
-                                per_prompt=int(per_prompt), params=params, batch_size=int(batch_size)))
+                                per_prompt=int(per_prompt), params=params, batch_size=int(batch_size),
+                                prompt_ids=tuple(prompt_ids) if prompt_ids else None))
     argv = ["sample", "--model", model, "--tasks", *tasks, "--prompts", str(int(prompts)),
             "--per-prompt", str(int(per_prompt)), "--temperature", repr(float(temperature)),
             "--top-p", repr(float(top_p)), "--max-new-tokens", str(int(max_new_tokens)),
@@ -331,4 +333,6 @@ def sample_argv(*, model: str, adapter: str | None, tasks, prompts: int, per_pro
         argv.append("--eval")
     if seed is not None:
         argv += ["--seed", str(int(seed))]
+    if prompt_ids:
+        argv += ["--prompt-ids", *prompt_ids]
     return argv

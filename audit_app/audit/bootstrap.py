@@ -132,3 +132,15 @@ def bootstrap_alpha(counts: np.ndarray, *, n_boot: int = DEFAULT_BOOT, seed: int
     d = (between - (n_v[:, :, None] + n_v[:, None, :]) / 2) ** 2
     with np.errstate(invalid="ignore", divide="ignore"):
         return 1 - (o * d).sum(axis=(1, 2)) / (e * d).sum(axis=(1, 2))
+
+
+def bootstrap_mean(values, *, n_boot: int = DEFAULT_BOOT, seed: int = 0) -> np.ndarray:
+    """Means of `n_boot` resamples (with replacement) of `values`, one value per cluster.
+
+    Used for the mean within-prompt tau: each prompt contributes one tau, so resampling
+    the taus is resampling prompts."""
+    v = np.asarray(values, dtype=float)
+    if len(v) == 0 or n_boot <= 0:
+        return np.empty(0)
+    w = cluster_counts(np.random.default_rng(seed), len(v), n_boot)
+    return (w @ v) / len(v)

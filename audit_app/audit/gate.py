@@ -21,7 +21,7 @@ from audit_app.audit.bootstrap import DEFAULT_BOOT
 from audit_app.audit.report import AuditReport, audit_report, check_tasks
 from audit_app.audit.verdict import TaskVerdict
 from data.store.audit import COMPUTE_ROLES
-from data.store.roles import User, require_role
+from data.store.roles import User
 from rewards import versions
 
 
@@ -34,6 +34,7 @@ class GateDecision:
     per_task: dict[str, TaskVerdict]
     computed_at: str | None = None
     computed_by: str | None = None
+    computed_via: str | None = None  # what computed it: the page, the command line
     thresholds: dict = field(default_factory=dict)
     thresholds_revision: int = 0
     annotations_hash: str = ""
@@ -69,18 +70,26 @@ class GateDecision:
                     for t, v in row["per_task"].items()}
         return cls(id=row["id"], tasks=list(row["tasks"]), reward_versions=dict(row["reward_versions"]),
                    per_task=per_task, computed_at=row["computed_at"], computed_by=row["computed_by"],
+                   computed_via=row.get("computed_via"),
                    thresholds=row["thresholds"], thresholds_revision=row["thresholds_revision"],
                    annotations_hash=row["annotations_hash"], annotation_counts=row["annotation_counts"],
                    reward_names=row.get("reward_names") or {})
 
 
 def compute_decision(store, actor: User, tasks: Sequence[str] | None = None, *, rewards: Mapping | None = None,
-                     n_boot: int = DEFAULT_BOOT, seed: int = 0, record: bool = True) -> GateDecision:
-    """Audit, judge every task, and (with `record`) store the decision: engineer, reviewer or admin."""
-    require_role(actor, *COMPUTE_ROLES, action="computing a gate decision")
-    report = audit_report(store, tasks, rewards=rewards, n_boot=n_boot, seed=seed)
+                     n_boot: int = DEFAULT_BOOT, seed: int = 0, record: bool = True, via: str | None = None,
+                     operator: str | None = None, report: AuditReport | None = None) -> GateDecision:
+    """Audit, judge every task, and (with `record`) store the decision: engineer, reviewer or admin.
+
+    `via` says what computed it ("Audit & gate page", "tucano-audit audit (command line)"),
+    stored beside who; `operator` is who ran the command line when the actor is its
+    identity (SYSTEM). `report`: an audit already computed for exactly these tasks, rewards
+    and bootstrap settings at the store's current revision (the page's cached one)."""
+    actor = store.acting(actor, *COMPUTE_ROLES, action="computing a gate decision")  # the stored account
+    if report is None:
+        report = audit_report(store, tasks, rewards=rewards, n_boot=n_boot, seed=seed)
     decision = GateDecision(id=None, tasks=report.tasks, reward_versions=report.reward_versions,
-                            per_task=report.verdicts, computed_by=actor.username,
+                            per_task=report.verdicts, computed_by=operator or actor.username, computed_via=via,
                             thresholds=report.thresholds, thresholds_revision=report.thresholds_revision,
                             annotations_hash=report.annotations_hash,
                             annotation_counts=report.annotation_counts, reward_names=report.reward_names,
@@ -93,7 +102,7 @@ def compute_decision(store, actor: User, tasks: Sequence[str] | None = None, *, 
             per_task={t: {"passed": v.passed, "reason": v.reason, "stats": v.stats}
                       for t, v in report.verdicts.items()},
             annotations_hash=report.annotations_hash, annotation_counts=report.annotation_counts,
-            n_boot=n_boot, seed=seed)
+            n_boot=report.n_boot, seed=report.seed, computed_via=via, operator=operator)
         decision.computed_at = store.get_gate_decision(decision.id)["computed_at"]
     return decision
 

@@ -3,15 +3,25 @@ with the human scores beside them, the figures, and each task's verdict.
 
 The audit always measures the reward being decided on: rollouts scored by another reward
 name or version are re-scored in memory first (the store is not changed). Reads only.
+
+Beside each verdict, `needs` says how many more scores (items, prompts, second scores)
+the task needs at today's agreement (audit_app.audit.needs).
+
+Where exploit families plug in (next step, once rewards.exploits exists): `audit_report`
+already holds, per task, the exact reward object it audits (`scorers[task]`) and the
+task's prompts (`store.audit_items`); the exploit bench runs there with that reward on
+those prompt rows, its result goes into the AuditReport beside `stats`, and
+`verdict.evaluate` receives the failing families as one more reason to fail.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from audit_app.audit import stats as audit_stats
 from audit_app.audit.bootstrap import DEFAULT_BOOT
+from audit_app.audit.needs import Needs, needs
 from audit_app.audit.verdict import TaskVerdict, evaluate
 from data.prompts import reward_meta as prompt_reward_meta
 from data.store.errors import InvalidInput
@@ -89,6 +99,15 @@ class AuditReport:
     annotation_counts: dict[str, dict]
     n_boot: int
     seed: int
+    needs: dict[str, Needs]
+    _memo: dict = field(default_factory=dict, repr=False, compare=False)
+
+    def memo(self, key, build: Callable[[], object]):
+        """`build()` once per key for this report (the page's figures: a cached report is drawn
+        again on every rerun, and a 10,000-point scatter takes longer to build than to show)."""
+        if key not in self._memo:
+            self._memo[key] = build()
+        return self._memo[key]
 
     @property
     def passed(self) -> bool:
@@ -111,6 +130,10 @@ class AuditReport:
         for name, rho in st.components.items():
             if rho is not None and rho <= NEGATIVE_COMPONENT_RHO:
                 out.append(("warning", f"component {name} runs against people (rho {rho:.2f})"))
+        if st.rho is not None and st.ceiling is not None and st.rho > st.ceiling + 0.05:
+            out.append(("info", f"rho {st.rho:.2f} is above the ceiling {st.ceiling:.2f} that the people's "
+                                "agreement suggests: with few items scored twice the agreement is uncertain"))
+        out.append(("info", f"still needed: {self.needs[task].reason}"))
         return out
 
     def rows(self) -> list[dict]:
@@ -123,9 +146,12 @@ class AuditReport:
                 "prompts": st.n_prompts, "annotators": st.n_annotators, "rho": st.rho,
                 "ci_low": st.ci_low, "ci_high": st.ci_high, "p_value": st.p_value, "tau_b": st.tau_b,
                 "reward_ties": st.reward_ties, "alpha": st.alpha, "alpha_ci_low": st.alpha_ci_low,
-                "alpha_ci_high": st.alpha_ci_high, "within_prompt_tau": st.within_prompt_tau,
-                "prompt_groups": st.n_prompt_groups, "rescored": self.rescored.get(t, 0),
-                "reward": f"{self.reward_names[t]}@{self.reward_versions[t][:10]}",
+                "alpha_ci_high": st.alpha_ci_high, "overlap": st.n_alpha_items, "ceiling": st.ceiling,
+                "within_prompt_tau": st.within_prompt_tau, "within_ci_low": st.within_ci_low,
+                "within_ci_high": st.within_ci_high, "prompt_groups": st.n_prompt_groups,
+                "more_items": self.needs[t].items, "more_prompts": self.needs[t].prompts,
+                "more_second_scores": self.needs[t].second_scores, "reachable": self.needs[t].reachable,
+                "rescored": self.rescored.get(t, 0), "reward": f"{self.reward_names[t]}@{self.reward_versions[t][:10]}",
             })
         return out
 
@@ -156,11 +182,18 @@ def audit_report(store, tasks: Sequence[str] | None = None, *, rewards: Mapping 
     digest, counts = store.annotation_snapshot(tasks)
     items, rescored = {}, {}
     for task in tasks:
-        items[task], rescored[task] = rescore(store.audit_items(task), scorers[task])
+        # Read without the prompts (their decoding is most of a large read); re-scoring needs
+        # them, so a task with stale rollouts is read again in full.
+        light = store.audit_items(task, with_prompt=False)
+        stale = any(it.get("reward_name") != scorers[task].name or it.get("reward_version") != scorers[task].version
+                    for it in light)
+        items[task], rescored[task] = rescore(store.audit_items(task) if stale else light, scorers[task])
     stats = audit_stats.audit(items, rollout_counts={t: counts[t]["rollouts"] for t in tasks},
                               n_boot=n_boot, seed=seed)
-    verdicts = {t: evaluate(stats[t], thresholds_for(th["config"], t)) for t in tasks}
+    limits = {t: thresholds_for(th["config"], t) for t in tasks}
+    verdicts = {t: evaluate(stats[t], limits[t]) for t in tasks}
     return AuditReport(tasks=tasks, stats=stats, verdicts=verdicts, items=items,
+                       needs={t: needs(stats[t], limits[t]) for t in tasks},
                        reward_versions={t: scorers[t].version for t in tasks},
                        reward_names={t: scorers[t].name for t in tasks}, rescored=rescored,
                        thresholds=th["config"], thresholds_revision=th["revision"],

@@ -10,12 +10,14 @@ scored rollout):
 
 Per task (`task_stats`): Spearman rho between reward total and the human score (mean of
 the annotators' first-round scores), its p-value and a 95% bootstrap interval that
-resamples *prompts* (completions of one prompt are not independent); Kendall tau-b; the
-share of tied pairs (a reward with few distinct values ties a lot); rho per reward
-component; the human ceiling (Krippendorff's ordinal alpha on items scored by two or more
-people, with a bootstrap interval, and each annotator's self-consistency on unannounced
-repeats); the mean Kendall tau inside each prompt's group (what GRPO actually compares).
-`disagreement_queue` lists the items where reward and human ranks differ most.
+resamples *prompts* (completions of one prompt are not independent; with fewer than
+MIN_PROMPTS_CI prompts no interval is computed); Kendall tau-b; the share of tied pairs;
+rho per reward component; the mean Kendall tau inside each prompt's group (the order
+GRPO uses, audit_app.audit.within) with its own prompt-bootstrap interval; the
+inter-annotator agreement (ordinal alpha with a bootstrap interval), the ceiling it puts
+on rho against the mean human score (audit_app.audit.agreement), and each annotator's
+self-consistency. `disagreement_queue` lists the items where reward and human ranks
+differ most.
 
 The bootstraps (audit_app.audit.bootstrap) are vectorised over resamples.
 """
@@ -24,34 +26,38 @@ from __future__ import annotations
 
 import math
 import zlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 
-import krippendorff
 import numpy as np
 from scipy import stats as sps
 
+from audit_app.audit.agreement import (  # noqa: F401  (re-exported: the audit's vocabulary)
+    SCORES,
+    first_round_scores,
+    mean_score_ceiling,
+    ordinal_alpha,
+    self_consistency,
+    value_counts,
+)
 from audit_app.audit.bootstrap import (
     CONFIDENCE,
     DEFAULT_BOOT,
     bootstrap_alpha,
+    bootstrap_mean,
     bootstrap_spearman,
     percentile_ci,
 )
+from audit_app.audit.within import within_prompt_taus
 
-SCORES = (1, 2, 3, 4, 5)
 # Above this share of tied reward pairs, rho and tau mostly measure ties: warn.
 TIE_WARNING_SHARE = 0.25
-MIN_GROUP = 3  # within-prompt ranking needs at least 3 scored completions of a prompt
+# Below this many prompts (or prompt groups) a bootstrap over prompts is fiction: with 1-2
+# prompts it returns a zero-width interval, and its coverage is poor until about 5.
+MIN_PROMPTS_CI = 5
 
 
 # -- item helpers -----------------------------------------------------------------------
-def first_round_scores(item: dict) -> list[float]:
-    """The non-skipped round-0 scores of an item, one per annotator."""
-    return [float(a["score"]) for a in item.get("annotations", ())
-            if a.get("round", 0) == 0 and a.get("score") is not None]
-
-
 def human_score(item: dict) -> float:
     """Mean of the annotators' round-0 scores; NaN when nobody scored the item."""
     scores = first_round_scores(item)
@@ -110,13 +116,19 @@ class TaskStats:
     human_ties: float | None = None
     ties_warning: str | None = None
     components: dict[str, float | None] = field(default_factory=dict)
-    alpha: float | None = None
+    alpha: float | None = None         # inter-annotator agreement (ordinal alpha)
     alpha_ci_low: float | None = None
     alpha_ci_high: float | None = None
-    n_alpha_items: int = 0
+    n_alpha_items: int = 0             # items scored by two or more people (the overlap)
+    scores_per_item: float | None = None  # k: mean first-round scores per scored item
+    ceiling: float | None = None       # reliability index of the mean human score, from alpha and k
+    ceiling_ci_low: float | None = None
+    ceiling_ci_high: float | None = None
     self_consistency: list[dict] = field(default_factory=list)
-    within_prompt_tau: float | None = None
-    n_prompt_groups: int = 0           # prompts with >= 3 scored completions and a defined tau
+    within_prompt_tau: float | None = None  # mean Kendall tau-b inside prompt groups
+    within_ci_low: float | None = None
+    within_ci_high: float | None = None
+    n_prompt_groups: int = 0           # prompts with >= 2 scored completions and a defined tau
     n_prompt_groups_tied: int = 0      # such prompts where reward or humans tie every completion
     problems: list[str] = field(default_factory=list)
 
@@ -145,82 +157,6 @@ def tie_share(values: np.ndarray) -> float:
     return float((counts * (counts - 1)).sum() / (n * (n - 1)))
 
 
-# -- human ceiling -----------------------------------------------------------------------
-def value_counts(items: Iterable[dict]) -> np.ndarray:
-    """(units, 5) counts of round-0 scores 1..5 for items scored by two or more people."""
-    rows = []
-    for item in items:
-        scores = first_round_scores(item)
-        if len(scores) >= 2:
-            rows.append([scores.count(float(v)) for v in SCORES])
-    return np.asarray(rows, dtype=float).reshape(-1, len(SCORES))
-
-
-def ordinal_alpha(counts: np.ndarray) -> float:
-    """Krippendorff's alpha, ordinal, from the `krippendorff` package (NaN when undefined)."""
-    if len(counts) == 0 or np.count_nonzero(counts.sum(axis=0)) < 2:
-        return math.nan
-    return float(krippendorff.alpha(value_counts=counts, value_domain=list(SCORES),
-                                     level_of_measurement="ordinal"))
-
-
-def self_consistency(items: Iterable[dict]) -> list[dict]:
-    """Per annotator: how often a repeated item (round 1) got the same score as round 0."""
-    pairs: dict[str, list[tuple[float, float]]] = {}
-    for item in items:
-        by = {}
-        for a in item.get("annotations", ()):
-            if a.get("score") is not None:
-                by[(a.get("annotator"), a.get("round", 0))] = float(a["score"])
-        for (who, rnd), first in by.items():
-            if rnd == 0 and (who, 1) in by:
-                pairs.setdefault(str(who), []).append((first, by[(who, 1)]))
-    out = []
-    for who in sorted(pairs):
-        p = np.asarray(pairs[who])
-        diff = np.abs(p[:, 0] - p[:, 1])
-        out.append({"annotator": who, "n": len(p), "exact": float((diff == 0).mean()),
-                    "within_one": float((diff <= 1).mean()), "mean_abs_diff": float(diff.mean())})
-    return out
-
-
-# -- within-prompt ranking ----------------------------------------------------------------
-def within_prompt_taus(x, y, clusters, *, min_group: int = MIN_GROUP) -> tuple[np.ndarray, int]:
-    """Kendall tau-b of x vs y inside each cluster with >= `min_group` items.
-
-    Returns (taus of clusters where both orders are defined, number of clusters where
-    x or y ties every item so tau is undefined)."""
-    x = np.asarray(x, dtype=float)
-    y = np.asarray(y, dtype=float)
-    _, cidx = np.unique(np.asarray(clusters), return_inverse=True)
-    order = np.argsort(cidx, kind="stable")
-    sizes = np.bincount(cidx)
-    starts = np.r_[0, np.cumsum(sizes)[:-1]]
-    I_parts, J_parts, G_parts = [], [], []
-    gid = 0
-    # All groups of one size at once: their pairs are the same triangle, offset.
-    for m in np.unique(sizes[sizes >= min_group]):
-        s = starts[sizes == m]
-        a, b = np.triu_indices(m, 1)
-        I_parts.append((s[:, None] + a[None, :]).ravel())
-        J_parts.append((s[:, None] + b[None, :]).ravel())
-        G_parts.append(np.repeat(np.arange(gid, gid + len(s)), len(a)))
-        gid += len(s)
-    if gid == 0:
-        return np.empty(0), 0
-    I = order[np.concatenate(I_parts)]  # noqa: E741
-    J = order[np.concatenate(J_parts)]
-    G = np.concatenate(G_parts)
-    dx, dy = np.sign(x[I] - x[J]), np.sign(y[I] - y[J])
-    n0 = np.bincount(G, minlength=gid).astype(float)
-    nx = n0 - np.bincount(G, weights=(dx == 0), minlength=gid)
-    ny = n0 - np.bincount(G, weights=(dy == 0), minlength=gid)
-    s = np.bincount(G, weights=dx * dy, minlength=gid)
-    defined = (nx > 0) & (ny > 0)
-    taus = s[defined] / np.sqrt(nx[defined] * ny[defined])
-    return taus, int((~defined).sum())
-
-
 # -- per task -------------------------------------------------------------------------------
 def _seed_for(seed: int, task: str) -> int:
     # Independent but reproducible streams per task.
@@ -241,6 +177,19 @@ def _spearman(x, y) -> tuple[float, float]:
     return float(r.statistic), float(r.pvalue)
 
 
+def prompt_ids(items: Sequence[dict]) -> list[str]:
+    """Each item's prompt id; ValueError naming the first item without one (an item with no
+    prompt cannot be resampled with its prompt's other completions)."""
+    out = []
+    for it in items:
+        pid = it.get("prompt_id")
+        if not isinstance(pid, str) or not pid.strip():
+            raise ValueError(f"audit item (rollout {it.get('rollout_id')}) has no prompt_id; every audit item "
+                             "needs the prompt it answers")
+        out.append(pid)
+    return out
+
+
 def task_stats(items: Sequence[dict], task: str = "", *, n_rollouts: int | None = None,
                n_boot: int = DEFAULT_BOOT, seed: int = 0, confidence: float = CONFIDENCE) -> TaskStats:
     """Every figure for one task's audit items (unscored items are ignored)."""
@@ -254,7 +203,7 @@ def task_stats(items: Sequence[dict], task: str = "", *, n_rollouts: int | None 
     used = [it for it, ok in zip(scored, good, strict=True) if ok]
     reward = reward_all[good]
     human = np.array(means, dtype=float)[good]
-    prompts = [str(it.get("prompt_id")) for it in used]
+    prompts = prompt_ids(used)
     st.n_items = len(used)
     st.n_prompts = len(set(prompts))
     st.annotators = sorted({str(a.get("annotator")) for it in scored for a in it.get("annotations", ())
@@ -263,6 +212,7 @@ def task_stats(items: Sequence[dict], task: str = "", *, n_rollouts: int | None 
     st.reward_distinct = len(np.unique(reward))
     if st.n_items:
         st.human_mean, st.reward_mean = float(human.mean()), float(reward.mean())
+        st.scores_per_item = float(np.mean([len(first_round_scores(it)) for it in used]))
     if n_rollouts == 0:
         st.problems.append("no rollouts for this task")
     elif not scored:
@@ -284,13 +234,29 @@ def task_stats(items: Sequence[dict], task: str = "", *, n_rollouts: int | None 
     if 0 < st.n_items < 3:
         st.problems.append(f"only {st.n_items} scored item(s): too few for a correlation")
 
+    _pooled(st, used, reward, human, prompts, n_boot, _seed_for(seed, st.task), confidence)
+    _within(st, reward, human, prompts, n_boot, _seed_for(seed + 2, st.task), confidence)
+    _agreement(st, scored, n_boot, _seed_for(seed + 1, st.task), confidence)
+    return st
+
+
+def _too_few_prompts(n: int, what: str) -> str:
+    return (f"no 95% interval for {what}: {n} prompt{'' if n == 1 else 's'} "
+            f"{'is' if n == 1 else 'are'} too few to resample ({MIN_PROMPTS_CI} needed)")
+
+
+def _pooled(st: TaskStats, used, reward, human, prompts, n_boot, seed, confidence) -> None:
+    """Spearman rho over all items, its prompt-bootstrap interval, tau-b, per-component rho."""
     rho, p = _spearman(reward, human)
-    if math.isfinite(rho):
-        st.rho, st.p_value = rho, p
-        tau = sps.kendalltau(reward, human)
-        st.tau_b, st.tau_p = float(tau.statistic), float(tau.pvalue)
-        task_seed = _seed_for(seed, st.task)
-        boot = bootstrap_spearman(reward, human, prompts, n_boot=n_boot, seed=task_seed)
+    if not math.isfinite(rho):
+        return
+    st.rho, st.p_value = rho, p
+    tau = sps.kendalltau(reward, human)
+    st.tau_b, st.tau_p = float(tau.statistic), float(tau.pvalue)
+    if st.n_prompts < MIN_PROMPTS_CI:
+        st.problems.append(_too_few_prompts(st.n_prompts, "rho"))
+    else:
+        boot = bootstrap_spearman(reward, human, prompts, n_boot=n_boot, seed=seed)
         lo, hi = percentile_ci(boot, confidence)
         st.n_boot = int(np.isfinite(boot).sum())
         if math.isfinite(lo):
@@ -298,38 +264,55 @@ def task_stats(items: Sequence[dict], task: str = "", *, n_rollouts: int | None 
         else:
             st.problems.append("bootstrap interval undefined: too many resamples had a constant reward "
                                f"or human score ({st.n_prompts} prompts)")
-        for name in component_names(used):
-            col = np.array([as_float((it.get("reward_components") or {}).get(name)) for it in used])
-            ok = np.isfinite(col)
-            r, _ = _spearman(col[ok], human[ok])
-            st.components[name] = r if math.isfinite(r) else None
+    for name in component_names(used):
+        col = np.array([as_float((it.get("reward_components") or {}).get(name)) for it in used])
+        ok = np.isfinite(col)
+        r, _ = _spearman(col[ok], human[ok])
+        st.components[name] = r if math.isfinite(r) else None
 
+
+def _within(st: TaskStats, reward, human, prompts, n_boot, seed, confidence) -> None:
+    """Mean within-prompt tau-b over prompt groups with 2+ scored completions, with its interval."""
+    taus, tied, groups = within_prompt_taus(reward, human, prompts)
+    st.n_prompt_groups, st.n_prompt_groups_tied = len(taus), tied
+    if not len(taus):
+        if st.n_items:
+            st.problems.append("within-prompt agreement unknown: " + (
+                "no prompt has 2 or more scored completions" if not groups else
+                f"in all {groups} prompt groups the reward or the people tie every completion"))
+        return
+    st.within_prompt_tau = float(taus.mean())
+    if len(taus) < MIN_PROMPTS_CI:
+        st.problems.append(_too_few_prompts(len(taus), "within-prompt tau"))
+        return
+    lo, hi = percentile_ci(bootstrap_mean(taus, n_boot=n_boot, seed=seed), confidence)
+    st.within_ci_low, st.within_ci_high = lo, hi
+
+
+def _agreement(st: TaskStats, scored, n_boot, seed, confidence) -> None:
+    """Inter-annotator agreement (ordinal alpha, CI), the ceiling it sets, self-consistency."""
+    st.self_consistency = self_consistency(scored)
     counts = value_counts(scored)
     st.n_alpha_items = len(counts)
     if len(st.annotators) < 2:
         if scored:
             st.problems.append(f"only {len(st.annotators)} annotator ({', '.join(st.annotators)}): "
                                "no agreement between people can be measured")
-    elif not len(counts):
+        return
+    if not len(counts):
         st.problems.append("no item was scored by two or more annotators: agreement unknown")
-    else:
-        a = ordinal_alpha(counts)
-        if math.isfinite(a):
-            st.alpha = a
-            lo, hi = percentile_ci(bootstrap_alpha(counts, n_boot=n_boot, seed=_seed_for(seed + 1, st.task)),
-                                   confidence)
-            if math.isfinite(lo):
-                st.alpha_ci_low, st.alpha_ci_high = lo, hi
-        else:
-            st.problems.append("agreement undefined: every doubly-scored item got the same score")
-    st.self_consistency = self_consistency(scored)
-
-    if st.n_items >= MIN_GROUP:
-        taus, tied = within_prompt_taus(reward, human, prompts)
-        st.n_prompt_groups, st.n_prompt_groups_tied = len(taus), tied
-        if len(taus):
-            st.within_prompt_tau = float(taus.mean())
-    return st
+        return
+    a = ordinal_alpha(counts)
+    if not math.isfinite(a):
+        st.problems.append("agreement undefined: every doubly-scored item got the same score")
+        return
+    st.alpha = a
+    st.ceiling = mean_score_ceiling(a, st.scores_per_item)
+    lo, hi = percentile_ci(bootstrap_alpha(counts, n_boot=n_boot, seed=seed), confidence)
+    if math.isfinite(lo):
+        st.alpha_ci_low, st.alpha_ci_high = lo, hi
+        st.ceiling_ci_low = mean_score_ceiling(lo, st.scores_per_item)
+        st.ceiling_ci_high = mean_score_ceiling(hi, st.scores_per_item)
 
 
 def audit(items_by_task: dict[str, Sequence[dict]], *, rollout_counts: dict[str, int] | None = None,

@@ -11,7 +11,9 @@ Alerts look for the ways a GRPO run goes wrong that the recipe we follow ran int
   (frac_reward_zero_std near 1), so the group carries no signal: often a temperature problem;
 - the length limit: most completions are cut off at max_completion_length;
 - entropy collapse: entropy well below its early level while the eval reward falls;
-- a stuck task: one task's reward does not move at all.
+- a stuck task: one task's reward does not move at all;
+- reward hacking: a task's reward rises while its completions stop differing
+  (audit_app.jobs.hacking, with the offending examples from the run's samples.jsonl).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from audit_app.jobs.hacking import hacking_alerts, read_samples
 from audit_app.jobs.runner import log_tail as job_log_tail
 
 
@@ -40,10 +43,11 @@ class Thresholds:
 
 @dataclass(frozen=True)
 class Alert:
-    kind: str  # identical_rollouts | length_limit | entropy_collapse | stuck_task
+    kind: str  # identical_rollouts | length_limit | entropy_collapse | stuck_task | reward_hacking
     message: str
     step: int
     task: str | None = None
+    examples: tuple[dict, ...] = ()  # reward_hacking: the repeated completions behind it
 
 
 def _series(rows: Sequence[dict], key: str) -> list[tuple[int, float]]:
@@ -71,8 +75,9 @@ def tasks_in(rows: Sequence[dict]) -> list[str]:
 
 
 def alerts(rows: Sequence[dict], *, temperature: float | None = None, max_completion_length: int | None = None,
-           thresholds: Thresholds = Thresholds()) -> list[Alert]:
-    """Every alert that the run's metrics raise now, in words, newest evidence first."""
+           thresholds: Thresholds = Thresholds(), samples: dict[int, dict] | None = None) -> list[Alert]:
+    """Every alert that the run's metrics raise now, in words, newest evidence first.
+    `samples` (hacking.read_samples) supplies the examples of a reward-hacking alert."""
     train, evals = split_rows(rows)
     t = thresholds
     found: list[Alert] = []
@@ -103,6 +108,7 @@ def alerts(rows: Sequence[dict], *, temperature: float | None = None, max_comple
 
     found += _entropy_collapse(train, evals, t)
     found += _stuck_tasks(train, evals, t)
+    found += [Alert("reward_hacking", h.message, h.step, h.task, h.examples) for h in hacking_alerts(rows, samples)]
     return found
 
 
@@ -196,6 +202,9 @@ CHARTS: list[tuple[str, list[str]]] = [
     ("Reward std and zero-std share", ["reward_std", "frac_reward_zero_std"]),
     ("Entropy", ["entropy"]),
     ("Completion length and truncated share", ["completion_length", "truncated_share"]),
+    ("Distinct completions per task (share)", ["distinct/*"]),
+    ("Repeated word 3-grams per task (share)", ["ngram_repeat/*"]),
+    ("Completion length per task (tokens)", ["length/*"]),
     ("KL and clip ratio", ["kl", "clip_ratio"]),
     ("Learning rate", ["learning_rate"]),
     ("Step time (s)", ["step_time"]),
@@ -275,7 +284,8 @@ def run_view(store, run_id: int, *, log_lines: int = 40) -> RunView:
     return RunView(
         run=run,
         headline=headline(run),
-        alerts=alerts(rows, temperature=grpo.get("temperature"), max_completion_length=grpo.get("max_completion_length")),
+        alerts=alerts(rows, temperature=grpo.get("temperature"), max_completion_length=grpo.get("max_completion_length"),
+                      samples=read_samples(run.get("run_dir"))),
         checkpoints=checkpoint_rows(store.list_checkpoints(run_id), run.get("best_step")),
         figures=figures(rows),
         log=log,

@@ -83,6 +83,8 @@ with users_tab:
 # -- assignment settings --------------------------------------------------------------------
 with settings_tab:
     current = store.get_settings()
+    st.caption("How many scored items each task needs is the gate's min_items (Audit & gate page, "
+               "Gate thresholds), which the annotate page reads.")
     with st.form("admin_settings"):
         values = {}
         for name, (_default, kind, low, high, help_text) in SETTINGS.items():

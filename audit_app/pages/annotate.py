@@ -157,12 +157,26 @@ def item_panel() -> None:
     if item is None:
         st.title("Annotate")
         st.success("Nothing left to score for you right now. Thank you!")
+        show_unreachable()
         keyboard.key_button("Undo my last score", keyboard.UNDO_KEY, key="annotate_undo", on_click=on_undo)
         show_my_progress(me)
     else:
         show_item(item, me)
     # Server-side time of this panel (save callback excluded), kept for the benchmark.
     state[PANEL_MS] = (time.perf_counter() - started) * 1000
+
+
+def show_unreachable() -> None:
+    """Tasks whose audit goal the rollouts in the store cannot reach: say so, and who can help."""
+    try:
+        per_task = store.progress()["per_task"]
+    except (StoreError, PermissionError):
+        return
+    for task, t in per_task.items():
+        if t["short_of_rollouts"]:
+            st.warning(f"{task}: the audit needs {t['goal']} scored items, but the store holds only "
+                       f"{max(t['items'], t['scored'])} {task} completions. An engineer must sample "
+                       f"{t['short_of_rollouts']} more (Sample rollouts page) before this task can be audited.")
 
 
 def show_my_progress(me) -> None:
@@ -232,10 +246,11 @@ def team_panel() -> None:
     cols[1].metric("Team: items fully scored", team["items_complete"],
                    help="Items with all the annotators they need (agreement items need more than one).")
     cols[2].metric("Team: scores", team["annotations"], help=f"by {team['annotators']} annotators")
-    st.markdown("**Per task** (the audit needs the minimum in every task)")
+    st.markdown("**Per task** (the audit needs this many scored items in every task)")
     st.dataframe(
         [{"task": task, "items": t["items"], "scored": t["scored"], "complete": t["complete"],
-          "audit minimum": t["minimum"], "minimum reached": t["reached"],
+          "audit needs": t["goal"], "reached": t["reached"],
+          "reachable": "yes" if not t["short_of_rollouts"] else f"no: {t['short_of_rollouts']} more to sample",
           "mine": mine["by_task"].get(task, 0)}
          for task, t in progress["per_task"].items()],
         hide_index=True,

@@ -1,34 +1,51 @@
 """Audit & gate page: do the rewards rank completions the way people do?
 
 Engineers and reviewers (and admins) see, per task, Spearman rho with its prompt-bootstrap
-CI, Kendall tau-b, ties, the human agreement ceiling, within-prompt ranking and the gate
-verdict; the charts; the disagreement queue with a click-through to each rollout; and
-record a gate decision. Admins also edit the thresholds (every change is kept).
-Statistics live in audit_app.audit.stats / audit_app.gate; this page only shows them.
+CI, the within-prompt tau (the order GRPO uses) with its CI, the inter-annotator agreement
+and the ceiling it sets, ties, the gate verdict and how many more scores each task needs;
+the charts; the disagreement queue with a click-through to each rollout; and record a gate
+decision. Engineers are offered to sample what the store lacks. Admins also edit the
+thresholds (every change is kept). The audit is cached per (store revision, reward
+versions) by audit_app.audit.cache; statistics live in audit_app.audit; this page only
+shows them.
 """
 
 import pandas as pd
 import streamlit as st
 
+from audit_app.audit import cache as audit_cache
 from audit_app.audit import charts as audit_charts
 from audit_app.audit import gate
-from audit_app.audit.report import AuditReport, audit_report
+from audit_app.audit import stats as audit_stats
+from audit_app.audit.format import display_rows
+from audit_app.jobs.shortfall import sample_missing, shortfalls
 from audit_app.ui.context import get_store, page_guard
 from audit_app.ui.render import render_completion, render_messages
 from data.store.errors import StoreError
+from data.store.thresholds import THRESHOLD_KEYS
 from rewards.types import TASKS
+
+VIA = "Audit & gate page"
+THRESHOLD_LABELS = {
+    "min_items": "Scored items per task, at least", "min_prompts": "Prompts among them, at least",
+    "min_annotators": "Annotators per task, at least", "min_overlap": "Items scored by two people, at least",
+    "min_rho": "Spearman rho, at least", "min_ci_low": "rho's 95% CI lower bound, above",
+    "min_within_tau": "Within-prompt tau, at least", "min_within_ci_low": "Within-prompt tau's CI lower bound, above",
+}
 
 user = page_guard("engineer", "reviewer")
 store = get_store()
 
 st.title("Audit & gate")
-st.caption("A GRPO run may start only for tasks whose reward ranks completions the way people do.")
+st.caption("A GRPO run may start only for tasks whose reward orders completions the way people do, "
+           "across prompts (rho) and within each prompt's group (what GRPO uses).")
 
 with st.sidebar:
     tasks = st.multiselect("Tasks", TASKS, default=list(TASKS), key="audit_tasks")
     n_boot = st.select_slider("Bootstrap resamples", [500, 1000, 2000, 5000], value=2000, key="audit_boot")
     seed = st.number_input("Bootstrap seed", 0, 2**31 - 1, 0, key="audit_seed")
-    refresh = st.button("Recompute", key="audit_refresh")
+    refresh = st.button("Recompute", key="audit_refresh", help="The audit is recomputed by itself whenever a score, "
+                        "a rollout, a threshold or a reward changes; this forces it.")
 if not tasks:
     st.info("Pick at least one task in the sidebar.")
     st.stop()
@@ -41,77 +58,92 @@ try:
 except (ImportError, StoreError, ValueError, LookupError) as exc:
     st.error(f"Cannot read the gate: {exc}")
     st.stop()
+if current is not None:
+    made = f"#{current.id} ({current.computed_by}{', ' + current.computed_via if current.computed_via else ''}, " \
+           f"{current.computed_at[:19].replace('T', ' ')})"
 if current is None:
     st.warning("No gate decision for the current reward versions of these tasks: training is blocked "
                "until one is recorded and passes.")
 elif current.passed(tasks):
-    st.success(f"Gate decision #{current.id} ({current.computed_by}, {current.computed_at}) passes "
-               f"{', '.join(tasks)}.")
+    st.success(f"Gate decision {made} passes {', '.join(tasks)}.")
 else:
-    st.error(f"Gate decision #{current.id} ({current.computed_by}, {current.computed_at}) blocks training:")
+    st.error(f"Gate decision {made} blocks training:")
     for reason in current.reasons(tasks):
         st.markdown(f"- {reason}")
 
-# -- the audit (recomputed when the annotations, thresholds or settings change) --------------
-snapshot = store.annotation_snapshot(tasks)[0]
-key = (tuple(tasks), int(n_boot), int(seed), snapshot, store.gate_thresholds()["revision"])
-if refresh or st.session_state.get("audit_key") != key:
-    try:
-        with st.spinner("Computing the audit..."):
-            st.session_state["audit_report"] = audit_report(store, tasks, n_boot=int(n_boot), seed=int(seed))
-        st.session_state["audit_key"] = key
-    except (ImportError, StoreError, ValueError, LookupError) as exc:
-        st.error(f"The audit could not be computed: {exc}")
-        st.stop()
-report: AuditReport = st.session_state["audit_report"]
+# -- the audit (cached per store revision and reward versions) -------------------------------
+if refresh:
+    audit_cache.clear()
+try:
+    with st.spinner("Computing the audit..."):
+        report, fresh = audit_cache.cached_report(store, tasks, n_boot=int(n_boot), seed=int(seed))
+except (ImportError, StoreError, ValueError, LookupError) as exc:
+    st.error(f"The audit could not be computed: {exc}")
+    st.stop()
 
 if st.button("Record gate decision", type="primary", key="audit_record",
-             help="Stores the verdicts with the reward versions, thresholds and annotation snapshot."):
-    decision = gate.compute_decision(store, user, tasks, n_boot=int(n_boot), seed=int(seed))
+             help="Stores these verdicts under your name with the reward versions, thresholds and annotation snapshot."):
+    decision = gate.compute_decision(store, user, tasks, n_boot=int(n_boot), seed=int(seed), via=VIA, report=report)
     st.session_state["audit_flash"] = f"Recorded gate decision #{decision.id}: " + \
         ("PASS" if decision.passed() else "FAIL")
     st.rerun()  # so the decision in force above shows the new one
 
 # -- per-task table and verdicts -------------------------------------------------------------
 st.subheader("Per task")
-table = pd.DataFrame(report.rows()).set_index("task")
-st.dataframe(table, key="audit_table", column_config={
-    "rho": st.column_config.NumberColumn("rho", format="%.2f"),
-    "ci_low": st.column_config.NumberColumn("CI low", format="%.2f"),
-    "ci_high": st.column_config.NumberColumn("CI high", format="%.2f"),
-    "p_value": st.column_config.NumberColumn("p", format="%.3g"),
-    "tau_b": st.column_config.NumberColumn("tau-b", format="%.2f"),
-    "reward_ties": st.column_config.NumberColumn("tied pairs", format="percent"),
-    "alpha": st.column_config.NumberColumn("alpha", format="%.2f"),
-    "alpha_ci_low": st.column_config.NumberColumn("alpha low", format="%.2f"),
-    "alpha_ci_high": st.column_config.NumberColumn("alpha high", format="%.2f"),
-    "within_prompt_tau": st.column_config.NumberColumn("in-prompt tau", format="%.2f"),
-})
+# A static table: it wraps to the page's width instead of scrolling sideways.
+st.table(pd.DataFrame(display_rows(report)).set_index("task"))
+st.caption("rho: Spearman, reward vs the mean human score, 95% CI over prompts. In-prompt tau: Kendall tau-b "
+           "inside each prompt's group, averaged over prompts. Agreement α: ordinal Krippendorff alpha between "
+           "annotators (inter-annotator agreement). Ceiling: the highest rho a reward can be expected to reach at "
+           "that agreement, sqrt(k α / (1 + (k - 1) α)) with k scores per item. Tied pairs: share of item pairs "
+           "the reward scores equally. –: not measurable yet (the notes say why).")
 for t in report.tasks:
     verdict = report.verdicts[t]
     (st.success if verdict.passed else st.error)(("PASS  " if verdict.passed else "FAIL  ") + verdict.reason)
     for level, text in report.notes(t):
         (st.warning if level == "warning" else st.caption)(f"{t}: {text}")
 
+# -- what the store lacks: offer to sample it (engineers) -------------------------------------
+missing = shortfalls(store, report.tasks)
+if missing:
+    st.subheader("Rollouts to sample")
+    for task, short in missing.items():
+        left, right = st.columns([3, 1])
+        left.warning(short.message)
+        if user.role in ("engineer", "admin") and right.button(f"Sample {short.missing} more {task}",
+                                                               key=f"audit_sample_{task}"):
+            try:
+                job_id, what = sample_missing(store, user, short)
+                st.session_state["audit_flash"] = f"Sampling job {job_id} started: {what}."
+                st.rerun()
+            except (ValueError, LookupError, PermissionError, FileNotFoundError, StoreError) as exc:
+                right.error(str(exc))
+
 # -- charts -----------------------------------------------------------------------------------
 left, right = st.columns(2)
 with left:
-    st.markdown("**Reward vs people, and people vs people**")
-    st.plotly_chart(audit_charts.rho_figure(report.stats, report.thresholds), key="audit_rho_chart")
+    st.markdown("**Reward vs people: rho, within-prompt tau, and the ceiling people's agreement sets**")
+    st.plotly_chart(report.memo("rho", lambda: audit_charts.rho_figure(report.stats, report.thresholds)),
+                    key="audit_rho_chart")
 with right:
     st.markdown("**Reward components vs people**")
-    st.plotly_chart(audit_charts.components_figure(report.stats), key="audit_comp_chart")
+    st.plotly_chart(report.memo("components", lambda: audit_charts.components_figure(report.stats)),
+                    key="audit_comp_chart")
 st.markdown("**Human score vs reward** (click a point to open the rollout)")
-event = st.plotly_chart(audit_charts.scatter_figure(report.items, seed=int(seed)), key="audit_scatter",
-                        on_select="rerun", selection_mode="points")
-# A clicked point carries its rollout id as customdata (a scalar, or a one-element list).
-clicked = [c[0] if isinstance(c, list | tuple) else c
+event = st.plotly_chart(report.memo(("scatter", int(seed)), lambda: audit_charts.scatter_figure(report.items,
+                                                                                          seed=int(seed))),
+                        key="audit_scatter", on_select="rerun", selection_mode="points")
+# A clicked point's customdata starts with its rollout id (charts.scatter_figure).
+clicked = [int(c[0] if isinstance(c, list | tuple) else c)
            for c in (p.get("customdata") for p in (event.selection.points if event else [])) if c]
 
-with st.expander("Human ceiling: self-consistency on repeated items"):
+with st.expander("Annotators: self-consistency on repeated items"):
     rows = [{"task": t, **r} for t in report.tasks for r in report.stats[t].self_consistency]
     if rows:
-        st.dataframe(pd.DataFrame(rows), key="audit_selfcons")
+        st.dataframe(pd.DataFrame(rows), hide_index=True, key="audit_selfcons", column_config={
+            "exact": st.column_config.NumberColumn("same score", format="percent"),
+            "within_one": st.column_config.NumberColumn("within one point", format="percent"),
+            "mean_abs_diff": st.column_config.NumberColumn("mean |difference|", format="%.2f")})
     else:
         st.caption("No annotator has scored a repeated item yet.")
 
@@ -126,7 +158,9 @@ else:
     st.dataframe(pd.DataFrame([{
         "rollout": r["rollout_id"], "reward": r["reward_total"], "human": r["human_score"],
         "rank gap": r["rank_diff"], "flags": r["flags"], "comments": len(r["comments"]), "direction": r["direction"],
-    } for r in queue]).set_index("rollout"), key="audit_queue_table")
+    } for r in queue]), hide_index=True, key="audit_queue_table", column_config={
+        "reward": st.column_config.NumberColumn(format="%.3f"), "human": st.column_config.NumberColumn(format="%.2f"),
+        "rank gap": st.column_config.NumberColumn(format="%+.2f")})
     ids = [r["rollout_id"] for r in queue]
     pick = st.selectbox("Open rollout", [None, *ids], key="audit_queue_pick",
                         format_func=lambda v: "choose a rollout..." if v is None else f"rollout {v}")
@@ -135,12 +169,12 @@ pick = st.session_state.get("audit_queue_pick")
 opened = [r for r in dict.fromkeys([pick, *clicked[:1]]) if r in by_id]
 for rid in opened:
     item = by_id[rid]
-    row = next(r for r in report.queue(item["task"], limit=None) if r["rollout_id"] == rid)
+    row = next((r for r in queue if r["rollout_id"] == rid), None) if item["task"] == q_task else None
     with st.expander(f"Rollout {rid} · {item['task']} · prompt {item['prompt_id']}", expanded=True):
-        st.markdown(f"reward **{item['reward_total']:.3f}** · human **{row['human_score']:.2f}** · "
-                    f"rank gap {row['rank_diff']:+.2f} ({row['direction']})")
+        gap = f" · rank gap {row['rank_diff']:+.2f} ({row['direction']})" if row else ""
+        st.markdown(f"reward **{item['reward_total']:.3f}** · human **{audit_stats.human_score(item):.2f}**{gap}")
         st.markdown("Prompt")
-        render_messages(item.get("prompt"))
+        render_messages(item.get("prompt") or (store.get_prompt(item["prompt_id"]) or {}).get("prompt"))
         st.markdown("Completion")
         render_completion(item.get("completion"))
         st.markdown("Reward breakdown")
@@ -157,16 +191,14 @@ with st.expander("Gate thresholds"):
     if user.role == "admin":
         with st.form("audit_thresholds_form"):
             d = th["config"]["defaults"]
-            new = {
-                "min_items": st.number_input("Scored items per task, at least", 3, 100000, d["min_items"],
-                                             key="audit_th_items"),
-                "min_annotators": st.number_input("Annotators per task, at least", 1, 1000, d["min_annotators"],
-                                                  key="audit_th_people"),
-                "min_rho": st.number_input("Spearman rho, at least", -1.0, 1.0, float(d["min_rho"]), 0.05,
-                                           key="audit_th_rho"),
-                "min_ci_low": st.number_input("CI lower bound, above", -1.0, 1.0, float(d["min_ci_low"]), 0.05,
-                                              key="audit_th_ci"),
-            }
+            new = {}
+            for name, (kind, low, high) in THRESHOLD_KEYS.items():
+                if kind is int:
+                    new[name] = st.number_input(THRESHOLD_LABELS[name], int(low), int(high), int(d[name]),
+                                                key=f"audit_th_{name}")
+                else:
+                    new[name] = st.number_input(THRESHOLD_LABELS[name], float(low), float(high), float(d[name]), 0.05,
+                                                key=f"audit_th_{name}")
             note = st.text_input("Why the change", key="audit_th_note")
             if st.form_submit_button("Save thresholds"):
                 try:
@@ -177,14 +209,16 @@ with st.expander("Gate thresholds"):
                     st.error(str(exc))
     history = store.gate_threshold_history()
     if history:
-        st.dataframe(pd.DataFrame([{**{k: h[k] for k in ("revision", "changed_by", "changed_at", "note")},
-                                    **h["config"]["defaults"]} for h in history]), key="audit_th_history")
+        st.dataframe(pd.DataFrame([{**{k: h[k] or "-" for k in ("revision", "changed_by", "changed_at", "note")},
+                                    **{k: str(h["config"]["defaults"].get(k, "-")) for k in THRESHOLD_KEYS}}
+                                   for h in history]), hide_index=True, key="audit_th_history")
 
 with st.expander("Decision history"):
     decisions = store.gate_decisions(limit=50)
     if decisions:
         st.dataframe(pd.DataFrame([{
-            "id": d["id"], "when": d["computed_at"], "by": d["computed_by"], "passed": d["passed"],
+            "id": d["id"], "when": d["computed_at"][:19].replace("T", " "), "by": d["computed_by"],
+            "via": d.get("computed_via") or "-", "passed": d["passed"],
             "tasks": ", ".join(d["tasks"]), "in force": current is not None and d["id"] == current.id,
             "reward versions": ", ".join(f"{t}={v[:8]}" for t, v in d["reward_versions"].items()),
         } for d in decisions]).set_index("id"), key="audit_history")

@@ -93,6 +93,12 @@ def run_monitor(run_id: int) -> None:
     {"failed": st.error, "cancelled": st.warning, "finished": st.success}.get(run["status"], st.info)(view.headline)
     for alert in view.alerts:
         st.warning(f"**{alert.kind.replace('_', ' ')}** (step {alert.step}): {alert.message}")
+        if alert.examples:
+            with st.expander(f"What the policy wrote for {alert.task} (step {alert.examples[0]['step']})"):
+                st.dataframe(pd.DataFrame([{"times written": e["count"], "prompts": e["prompts"],
+                                            "reward": round(e["reward"], 3), "completion": e["completion"]}
+                                           for e in alert.examples]), hide_index=True,
+                             key=f"train_hack_{run_id}_{alert.task}")
     buttons = st.columns(4)
     if run["status"] in ("queued", "starting", "running") and buttons[0].button("Cancel run", key="train_cancel"):
         try:

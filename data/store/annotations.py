@@ -323,17 +323,23 @@ class AnnotationsMixin:
         """Progress for the annotate page:
         {"mine": {"scored", "flagged", "skipped", "by_task": {task: n}} (None without actor),
          "team": {"annotations", "items_scored", "items_complete", "items_total", "annotators"},
-         "per_task": {task: {"items", "scored", "complete", "minimum", "reached"}},
-         "median_seconds": my median seconds per item (None until I have timed scores)}."""
-        minimum = self.get_settings()["task_minimum"]
+         "per_task": {task: {"items", "scored", "complete", "minimum", "goal", "reached",
+                             "short_of_rollouts"}},
+         "median_seconds": my median seconds per item (None until I have timed scores)}.
+        `minimum` is the gate's min_items (the one minimum), `goal` the larger of it and the
+        latest audit's estimate of the scores needed; `short_of_rollouts` how many rollouts
+        the store lacks for the goal to be reachable at all (someone must sample them)."""
+        minimums = self.audit_minimums()
         # task_counts and annotator_counts are kept by triggers (schema/004_counters.sql).
         counts = {row[0]: row[1:] for row in self.conn.execute(
             "SELECT task, items, scored, complete FROM task_counts")}
         per_task = {}
         for task in TASKS:
             items, scored, complete = counts.get(task, (0, 0, 0))
-            per_task[task] = {"items": items, "scored": scored, "complete": complete, "minimum": minimum,
-                              "reached": scored >= minimum}
+            goal = minimums[task]["goal"]
+            per_task[task] = {"items": items, "scored": scored, "complete": complete,
+                              "minimum": minimums[task]["min_items"], "goal": goal, "reached": scored >= goal,
+                              "short_of_rollouts": max(0, goal - max(items, scored))}
         scores, scorers = self.conn.execute(
             "SELECT coalesce(sum(scored), 0), count(DISTINCT CASE WHEN scored > 0 THEN annotator_id END)"
             " FROM annotator_counts").fetchone()

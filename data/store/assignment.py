@@ -11,7 +11,7 @@ so two annotators asking at once are served one after the other):
    to come back to them once they have given `repeat_gap` more scores. It is served as an
    ordinary item (round 1); nothing tells the annotator it is a repeat.
 4. Otherwise a new item from the task with the fewest scored items (ties in TASKS order),
-   so every task reaches `task_minimum` together. Within a task, an item that already has
+   so every task reaches the audit's minimum (the gate's `min_items`) together. Within a task, an item that already has
    a score but needs more annotators (the agreement share) comes before a fresh one; fresh
    ones come in a fixed pseudo-random order, so a batch is audited as a mixed sample.
    An item is open while (first-round scores + live leases) < its target, so two people
@@ -39,8 +39,9 @@ SETTINGS: dict[str, tuple] = {
     "repeat_share": (0.05, float, 0.0, 1.0, "share of an annotator's items that come back to them later"),
     "repeat_gap": (20, int, 1, 10_000, "items scored in between before a repeat comes back"),
     "lease_minutes": (15.0, float, 0.1, 24 * 60, "how long an opened item stays reserved for its annotator"),
-    "task_minimum": (20, int, 1, 100_000, "scored items per task the audit needs at least"),
 }
+# Settings that no longer exist, and where their job went.
+MOVED = {"task_minimum": "the audit's minimum is the gate's min_items now (Audit & gate page, gate thresholds)"}
 # Keys whose change alters how many annotators each queued item needs.
 TARGET_KEYS = ("annotators_per_item", "agreement_share", "agreement_annotators")
 # Buckets for shares: an item is in a share when its hash bucket is below share * BUCKETS.
@@ -53,6 +54,8 @@ def defaults() -> dict:
 
 def check_setting(key: str, value):
     """The value converted to the setting's type; InvalidInput naming the key otherwise."""
+    if key in MOVED:
+        raise InvalidInput(f"setting {key} no longer exists: {MOVED[key]}")
     if key not in SETTINGS:
         raise InvalidInput(f"unknown setting {key!r}; valid settings: {', '.join(SETTINGS)}")
     _default, kind, low, high, _help = SETTINGS[key]

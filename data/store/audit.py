@@ -5,8 +5,13 @@
 - Thresholds: `gate_thresholds()` (latest admin revision, else the shipped YAML),
   `set_gate_thresholds(actor, config)` (admin only; every change is a new revision),
   `gate_threshold_history()`.
-- Decisions: `record_gate_decision(actor, ...)` (engineer, reviewer, admin),
-  `gate_decisions()`, `get_gate_decision(id)`.
+- Decisions: `record_gate_decision(actor, ..., computed_via=...)` (engineer, reviewer,
+  admin), `gate_decisions()`, `get_gate_decision(id)`.
+- `audit_revision()`: a number that moves whenever anything the audit reads changes
+  (trigger-kept, schema/201_audit_revision.sql); caches key on it.
+- Targets: `save_audit_targets(targets, revision)` / `audit_targets()`: per task, the
+  latest estimate of the scores still needed (audit_app.audit.needs), for the annotate page.
+- `audit_minimums()`: per task, the gate's min_items and the latest target, in one place.
 """
 
 from __future__ import annotations
@@ -15,8 +20,14 @@ import hashlib
 import json
 
 from data.store.errors import InvalidInput
-from data.store.roles import User
-from data.store.thresholds import THRESHOLDS_FILE, load_default_thresholds, validate_thresholds
+from data.store.roles import User, is_system
+from data.store.thresholds import (
+    THRESHOLDS_FILE,
+    load_default_thresholds,
+    thresholds_for,
+    validate_thresholds,
+    with_shipped_keys,
+)
 from data.store.values import dumps, loads, utcnow
 from rewards.types import TASKS
 
@@ -38,17 +49,20 @@ class AuditMixin:
     """Methods use self.conn / self.db / self.transaction() provided by Store."""
 
     # -- audit inputs ---------------------------------------------------------------------
-    def audit_items(self, task: str | None = None, *, tasks=None, with_text: bool = True) -> list[dict]:
+    def audit_items(self, task: str | None = None, *, tasks=None, with_text: bool = True,
+                    with_prompt: bool = True) -> list[dict]:
         """One dict per scored rollout (at least one non-skipped first-round score), ordered by id.
 
         Keys: rollout_id, prompt_id, task, source, model_id, checkpoint_id, reward_name,
         reward_total (None when missing), reward_components (dict), reward_notes (list),
         reward_version, meta (prompt metadata dict), annotations (list of {annotator_id,
-        annotator, round, score, flag, comment}), and with `with_text` also completion and
-        prompt (the message list)."""
+        annotator, round, score, flag, comment}), and with `with_text` also completion and,
+        unless `with_prompt` is False, prompt (the message list: decoding it is most of the
+        cost of a large read, and only re-scoring needs it)."""
         if task is not None:
             tasks = [task]
         where, params = _task_filter(tasks, "r.task")
+        with_prompt = with_text and with_prompt
         text_cols = ", r.completion, p.messages" if with_text else ""
         sql = (
             "SELECT r.id AS rollout_id, r.prompt_id, r.task, r.source, r.model_id, r.checkpoint_id,"
@@ -77,6 +91,7 @@ class AuditMixin:
                 }
                 if with_text:
                     current["completion"] = completion
+                if with_prompt:
                     current["prompt"] = loads(messages, [])
                 items.append(current)
             current["annotations"].append({
@@ -86,13 +101,15 @@ class AuditMixin:
         return items
 
     def audit_counts(self, tasks=None) -> dict[str, dict]:
-        """Per task: rollouts, scored rollouts, non-skipped scores and distinct annotators."""
+        """Per task: rollouts, prompts with rollouts, scored rollouts, non-skipped scores and
+        distinct annotators."""
         tasks = list(TASKS if tasks is None else tasks)
-        out = {t: {"rollouts": 0, "scored": 0, "annotations": 0, "annotators": 0} for t in tasks}
+        out = {t: {"rollouts": 0, "prompts": 0, "scored": 0, "annotations": 0, "annotators": 0} for t in tasks}
         where, params = _task_filter(tasks, "task")
-        for task, n in self.conn.execute(
-                f"SELECT task, COUNT(*) FROM rollouts WHERE 1{where} GROUP BY task", params):
-            out[task]["rollouts"] = n
+        for task, n, prompts in self.conn.execute(
+                f"SELECT task, COUNT(*), COUNT(DISTINCT prompt_id) FROM rollouts WHERE 1{where} GROUP BY task",
+                params):
+            out[task].update(rollouts=n, prompts=prompts)
         where, params = _task_filter(tasks, "r.task")
         for task, scored, n_ann, n_people in self.conn.execute(
                 "SELECT r.task, COUNT(DISTINCT CASE WHEN a.round = 0 THEN a.rollout_id END), COUNT(*),"
@@ -116,6 +133,46 @@ class AuditMixin:
             digest.update(b"\n")
         return digest.hexdigest(), self.audit_counts(tasks)
 
+    def audit_revision(self) -> int:
+        """A number that changes whenever a rollout, an annotation, a prompt's metadata or the
+        gate thresholds change (kept by triggers): what an audit computed at one revision
+        still describes the store while the number stays the same."""
+        return self.conn.execute("SELECT revision FROM audit_revision WHERE id = 1").fetchone()[0]
+
+    # -- how many scores each task needs ----------------------------------------------------
+    def save_audit_targets(self, targets: dict[str, dict], *, revision: int) -> None:
+        """Store the latest per-task estimate (audit_app.audit.needs.Needs.to_dict()) of what
+        each task still needs; a newer estimate replaces an older one."""
+        stamp = utcnow()
+        rows = [{"task": t, "target_items": int(n["target_items"]), "target_prompts": int(n["target_prompts"]),
+                 "per_prompt": float(n["per_prompt"]), "second_scores": int(n["second_scores"]),
+                 "reachable": None if n["reachable"] is None else int(bool(n["reachable"])),
+                 "reason": str(n["reason"]), "revision": int(revision), "computed_at": stamp}
+                for t, n in targets.items() if t in TASKS]
+        with self.transaction(immediate=True):
+            self.db["audit_targets"].upsert_all(rows, pk="task")
+
+    def audit_targets(self) -> dict[str, dict]:
+        """task -> the latest stored estimate (see save_audit_targets); tasks never audited are absent."""
+        out = {}
+        for row in self.query("SELECT * FROM audit_targets"):
+            row["reachable"] = None if row["reachable"] is None else bool(row["reachable"])
+            out[row.pop("task")] = row
+        return out
+
+    def audit_minimums(self) -> dict[str, dict]:
+        """Per task: `min_items` (the gate's minimum, the one minimum everyone reads), `target`
+        (the latest estimate of scored items needed, or None) and `goal` = the larger."""
+        config = self.gate_thresholds()["config"]
+        targets = self.audit_targets()
+        out = {}
+        for task in TASKS:
+            minimum = thresholds_for(config, task)["min_items"]
+            target = targets.get(task, {}).get("target_items")
+            out[task] = {"min_items": minimum, "target": target, "goal": max(minimum, target or 0),
+                         "reason": targets.get(task, {}).get("reason")}
+        return out
+
     # -- thresholds -------------------------------------------------------------------------
     def gate_thresholds(self) -> dict:
         """The thresholds in force: {revision, config, changed_by, changed_at, note}.
@@ -127,7 +184,7 @@ class AuditMixin:
         if row is None:
             return {"revision": 0, "config": load_default_thresholds(),
                     "changed_by": THRESHOLDS_FILE.name, "changed_at": None, "note": "shipped defaults"}
-        return {"revision": row[0], "config": json.loads(row[1]), "changed_by": row[2],
+        return {"revision": row[0], "config": with_shipped_keys(json.loads(row[1])), "changed_by": row[2],
                 "changed_at": row[3], "note": row[4]}
 
     def set_gate_thresholds(self, actor: User, config: dict, *, note: str | None = None) -> int:
@@ -153,9 +210,16 @@ class AuditMixin:
     def record_gate_decision(self, actor: User, *, tasks, passed: bool, reward_versions: dict,
                              reward_names: dict, thresholds: dict, thresholds_revision: int,
                              per_task: dict, annotations_hash: str, annotation_counts: dict,
-                             n_boot: int, seed: int) -> int:
-        """Store one gate decision (engineer, reviewer or admin) and return its id."""
+                             n_boot: int, seed: int, computed_via: str | None = None,
+                             operator: str | None = None) -> int:
+        """Store one gate decision (engineer, reviewer or admin) and return its id.
+        `computed_via` says what computed it (the page, the command line) beside who; on the
+        command line (actor SYSTEM) `operator` names who ran it (login@host), since the
+        command-line identity itself is nobody in particular."""
         actor = self.acting(actor, *COMPUTE_ROLES, action="computing a gate decision")
+        if operator is not None and not is_system(actor):
+            raise InvalidInput("operator names who ran the command line; a logged-in user is recorded as themself")
+        by = operator or actor.username
         tasks = list(tasks)
         missing = [t for t in tasks if t not in per_task or t not in reward_versions]
         if not tasks or missing:
@@ -163,12 +227,12 @@ class AuditMixin:
                                f"missing: {', '.join(missing) or 'no tasks given'}")
         with self.transaction(immediate=True):
             return self.db["gate_decisions"].insert({
-                "computed_at": utcnow(), "computed_by": actor.username, "tasks": dumps(tasks),
+                "computed_at": utcnow(), "computed_by": by, "tasks": dumps(tasks),
                 "passed": int(bool(passed)), "reward_versions": dumps(reward_versions),
                 "reward_names": dumps(reward_names), "thresholds": dumps(thresholds),
                 "thresholds_revision": thresholds_revision, "per_task": dumps(per_task),
                 "annotations_hash": annotations_hash, "annotation_counts": dumps(annotation_counts),
-                "n_boot": n_boot, "seed": seed}).last_pk
+                "n_boot": n_boot, "seed": seed, "computed_via": computed_via}).last_pk
 
     def _decision_row(self, row: dict) -> dict:
         out = dict(row)

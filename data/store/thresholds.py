@@ -7,8 +7,10 @@ writing it, so a bad edit never reaches the gate, whoever calls the store.
 
 from __future__ import annotations
 
+import copy
 import math
 from collections.abc import Mapping
+from functools import lru_cache
 from pathlib import Path
 
 import yaml
@@ -20,17 +22,27 @@ THRESHOLDS_FILE = Path(__file__).with_name("gate_thresholds.yaml")
 # key -> (type, low, high): the range a threshold may take.
 THRESHOLD_KEYS: dict[str, tuple[type, float, float]] = {
     "min_items": (int, 3, 1_000_000),
+    "min_prompts": (int, 5, 1_000_000),  # below 5 prompts no bootstrap interval is computed at all
     "min_annotators": (int, 1, 1000),
+    "min_overlap": (int, 2, 1_000_000),
     "min_rho": (float, -1.0, 1.0),
     "min_ci_low": (float, -1.0, 1.0),
+    "min_within_tau": (float, -1.0, 1.0),
+    "min_within_ci_low": (float, -1.0, 1.0),
 }
 
 
 def load_default_thresholds(path: str | Path = THRESHOLDS_FILE) -> dict:
-    """The shipped thresholds file, validated."""
+    """The shipped thresholds file, validated (a fresh copy; parsed again only when the file changes,
+    since every annotate-page progress read consults it)."""
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"gate thresholds file not found: {path}")
+    return copy.deepcopy(_load(path, path.stat().st_mtime_ns))
+
+
+@lru_cache(maxsize=8)
+def _load(path: Path, _mtime_ns: int) -> dict:
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
@@ -82,6 +94,13 @@ def validate_thresholds(config) -> dict:
     if isinstance(version, bool) or not isinstance(version, int):
         raise InvalidInput(f"gate thresholds: version must be an integer, got {version!r}")
     return {"version": version, "defaults": defaults, "tasks": per_task}
+
+
+def with_shipped_keys(config: dict) -> dict:
+    """A stored revision made before a threshold existed, completed with the shipped value
+    of every key it lacks (so an older revision still judges every criterion)."""
+    shipped = load_default_thresholds()["defaults"]
+    return {**config, "defaults": {**shipped, **config.get("defaults", {})}}
 
 
 def thresholds_for(config: dict, task: str) -> dict:

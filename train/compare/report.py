@@ -51,6 +51,7 @@ def build_report(store, comparison_id: int, *, n_resamples: int = cs.N_BOOT) -> 
         "paired_prompts": paired,
         "status_line": status_line(c, paired),
         "alpha": cs.ALPHA,
+        "test": cs.TEST_DESCRIPTION,
         "sides": sides,
         "seeds": ({t: s.to_dict() for t, s in cs.summarise_seeds(results).items()}
                   if len(results) > 1 else None),
@@ -163,8 +164,9 @@ def to_markdown(report: dict) -> str:
         f"top_k {g.get('top_k')}, max_new_tokens {g.get('max_new_tokens')}, seed {g.get('seed')}; "
         f"{c['samples']} sample(s) per prompt (a prompt's reward is the mean over its samples)",
         f"- Reward versions: {', '.join(f'{t} {v}' for t, v in c['reward_versions'].items())}",
-        f"- Test: paired Wilcoxon signed-rank, one-sided (tuned > base), Holm-corrected across tasks, "
-        f"alpha {report['alpha']}",
+        f"- Test: {report.get('test', cs.TEST_DESCRIPTION)}, alpha {report['alpha']}",
+        f"- 95% CI of Δ: BCa bootstrap over prompts ({cs.N_BOOT:,} resamples); with fewer than "
+        f"{cs.SMALL_SAMPLE_PROMPTS} prompts its coverage falls short of 95% (noted per row)",
         "",
     ]
     if report["seeds"]:

@@ -13,8 +13,10 @@ Order matters (transformers calls callbacks in the order they were added), so
    score) when the eval reward beats the best so far, written to a temporary folder and
    renamed, so a killed run never leaves half a best checkpoint.
 4. `RunRecorder` writes every logging step and evaluation to `metrics.jsonl`, `train.log`
-   and the store; records checkpoints; saves the run state (weights, best so far) inside
-   each checkpoint so a resume continues from it.
+   and the store, with each task's distinctness, repeated n-grams and length from the
+   completion sampler (train.grpo.samples) and their examples in `samples.jsonl`;
+   records checkpoints; saves the run state (weights, best so far) inside each checkpoint
+   so a resume continues from it.
 Under `accelerate launch` every process keeps the same state (metrics are gathered, so
 IWU weights agree and the samplers draw the same prompts) and only process 0 writes.
 5. transformers' `EarlyStoppingCallback` (patience in evaluations, from the recipe).
@@ -35,6 +37,7 @@ from transformers import TrainerCallback
 
 from data.store import progress
 from rewards import iwu
+from train.grpo.samples import SAMPLES_FILE, CompletionSampler, step_metrics
 
 logger = logging.getLogger("tucano.train")
 
@@ -206,10 +209,11 @@ class RunRecorder(TrainerCallback):
     """Metrics to metrics.jsonl, train.log and the store; checkpoints recorded; run state saved."""
 
     def __init__(self, run_dir: Path, run: RunState, names: RewardNames, weights, *, store=None,
-                 run_id: int | None = None, max_steps: int | None = None):
+                 run_id: int | None = None, max_steps: int | None = None, sampler: CompletionSampler | None = None):
         self.run_dir, self.run, self.names, self.weights = Path(run_dir), run, names, weights
-        self.store, self.run_id, self.max_steps = store, run_id, max_steps
+        self.store, self.run_id, self.max_steps, self.sampler = store, run_id, max_steps, sampler
         self.jsonl = self.run_dir / "metrics.jsonl"
+        self.samples = self.run_dir / SAMPLES_FILE
         self._step_started = None
         self._step_times: list[float] = []
         self.eval_scores: dict[int, float] = {}
@@ -238,12 +242,17 @@ class RunRecorder(TrainerCallback):
         if self._step_times:
             row["step_time"] = sum(self._step_times) / len(self._step_times)
             self._step_times.clear()
+        if self.sampler is not None and (summaries := self.sampler.drain()):
+            row.update(step_metrics(summaries))
+            _append_jsonl(self.samples, {"time": time.time(), "step": state.global_step, "tasks": summaries})
         self._write("train", state.global_step, row)
         if self.store is not None and self.run_id is not None:
             self.store.update_run_progress(self.run_id, step=state.global_step)
         _progress(state.global_step, self.max_steps or args.max_steps, row)
 
     def on_evaluate(self, args, state, control, metrics=None, **kwargs):
+        if self.sampler is not None:
+            self.sampler.discard()  # the evaluation's completions are not training's
         if not state.is_world_process_zero:
             return
         row = normalise(metrics, self.names, eval_prefix=True)
@@ -284,9 +293,12 @@ class RunRecorder(TrainerCallback):
             self.store.record_run_metrics(self.run_id, kind, step, row)
 
     def _event(self, record: dict) -> None:
-        record = {"time": time.time(), **record}
-        with self.jsonl.open("a", encoding="utf-8") as f:
-            f.write(json.dumps(record, sort_keys=True, allow_nan=False, default=_json_default) + "\n")
+        _append_jsonl(self.jsonl, {"time": time.time(), **record})
+
+
+def _append_jsonl(path: Path, record: dict) -> None:
+    with path.open("a", encoding="utf-8") as f:
+        f.write(json.dumps(record, sort_keys=True, allow_nan=False, default=_json_default) + "\n")
 
 
 def _json_default(value):

@@ -2,6 +2,8 @@
 
 The dataset's columns reach the reward functions as keyword arguments, so each row
 carries what its reward reads (rating, reference answer, topic, the database path).
+Each task's total reward function is wrapped by a CompletionSampler (train.grpo.samples),
+which keeps a brief sample of what the policy wrote for the monitor's hacking alarm.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from rewards.versions import reward_version
 from train.grpo.callbacks import RewardNames
 from train.grpo.config import TrainingError, reward_plan
 from train.grpo.recipe import Recipe
+from train.grpo.samples import CompletionSampler
 
 
 @dataclass
@@ -24,6 +27,7 @@ class RewardSetup:
     weights: list[float]
     names: RewardNames
     versions: dict[str, str]
+    sampler: CompletionSampler
 
 
 def prompt_paths(recipe: Recipe) -> tuple[Path, Path]:
@@ -76,12 +80,13 @@ def to_dataset(rows: list[dict], db_path: str | None):
 def build_rewards(recipe: Recipe) -> RewardSetup:
     """TRL reward functions from the rewards registry, in reward_plan's order."""
     plan = reward_plan(recipe)
+    sampler = CompletionSampler(seed=recipe.grpo.seed)
     funcs, totals, components = [], {}, {}
     for name, task, comp, _ in plan:
         if comp is None:
             f = trl_reward_func(name)
             totals[f.__name__] = task
-            funcs.append(f)
+            funcs.append(sampler.wrap(f, task))
     if recipe.rewards.aggregation == "gdpo":
         for name, task, _, _ in [p for p in plan if p[2] is None]:
             comps = [p[2] for p in plan if p[0] == name and p[2] is not None]
@@ -90,4 +95,4 @@ def build_rewards(recipe: Recipe) -> RewardSetup:
                 funcs.append(f)
     versions = {task: reward_version(name) for name, task, comp, _ in plan if comp is None}
     return RewardSetup(funcs=funcs, weights=[w for *_, w in plan], names=RewardNames(totals, components),
-                       versions=versions)
+                       versions=versions, sampler=sampler)

@@ -140,7 +140,7 @@ def setup(recipe: Recipe, run_dir: str | Path, *, resume: bool = False, store=No
     state = _initial_state(recipe, run_dir, checkpoint)
     weights = TaskWeights(recipe.tasks, state.weights)
     recorder = RunRecorder(run_dir, state, rewards.names, weights if recipe.rewards.iwu else None, store=store,
-                           run_id=run_id, max_steps=recipe.grpo.max_steps)
+                           run_id=run_id, max_steps=recipe.grpo.max_steps, sampler=rewards.sampler)
     callbacks = [EvalRewardMetric(rewards.names, recipe.tasks)]
     if recipe.rewards.iwu:
         callbacks.append(IWUCallback(state, weights, rewards.names, recipe.rewards.iwu_params))

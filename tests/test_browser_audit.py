@@ -1,0 +1,65 @@
+"""The Audit & gate page in a real browser (Debian chromium through Playwright): the
+per-task table fits the page, numbers are formatted (a tiny p-value reads like 4.6e-06,
+an undefined figure is a dash, never `None`), and the engineer is offered the rollouts
+a task lacks."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from data.store import Store
+from rewards import versions
+from tests.fixtures_browser import login, wait_for_app_idle
+from tests.test_audit_support import synthetic_items
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+
+def seeded(path) -> None:
+    """push: 120 items scored by three people (a tiny p-value); extraction: 30 items, one person
+    (no agreement: undefined figures); sql_qa and insights: nothing."""
+    now = versions.current_versions()
+    with Store(path) as store:
+        people = {n: store.add_user(n, "annotator", f"{n}-password-1") for n in ("ana", "bia", "caio")}
+        store.add_user("eng", "engineer", "eng-password-1")
+        for task, n, who, share in (("push", 120, ("ana", "bia", "caio"), 0.3), ("extraction", 30, ("ana",), 0)):
+            items = synthetic_items(task, n, seed=3, annotators=who, double_share=share, repeat_share=0)
+            store.add_prompts([{"prompt_id": p, "task": task, "prompt": [{"role": "user", "content": p}]}
+                               for p in sorted({it["prompt_id"] for it in items})])
+            ids = store.add_rollouts([{"prompt_id": it["prompt_id"], "model_id": "m", "sample_index": it["rollout_id"],
+                                       "completion": it["completion"], "reward_name": task,
+                                       "reward_total": it["reward_total"], "reward_components": it["reward_components"],
+                                       "reward_version": now[task]} for it in items])
+            for rid, it in zip(ids, items, strict=True):
+                for a in it["annotations"]:
+                    store.conn.execute("INSERT INTO annotations (rollout_id, annotator_id, round, score, created_at,"
+                                       " updated_at) VALUES (?, ?, 0, ?, 'now', 'now')",
+                                       [rid, people[a["annotator"]].id, a["score"]])
+
+
+def test_audit_table_fits_and_reads_well(home, app_server, browser_page, tmp_path):
+    seeded(home / "store.db")
+    server = app_server(home / "store.db")
+    page = browser_page
+    login(page, server.url, "eng", "eng-password-1")  # engineers land on the Audit & gate page
+    table = page.get_by_test_id("stTable").first
+    table.wait_for()
+    wait_for_app_idle(page, timeout_ms=60_000)
+    fits = page.evaluate("() => { const t = document.querySelector('[data-testid=stTable]');"
+                         " const main = document.querySelector('[data-testid=stMain]');"
+                         " return [t.scrollWidth, t.clientWidth, t.getBoundingClientRect().right,"
+                         " main.getBoundingClientRect().right]; }")
+    assert fits[0] <= fits[1] and fits[2] <= fits[3], fits
+    cells = page.evaluate("() => [...document.querySelectorAll('[data-testid=stTable] tbody tr')]"
+                          ".map(tr => [...tr.querySelectorAll('th, td')].map(c => c.innerText.trim()))")
+    rows = {r[0]: r for r in cells}
+    assert rows["push"][1] == "PASS" and re.fullmatch(r"\d\.\de‑\d\d", rows["push"][5]), rows["push"]
+    assert rows["extraction"][7] == "–" and rows["sql_qa"][4] == "–"   # undefined: a dash
+    body = page.get_by_test_id("stMain").inner_text()
+    assert "None" not in body and "nan" not in body.lower().split()
+    assert not re.search(r"0\.0000\d", body)
+    assert "extraction: the audit needs 100 scored items but the store holds only 30" in body
+    assert page.get_by_role("button", name=re.compile(r"Sample \d+ more extraction")).is_visible()
+    page.screenshot(path=str(tmp_path / "audit.png"))
