@@ -25,8 +25,9 @@ so the per-component functions of one batch score each completion once.
 
 from __future__ import annotations
 
+import json
+from collections import OrderedDict
 from collections.abc import Callable, Iterable
-from functools import lru_cache
 from typing import Any
 
 from rewards.parsing import completion_text
@@ -41,18 +42,23 @@ def _resolve(reward: str | Reward) -> Reward:
     return reward if isinstance(reward, Reward) else get_reward(reward)
 
 
-@lru_cache(maxsize=4096)
-def _cached_score(reward: Reward, text: str, meta_items: tuple) -> RewardBreakdown:
-    return reward.score(text, **dict(meta_items))
+_MEMO: OrderedDict = OrderedDict()
+_MEMO_SIZE = 4096
 
 
 def _score(reward: Reward, text: str, meta: dict[str, Any]) -> RewardBreakdown:
-    items = tuple(sorted(meta.items()))
-    try:
-        hash(items)
-    except TypeError:  # a list-valued meta column: score without the memo
-        return reward.score(text, **meta)
-    return _cached_score(reward, text, items)
+    # Meta columns may be dicts or lists (a brief, a gold label set, a data summary): the
+    # memo key is their canonical JSON text.
+    key = (reward.name, reward.version, text, json.dumps(meta, sort_keys=True, default=str))
+    hit = _MEMO.get(key)
+    if hit is not None:
+        _MEMO.move_to_end(key)
+        return hit
+    breakdown = reward.score(text, **meta)
+    _MEMO[key] = breakdown
+    if len(_MEMO) > _MEMO_SIZE:
+        _MEMO.popitem(last=False)
+    return breakdown
 
 
 def _breakdowns(reward: Reward, prompts, completions, columns, insights_before_push: bool):

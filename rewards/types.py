@@ -49,6 +49,25 @@ class RewardBreakdown:
         return {"total": self.total, "components": dict(self.components), "notes": list(self.notes)}
 
 
+def capped(components: dict[str, float], limits: list[tuple[float, str]], notes: list[str]) -> RewardBreakdown:
+    """The breakdown of `components` (every one but `cap`) with the lowest of `limits`
+    applied: a grounded reward caps the total when an answer is disqualified (it contradicts
+    its prompt, copies it, invents figures, ...), whatever its other parts earn. The `cap`
+    component holds the (negative) difference, so the components still sum to the total;
+    every limit that applied is noted, once."""
+    total = sum(v for k, v in components.items() if k != "cap")
+    cap = 0.0
+    if limits:
+        limit = min(limit for limit, _ in limits)
+        for _, why in limits:
+            if why not in notes:
+                notes.append(why)
+        if total > limit:
+            cap = limit - total
+    components["cap"] = cap
+    return RewardBreakdown.make(total + cap, components, notes)
+
+
 # The task-independent scorer signature: completion text and the prompt's metadata
 # (already filtered to the reward's meta keys) -> breakdown.
 ScoreFn = Callable[[str, dict[str, Any]], RewardBreakdown]
