@@ -86,10 +86,15 @@ def _label(value: Any) -> str | None:
     return fold(value.strip()) if isinstance(value, str) else None
 
 
-def _sentiment(obj: dict, rating: int | None, gold: dict | None, notes: list[str], caps: list) -> float | None:
-    label = _label(obj.get("sentiment"))
+def _score_of(obj: dict, strict_int: bool) -> int | None:
     score = obj.get("sentiment_score")
-    score = score if isinstance(score, int) and not isinstance(score, bool) else None
+    return int(score) if isinstance(score, int) and (not strict_int or not isinstance(score, bool)) else None
+
+
+def _sentiment(obj: dict, rating: int | None, gold: dict | None, notes: list[str], caps: list,
+               strict_int: bool) -> float | None:
+    label = _label(obj.get("sentiment"))
+    score = _score_of(obj, strict_int)
     if rating is None:
         expected = gold.get("sentiment") if gold else None
         if expected not in SENTIMENTS:
@@ -169,11 +174,11 @@ def _summary(obj: dict, review: str, notes: list[str], caps: list) -> float:
     return 1.0
 
 
-def _consistency(obj: dict, notes: list[str]) -> float:
+def _consistency(obj: dict, notes: list[str], strict_int: bool) -> float:
     label = _label(obj.get("sentiment"))
-    score = obj.get("sentiment_score")
+    score = _score_of(obj, strict_int)
     penalty = 0.0
-    if isinstance(score, int) and not isinstance(score, bool) and label in SENTIMENTS:
+    if score is not None and label in SENTIMENTS:
         if (label == "positivo" and score <= 2) or (label == "negativo" and score >= 4) or \
                 (label == "neutro" and score in (1, 5)):
             penalty -= 0.05
@@ -221,7 +226,7 @@ def _score(text: str, meta: dict[str, Any], *, normalise_decimals: bool, strict_
     if placeholders(texts):
         caps.append(("placeholder", f"placeholder text {placeholders(texts)[0]!r}"))
 
-    parts["sentiment"] = _sentiment(obj, rating, gold, notes, caps)
+    parts["sentiment"] = _sentiment(obj, rating, gold, notes, caps, strict_int)
     parts["correctness"] = _correctness(obj, gold, notes, caps) if gold else None
     if gold is None:
         notes.append("correctness: no gold labels for this review (imported data): not scored")
@@ -233,7 +238,7 @@ def _score(text: str, meta: dict[str, Any], *, normalise_decimals: bool, strict_
 
     scale = 1.0 / sum(WEIGHTS[k] for k, v in parts.items() if v is not None)
     components = {k: (WEIGHTS[k] * v * scale if v is not None else 0.0) for k, v in parts.items()}
-    components["consistency"] = _consistency(obj, notes)
+    components["consistency"] = _consistency(obj, notes, strict_int)
     limits = [(CAPS[kind], f"cap: {why}") for kind, why in caps]
     return capped(components, limits, notes)
 

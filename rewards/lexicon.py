@@ -130,7 +130,7 @@ RECOMMEND_STEMS = StemLexicon([
     "monitor", "ajust", "expandir", "fortalec", "personaliz", "negoci", "trein", "adot", "acompanh",
     "testar", "teste", "segment", "automatiz", "oferecer", "ofereca", "renegoci", "diversific",
     "acelerar", "corrig", "aprimor", "estabelec", "definir", "defina", "intensific", "direcion",
-    "concentr", "incentiv", "deveri", "devemos", "deve", "medir", "mensur", "melhorar", "melhore",
+    "concentr", "incentiv", "deve", "medir", "mensur", "melhorar", "melhore",
     "aumentar", "aumente", "lancar", "comecar", "comece", "reforc", "evitar", "evite", "garantir",
     "garanta", "usar", "utiliz", "criem", "manter", "mantenha", "cortar", "corte",
 ])

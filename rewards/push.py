@@ -15,7 +15,9 @@ Components (positive weights sum to 1):
 - creativity 0.20: 0.10 * novelty (1 - the largest Jaccard similarity with 12 generic
   templates) + 0.10 * a concrete hook (a figure of the brief, one to three emoji, or a
   question).
-- cap (penalty): the total is capped when the push names nothing of the brief (0.30),
+- cap (penalty): a push over `max_chars` is cut on the phone, so the whole total is capped
+  at 0.30 + 0.70 * the length fraction (0.96 at 121 characters, 0.50 at 140, 0.30 from the
+  hard limit on). The total is also capped when the push names nothing of the brief (0.30),
   stops mid-sentence (on "de", "com", or a word of the brief cut short: 0.30),
   states a number the brief does not have ("70% off" for a 15% offer, "só 3 pares": 0.30),
   names another occasion (0.30), is written as a letter (prezado, estimado, comunicamos,
@@ -93,6 +95,39 @@ def _phrase(text: str) -> bytes:
     return b" " + b" ".join(words(text)) + b" "
 
 
+def other_occasions(folded: bytes, brief: dict | None) -> list[str]:
+    """Named occasions in a push (`folded`: b" " + its words + b" ") that are not the brief's
+    own (and not a word of the brief, such as the city of Natal)."""
+    if not brief:
+        return []
+    own = {fold(brief.get("occasion_label", "")), fold(brief.get("occasion", "").replace("_", " "))}
+    brief_text = fold(" ".join(brief.values()))
+    return [name for name, phrase in _OCCASIONS if phrase in folded
+            and not any(name in o or o in name for o in own if o) and name not in brief_text]
+
+
+def cut_short(push: str, brief: dict | None, prompt: str | None) -> bool:
+    """The push stops mid-sentence (rewards.text.stops_mid_word, with the brief's and the
+    prompt's words as the vocabulary a word may be cut from)."""
+    vocabulary = set(words(" ".join((brief or {}).values()) + " " + (prompt or ""))) | PORTUGUESE_WORDS | \
+        PT_FUNCTION_WORDS
+    return stops_mid_word(push, vocabulary)
+
+
+def copies_prompt(push: str, brief: dict | None, prompt: str) -> bool:
+    """Half the push's word triples (four at least) are the prompt's, not counting those a
+    faithful push restates (the offer, the product, the category, the occasion)."""
+    toks = tokens(push)
+    if len(toks) < 6:
+        return False
+    expected = ngrams(tokens(" ".join((brief or {}).get(k, "") for k in ("offer", "product", "category",
+                                                                         "occasion_label"))), 3)
+    grams = [tuple(toks[i:i + 3]) for i in range(len(toks) - 2)]
+    prompt_grams = ngrams(tokens(prompt), 3)
+    copied = [g for g in grams if g in prompt_grams and g not in expected]
+    return len(copied) >= 4 and len(copied) >= 0.5 * len(grams)
+
+
 def _fidelity(push: str, folded: bytes, brief: dict, notes: list[str], caps: list) -> float:
     said = set(content_words(push))
     keys = {w[:5] for w in said}
@@ -149,25 +184,14 @@ def _caps(push: str, tokens_: list[bytes], folded: bytes, meta: dict, brief: dic
     invented = [f.text for f in figures.figures(push) if not allowed.has(f)]
     if invented and brief is not None:
         caps.append(("invented", f"number(s) not in the brief: {', '.join(invented[:3])}"))
-    own = {fold(brief.get("occasion_label", "")), fold(brief.get("occasion", "").replace("_", " "))} if brief else set()
-    named = [name for name, phrase in _OCCASIONS if phrase in folded
-             and not any(name in o or o in name for o in own if o)
-             and fold(name) not in fold(brief_text)]
-    if named and brief is not None:
+    named = other_occasions(folded, brief)
+    if named:
         caps.append(("occasion", f"names another occasion ({named[0]})"))
     prompt = meta.get("prompt_text")
-    vocabulary = set(words(brief_text + " " + (prompt if isinstance(prompt, str) else ""))) | PORTUGUESE_WORDS | \
-        PT_FUNCTION_WORDS
-    if stops_mid_word(push, vocabulary):
+    if cut_short(push, brief, prompt if isinstance(prompt, str) else None):
         caps.append(("cut", "stops mid-sentence"))
-    if isinstance(prompt, str) and len(tokens_) >= 6:
-        expected = ngrams(tokens(" ".join((brief or {}).get(k, "") for k in ("offer", "product", "category",
-                                                                             "occasion_label"))), 3)
-        grams = [tuple(tokens(push)[i:i + 3]) for i in range(len(tokens(push)) - 2)]
-        prompt_grams = ngrams(tokens(prompt), 3)
-        copied = [g for g in grams if g in prompt_grams and g not in expected]
-        if len(copied) >= 4 and len(copied) >= 0.5 * len(grams):
-            caps.append(("copy", "copies the prompt"))
+    if isinstance(prompt, str) and copies_prompt(push, brief, prompt):
+        caps.append(("copy", "copies the prompt"))
 
 
 def make_push_reward(
@@ -182,6 +206,7 @@ def make_push_reward(
     def fn(text: str, meta: dict[str, Any]) -> RewardBreakdown:
         notes: list[str] = []
         caps: list[tuple[str, str]] = []
+        length_cap = 1.0
         limit = validate_max_chars(meta["max_chars"]) if "max_chars" in meta else max_chars
         brief = validate_brief(meta.get("brief"))
         hard = max(hard_limit, limit + (hard_limit - max_chars))
@@ -195,6 +220,10 @@ def make_push_reward(
         fraction = length_score(n, limit, hard) if length_penalty else 1.0
         if length_penalty and n > limit:
             notes.append(f"length: {n} characters, limit {limit}" + (" (over the hard limit)" if n > hard else ""))
+            # A notification past its limit is cut on the phone: the whole push pays for it,
+            # steeply (0.96 at 121 characters, 0.50 at 140, 0.30 from 200 on).
+            caps.append(("length", f"{n} characters, over the limit of {limit}"))
+            length_cap = 0.3 + 0.7 * fraction
         if len(content) < MIN_CONTENT_WORDS:
             notes.append(f"length: {len(content)} content word(s), {MIN_CONTENT_WORDS} before length pays in full")
         parts: dict[str, float | None] = {"length": 0.0 if n == 0 else fraction * min(1.0, len(content) / MIN_CONTENT_WORDS)}
@@ -224,7 +253,7 @@ def make_push_reward(
 
         scale = 1.0 / sum(WEIGHTS[k] for k, v in parts.items() if v is not None)
         components = {k: (WEIGHTS[k] * v * scale if v is not None else 0.0) for k, v in parts.items()}
-        limits = [(CAPS[kind], f"cap: {why}") for kind, why in caps]
+        limits = [(length_cap if kind == "length" else CAPS[kind], f"cap: {why}") for kind, why in caps]
         if n == 0:
             notes.append("length: empty push")
             limits.append((0.0, "cap: empty push"))

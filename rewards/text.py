@@ -149,8 +149,8 @@ def _ends_sentence(line: str) -> bool:
 def cut_off(text: str) -> bool:
     """True when the text stops mid-sentence: its last line is running text (four words or
     more) that ends without a full stop, question or exclamation mark; or it is a list item
-    that does, while the text's other lines end theirs (a style without full stops in lists
-    cannot be told from a cut)."""
+    that does, while two thirds of the text's other lines end theirs (a style without full
+    stops in lists cannot be told from a cut)."""
     lines = [line.strip() for line in text.rstrip().splitlines() if line.strip()]
     if not lines:
         return False
@@ -160,7 +160,7 @@ def cut_off(text: str) -> bool:
     if not _LIST_MARK.match(last) and not last.startswith("**"):
         return True
     others = [line for line in lines[:-1] if not line.startswith(("#", "|", "```")) and len(words(line)) >= 4]
-    return len(others) >= 2 and sum(map(_ends_sentence, others)) >= 2 * len(others) / 3
+    return bool(others) and sum(map(_ends_sentence, others)) >= 2 * len(others) / 3
 
 
 # Words a Portuguese sentence cannot end on: a text that stops at one was cut off.

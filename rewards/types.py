@@ -64,8 +64,9 @@ def capped(components: dict[str, float], limits: list[tuple[float, str]], notes:
                 notes.append(why)
         if total > limit:
             cap = limit - total
+            total = limit  # exactly the limit, not total + (limit - total) in floating point
     components["cap"] = cap
-    return RewardBreakdown.make(total + cap, components, notes)
+    return RewardBreakdown.make(total, components, notes)
 
 
 # The task-independent scorer signature: completion text and the prompt's metadata

@@ -29,9 +29,10 @@ def test_score_prints_breakdown_json(monkeypatch, capsys):
     assert code == 0
     data = json.loads(out)
     assert data["task"] == "extraction" and data["reward"] == "extraction"
-    assert data["total"] == pytest.approx(0.8)
-    assert data["components"]["rating_penalty"] == -0.2
-    assert any("rating_penalty" in n for n in data["notes"])
+    # A "negativo" answer for a 5-star review: the contradiction caps the total at 0.30.
+    assert data["total"] == pytest.approx(0.3)
+    assert data["components"]["cap"] < 0
+    assert any("5-star review labelled negativo" in n for n in data["notes"])
     assert data["version"] == get_reward("extraction").version
 
 
@@ -39,10 +40,15 @@ def test_score_runs_sql_on_the_home_database_unless_meta_names_one(monkeypatch, 
     from rewards.probe_db import build_probe_db
 
     build_probe_db(home / "commerce.db")  # 23 delivered orders
-    sql = b"```sql\nSELECT COUNT(*) FROM orders WHERE order_status = 'delivered'\n```\n"
-    argv = ["rewards", "score", "--task", "sql_qa", "--meta", '{"reference_answer": "[[23]]"}']
+    build_probe_db(home / "commerce-b.db", variant=1)  # its second copy: 28
+    query = "SELECT COUNT(*) FROM orders WHERE order_status = 'delivered'"
+    sql = f"```sql\n{query}\n```\n".encode()
+    argv = ["rewards", "score", "--task", "sql_qa", "--meta",
+            json.dumps({"reference_answer": "[[23]]", "reference_sql": query})]
     code, out, _ = _run(monkeypatch, capsys, argv, sql)
-    assert code == 0 and json.loads(out)["components"]["sql_correct"] == pytest.approx(0.40)
+    data = json.loads(out)
+    assert code == 0 and data["components"]["sql_correct"] == pytest.approx(0.45)
+    assert not any("no second database" in n for n in data["notes"])  # the home's second database was found
     other = json.dumps({"reference_answer": "[[23]]", "db_path": str(tmp_path / "nada.db")})
     code, out, _ = _run(monkeypatch, capsys, argv[:-1] + [other], sql)
     assert any("database not found" in n for n in json.loads(out)["notes"])

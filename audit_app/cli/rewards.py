@@ -54,8 +54,10 @@ def _cmd_score(args: argparse.Namespace) -> int:
     meta = _parse_meta(args.meta)
     reward = get_reward(args.reward or default_reward_name(args.task))
     if "db_path" in reward.meta_keys:
-        # Rewards know no home folder: the command gives the home's database unless --meta names one.
+        # Rewards know no home folder: the command gives the home's databases unless --meta names them.
         meta.setdefault("db_path", str(paths.commerce_db()))
+        if "db_path_b" in reward.meta_keys:
+            meta.setdefault("db_path_b", str(paths.second_db(meta["db_path"])))
     # Bytes decoded leniently: a completion with invalid UTF-8 is still a completion to score.
     completion = sys.stdin.buffer.read().decode("utf-8", errors="replace")
     breakdown = reward.score(completion, **meta)
