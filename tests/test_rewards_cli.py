@@ -109,3 +109,24 @@ def test_probe_bench_catches_each_planted_bug(overrides, routing_ok, failing):
     assert not report.passed
     assert failing in [r.check.describe() for r in report.failures]
     assert "FAIL" in format_report(report)
+
+
+def test_probe_exploits_passes_on_the_built_prompts_and_fails_the_recipes_rewards(monkeypatch, capsys,
+                                                                                  small_data_home):
+    code, out, _ = _run(monkeypatch, capsys, ["rewards", "probe", "--exploits", "--prompts-per-family", "20"])
+    assert code == 0, out
+    assert "constant_template" in out and "FAIL" not in out and "exploit families below 0.4" in out
+    code, out, _ = _run(monkeypatch, capsys, ["rewards", "probe", "--exploits", "--json", "--reward", "push_recipe",
+                                              "--prompts-per-family", "15"])
+    data = json.loads(out)
+    assert code == 1 and data["passed"] is False
+    (report,) = data["reports"]
+    assert report["reward"] == "push_recipe" and report["families"]["off_brief"]["failed"]
+    assert report["families"]["off_brief"]["example"]["prompt_id"].startswith("push-")
+
+
+def test_probe_exploits_says_what_is_missing(monkeypatch, capsys, home):
+    code, out, err = _run(monkeypatch, capsys, ["rewards", "probe", "--exploits"])
+    assert code == 2 and "data build" in err and err.count("\n") == 1
+    code, _, err = _run(monkeypatch, capsys, ["rewards", "probe", "--reward", "push"])
+    assert code == 2 and "--reward goes with --exploits" in err
