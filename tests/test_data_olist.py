@@ -12,8 +12,8 @@ import sqlite3
 import pytest
 
 from data.build import build
-from data.prompts import load_prompts
 from data.olist_import import FILES, OlistImportError
+from data.prompts import load_prompts
 from data.schema import TABLES, column_names
 
 
