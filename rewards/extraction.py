@@ -33,13 +33,14 @@ historical bugs in a copy (decimal commas break the JSON; `True` passes as an in
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 
 from rewards.lexicon import fold, tokens
 from rewards.parsing import parse_json_object
 from rewards.recipe.extraction import _check, validate_rating
 from rewards.schema import CHECKED_FIELDS, FIELD_NAMES, SENTIMENTS, TOPICS, describe_schema
-from rewards.text import content_words, ngrams, placeholders, prefix_overlap
+from rewards.text import content_words, ngrams, placeholders
 from rewards.types import Reward, RewardBreakdown, capped
 
 WEIGHTS = {"json_valid": 0.05, "completeness": 0.05, "value_validity": 0.05, "sentiment": 0.20,
@@ -149,6 +150,14 @@ def _correctness(obj: dict, gold: dict, notes: list[str], caps: list) -> float |
     return earned / available
 
 
+@lru_cache(maxsize=8192)
+def _review_keys(review: str) -> tuple[frozenset[bytes], int]:
+    """The review's content words that say something about it (five-letter prefixes), and
+    how many it has: cached per review, which all of a prompt's answers share."""
+    keys = frozenset(w[:5] for w in content_words(review)) - _GENERIC
+    return keys, len(keys)
+
+
 def _summary(obj: dict, review: str, notes: list[str], caps: list) -> float:
     summary = obj.get("summary")
     if not isinstance(summary, str) or not summary.strip():
@@ -156,16 +165,17 @@ def _summary(obj: dict, review: str, notes: list[str], caps: list) -> float:
         caps.append(("summary", "no summary of this review"))
         return 0.0
     text = summary.strip()
-    if _SCHEMA_GRAMS and any(g in _SCHEMA_GRAMS for g in ngrams(tokens(text), 4)):
+    toks = tokens(text)
+    if any(tuple(toks[i:i + 4]) in _SCHEMA_GRAMS for i in range(len(toks) - 3)):
         notes.append("summary: copies the schema's description")
         caps.append(("summary", "the summary is the schema's text"))
         return 0.0
-    review_words = {w for w in content_words(review) if w[:5] not in _GENERIC}
-    shared = {w[:5] for w in prefix_overlap(content_words(text), review_words)} - _GENERIC
-    needed = 1 if len({w[:5] for w in review_words}) <= 5 else 2
+    keys, n_keys = _review_keys(review)
+    shared = {w[:5] for w in content_words(text)} & keys
+    needed = 1 if n_keys <= 5 else 2
     if len(shared) < needed:
         notes.append(f"summary: shares {len(shared)} content word(s) with the review, {needed} expected")
-        if len(review_words) >= 3:
+        if n_keys >= 3:
             caps.append(("summary", "the summary is not about this review"))
         return 0.0
     if not 10 <= len(text) <= 200:

@@ -19,23 +19,29 @@ import bisect
 import math
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from functools import lru_cache
+from typing import NamedTuple
 
-# A number not glued to letters on its left (NATAL20 is a coupon code, not 20), with an
-# optional R$, thousands separators, decimals, a percent sign or a Portuguese multiplier.
-_NUMBER = re.compile(
-    r"(?<![\w.,])(R\$\s*)?(-?\d{1,3}(?:\.\d{3})++(?:,\d+)?|-?\d{1,3}(?:,\d{3})++(?:\.\d+)?|-?\d++(?:[.,]\d++)?)"
+# A number is found in two steps, both linear and cheap: a run of digits and separators
+# (a regex that starts at a digit, so the engine skips to the digits), then, only where
+# needed, its shape (thousands separators, decimals) and what follows it (a percent sign, a
+# Portuguese multiplier or a unit); what precedes it (a minus, R$, a letter that makes it
+# part of a code) is read in Python.
+_RUN = re.compile(r"\d[\d.,]*")
+_SHAPE = re.compile(r"\d{1,3}(?:\.\d{3})++(?:,\d+)?|\d{1,3}(?:,\d{3})++(?:\.\d+)?|\d++(?:[.,]\d++)?")
+_TAIL = re.compile(
     r"(\s*%|\s*(?:mil|milh[õo]es|milh[ãa]o|bilh[õo]es|bilh[ãa]o|bi)\b)?"
     r"(\s*(?:dias?|meses|m[eê]s|semanas?|horas?|h|anos?|minutos?|min|x|vezes|estrelas?|caracteres)\b)?",
     re.IGNORECASE,
 )
+_TAIL_STARTS = frozenset("%mMbBdDsShHaAxXvVeEcC") - {""}
 _MULTIPLIERS = {"mil": 1e3, "milhao": 1e6, "milhão": 1e6, "milhoes": 1e6, "milhões": 1e6,
                 "bilhao": 1e9, "bilhão": 1e9, "bilhoes": 1e9, "bilhões": 1e9, "bi": 1e9}
 _MAX_FIGURES = 400
+_DIGIT = re.compile(r"\d")
 
 
-@dataclass(frozen=True)
-class Figure:
+class Figure(NamedTuple):
     text: str
     readings: tuple[tuple[float, int], ...]  # (value, decimals shown) per possible reading
     percent: bool
@@ -48,6 +54,12 @@ class Figure:
 
 
 def _readings(number: str, mult: float) -> tuple[tuple[float, int], ...]:
+    if mult == 1.0 and number.isdigit():  # the common case: a plain integer
+        return ((float(number), 0),)
+    return tuple((v, d) for v, d in _parse(number, mult) if math.isfinite(v))
+
+
+def _parse(number: str, mult: float) -> tuple[tuple[float, int], ...]:
     sign = -1.0 if number.startswith("-") else 1.0
     n = number.lstrip("-")
     out: list[tuple[float, int]] = []
@@ -77,18 +89,40 @@ def _readings(number: str, mult: float) -> tuple[tuple[float, int], ...]:
 
 
 def figures(text: str) -> list[Figure]:
-    """Every figure in `text` (at most a few hundred: the rest of a huge text adds nothing)."""
+    """Every figure in `text` (at most a few hundred: the rest of a huge text adds nothing).
+    A number glued to a word on its left (the 20 of NATAL20) is part of a code, not a figure."""
+    if not _DIGIT.search(text):
+        return []
     out = []
-    for m in _NUMBER.finditer(text):
-        money, number, suffix, unit = m.group(1), m.group(2), (m.group(3) or "").strip(), (m.group(4) or "")
-        mult = _MULTIPLIERS.get(suffix.lower(), 1.0)
-        try:
-            readings = _readings(number, mult)
-        except ValueError:
+    for run in _RUN.finditer(text):
+        start, number = run.span()[0], run.group()
+        sign = ""
+        if start:
+            prev = text[start - 1]
+            if prev == "-":
+                before = text[start - 2:start - 1]
+                if before and (before.isalnum() or before in "_.,-"):
+                    continue  # the "09" of "2016-09"
+                sign = "-"
+            elif prev.isalnum() or prev in "_.,":
+                continue
+        if "." in number or "," in number:
+            number = _SHAPE.match(number).group()
+        end = start + len(number)
+        suffix = unit = ""
+        nxt = text[end:end + 4].lstrip()[:1]
+        if nxt in _TAIL_STARTS:
+            tail = _TAIL.match(text, end)
+            if tail.end() > end:
+                suffix, unit = (tail.group(1) or "").strip(), (tail.group(2) or "").strip().lower()
+                end = tail.end()
+        readings = _readings(sign + number, _MULTIPLIERS.get(suffix.lower(), 1.0) if suffix[:1] not in ("", "%")
+                             else 1.0)
+        if not readings:  # a number too large to be a float
             continue
-        if not readings or not all(math.isfinite(v) for v, _ in readings):
-            continue
-        out.append(Figure(m.group(), readings, suffix == "%", bool(money), unit.strip().lower()))
+        money = "R$" in text[start - 4:start] if start >= 2 else False
+        shown = sign + text[start:end].rstrip()
+        out.append(Figure("R$ " + shown if money else shown, readings, suffix == "%", money, unit))
         if len(out) >= _MAX_FIGURES:
             break
     return out
@@ -122,6 +156,13 @@ def numeric_values(items: Iterable) -> list[float]:
     return out
 
 
+@lru_cache(maxsize=4096)
+def source_of(text: str) -> Source:
+    """The Source of every reading of every figure of a prompt-side text (cached: a
+    prompt's summary, brief or question is read once, however many answers it gets)."""
+    return Source(v for f in figures(text) for v, _ in f.readings)
+
+
 class Source:
     """The figures a text may restate, indexed so that matching stays fast for a long text."""
 
@@ -136,8 +177,10 @@ class Source:
         decimals it shows (never coarser than units: "12" does not stand for 14.9), or the
         value's percent or fraction."""
         vals = self.values
+        if not vals:
+            return False
         for shown, decimals in f.readings:
-            tol = 0.5 * 10.0 ** (-decimals) + 1e-9 * max(1.0, abs(shown))
+            tol = 0.5 * 10.0 ** (-decimals) + 1e-9 * (1.0 + abs(shown))
             for target, t in ((shown, tol), (shown / 100.0, tol / 100.0), (shown * 100.0, tol * 100.0)):
                 i = bisect.bisect_left(vals, target - t)
                 if i < len(vals) and vals[i] <= target + t:

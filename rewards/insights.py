@@ -32,20 +32,22 @@ coverage components are not scored, the note says so, and the others share their
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from rewards import figures
-from rewards.lexicon import DOMAIN_STEMS, RECOMMEND_STEMS, words
+from rewards.lexicon import DOMAIN_STEMS, RECOMMEND_STEMS, tokens, words
 from rewards.parsing import MAX_SCAN
 from rewards.recipe.insights import _length_score
 from rewards.text import (
     content_words,
-    copied_lines,
     cut_off,
-    function_share,
-    normal_line,
+    language,
+    line_tokens,
+    ngram_share,
+    ngrams,
     placeholders,
-    portuguese_share,
 )
 from rewards.types import Reward, RewardBreakdown, capped
 
@@ -71,26 +73,57 @@ def _summary_text(summary: Any) -> str:
     return str(summary)
 
 
-def _own_text(text: str, prompt: str, notes: list[str], caps: list) -> str:
-    """The answer's own lines: copies of the prompt and repeated lines set aside."""
-    own, copied = copied_lines(text, prompt) if prompt else (text.splitlines(), [])
-    lines = [line for line in text.splitlines() if line.strip()]
-    if copied:
-        share = len(copied) / max(1, len(lines))
-        notes.append(f"copy: {len(copied)} line(s) copied from the prompt set aside")
-        if share > 0.5:
-            caps.append(("copy", f"{share:.0%} of the lines are the prompt's"))
-    seen: set[bytes] = set()
-    kept, repeats, counted = [], 0, 0
-    for line in own:
-        key = normal_line(line)
-        if key.count(b" ") >= 1:
+@dataclass(frozen=True)
+class PromptFacts:
+    """What an analysis is checked against, worked out once per prompt."""
+
+    source: figures.Source  # every figure of the summary and the request
+    quotable: int  # figures of the summary that state something (not counts, years, durations)
+    keys: frozenset[bytes]  # the request's key terms (five-letter prefixes)
+    lines: frozenset[tuple]  # the prompt's lines, as text.line_tokens compares them
+    grams: frozenset  # the prompt's 4-grams of tokens
+
+
+@lru_cache(maxsize=4096)
+def prompt_facts(summary: str, request: str, prompt: str) -> PromptFacts:
+    return PromptFacts(
+        source=figures.source_of(summary + "\n" + request),
+        quotable=len({f.value for f in figures.figures(summary) if not figures.is_generic(f)}),
+        keys=frozenset(w[:5] for w in content_words(request) if len(w) >= 5) - _ASKING,
+        lines=frozenset(tuple(line_tokens(line)) for line in prompt.splitlines()),
+        grams=frozenset(ngrams(tokens(prompt), 4)),
+    )
+
+
+def _own_text(text: str, facts: PromptFacts, notes: list[str], caps: list) -> str:
+    """The answer's own lines: copies of the prompt and repeated lines set aside (one pass)."""
+    seen: set[tuple] = set()
+    kept, copied, repeats, counted, total = [], 0, 0, 0, 0
+    for line in text.splitlines():
+        if not line.strip():
+            kept.append(line)
+            continue
+        total += 1
+        toks = line_tokens(line)
+        key = tuple(toks)
+        # A copy starts like the prompt: the 4-gram share is measured only for lines whose
+        # first or second 4-gram is the prompt's.
+        if len(toks) >= 4 and (key in facts.lines or (
+                (tuple(toks[:4]) in facts.grams or tuple(toks[1:5]) in facts.grams)
+                and ngram_share(toks, facts.grams, 4) >= 0.8)):
+            copied += 1
+            continue
+        if len(toks) >= 2:
             counted += 1
             if key in seen:
                 repeats += 1
                 continue
             seen.add(key)
         kept.append(line)
+    if copied:
+        notes.append(f"copy: {copied} line(s) copied from the prompt set aside")
+        if copied / total > 0.5:
+            caps.append(("copy", f"{copied / total:.0%} of the lines are the prompt's"))
     if repeats:
         notes.append(f"repeats: {repeats} repeated line(s) set aside")
         if repeats / max(1, counted) > 0.25:
@@ -112,22 +145,21 @@ def make_insights_reward(
         summary = _summary_text(meta.get("data_summary"))
         request = str(meta.get("request") or "")
         prompt = str(meta.get("prompt_text") or "") or (summary + "\n" + request)
+        facts = prompt_facts(summary, request, prompt.strip())
         scan = text[:MAX_SCAN]
-        own = _own_text(scan, prompt.strip(), notes, caps)
+        own = _own_text(scan, facts, notes, caps)
         toks = words(own)
         unique = set(toks)
         parts: dict[str, float | None] = {}
 
         if summary.strip():
-            source = figures.Source(v for f in figures.figures(summary + "\n" + request) for v, _ in f.readings)
-            quotable = {f.value for f in figures.figures(summary) if not figures.is_generic(f)}
-            grounded, invented = figures.split(figures.figures(own), source)
+            grounded, invented = figures.split(figures.figures(own), facts.source)
             distinct = len({round(f.value, 6) for f in grounded})
-            need = max(1, min(3, len(quotable)))
+            need = max(1, min(3, facts.quotable))
             parts["grounding"] = min(distinct, need) / need
             if distinct < need:
                 notes.append(f"grounding: {distinct} figure(s) of the data summary quoted, {need} expected")
-            if quotable and not grounded:
+            if facts.quotable and not grounded:
                 caps.append(("ungrounded", "quotes no figure of the data summary"))
             if invented:
                 notes.append(f"invented: figure(s) not in the data summary: {', '.join(f.text for f in invented[:4])}")
@@ -139,12 +171,11 @@ def make_insights_reward(
             invented_penalty = 0.0
             notes.append("grounding: no data summary given: figures not checked")
 
-        keys = {w[:5] for w in content_words(request) if len(w) >= 5} - _ASKING
-        if keys:
-            covered = {w[:5] for w in unique} & keys
-            parts["coverage"] = min(1.0, len(covered) / (0.6 * len(keys)))
+        if facts.keys:
+            covered = {w[:5] for w in unique} & facts.keys
+            parts["coverage"] = min(1.0, len(covered) / (0.6 * len(facts.keys)))
             if parts["coverage"] < 1:
-                notes.append(f"coverage: {len(covered)} of the request's {len(keys)} key terms taken up")
+                notes.append(f"coverage: {len(covered)} of the request's {len(facts.keys)} key terms taken up")
         else:
             parts["coverage"] = None
             notes.append("coverage: no analysis request given: not scored")
@@ -167,14 +198,15 @@ def make_insights_reward(
         if not min_words <= n_words <= max_words:
             notes.append(f"length: {n_words} words of its own, outside {min_words}-{max_words}")
 
-        share = portuguese_share(toks)
+        pt, en = language(toks)
+        share = pt / (pt + en) if pt + en >= 3 else None
         parts["language"] = 0.0 if share is None else min(1.0, max(0.0, (share - 0.5) / 0.4))
         if share is not None and share < 0.5:
             caps.append(("english", f"not Portuguese ({share:.0%} Portuguese function words)"))
         terms = DOMAIN_STEMS.matches(unique)
         parts["domain"] = min(len(terms), 2) / 2
 
-        if len(toks) >= 20 and function_share(toks) < 0.15:
+        if len(toks) >= 20 and pt / len(toks) < 0.15:
             caps.append(("salad", "a list of keywords, not sentences"))
         if placeholders(own):
             caps.append(("placeholder", f"placeholder {placeholders(own)[0]!r}"))

@@ -1,4 +1,4 @@
-"""Finding the JSON object or the SQL query inside a completion.
+"""Finding the JSON object inside a completion (the SQL query: rewards.sql_extract).
 
 Models wrap answers in code fences, put prose around them, quote a partial object in a
 line of reasoning before the real one, write Portuguese decimals (`"confidence": 0,85`)
@@ -36,7 +36,7 @@ MAX_REPAIR = 8_000
 # a real answer has a handful of brackets, so more than this is not worth repairing.
 MAX_REPAIR_BRACKETS = 64
 
-_FENCE = re.compile(r"```[ \t]*([A-Za-z0-9_+-]*)[^\n`]*\n(.*?)(?:```|\Z)", re.DOTALL)
+FENCE = re.compile(r"```[ \t]*([A-Za-z0-9_+-]*)[^\n`]*\n(.*?)(?:```|\Z)", re.DOTALL)
 _DECIMAL_HINT = re.compile(r"\d,\d")
 # Tokens of a JSON-ish text, each matched once (possessive, so a long run of digits or
 # escaped quotes costs linear time): strings (an unclosed one runs to the end), structure
@@ -118,7 +118,7 @@ def fences(text: str) -> list[tuple[str, str]]:
     """(language, body) of each ``` fence; an unclosed last fence runs to the end."""
     if "```" not in text:
         return []
-    return [(m.group(1).lower(), m.group(2)) for m in _FENCE.finditer(text)]
+    return [(m.group(1).lower(), m.group(2)) for m in FENCE.finditer(text)]
 
 
 def normalise_decimals(text: str) -> tuple[str, int]:
@@ -236,7 +236,7 @@ def _holds_object(value: Any) -> bool:
 def _fence_spans(text: str) -> list[tuple[int, int, str]]:
     if "```" not in text:
         return []
-    return [(m.start(2), m.end(2), m.group(1).lower()) for m in _FENCE.finditer(text)]
+    return [(m.start(2), m.end(2), m.group(1).lower()) for m in FENCE.finditer(text)]
 
 
 def parse_json_object(
@@ -254,6 +254,13 @@ def parse_json_object(
     if "{" not in text:
         return None, report
     report.found = True
+    stripped = text.strip()
+    if stripped[:1] == "{" and stripped[-1:] == "}" and pick == "best":
+        # The common case: the whole completion is one object (then it is the only one).
+        value, fixed = _decode(stripped) if normalise else _strict(stripped)
+        if fixed >= 0 and isinstance(value, dict):
+            report.strict, report.objects, report.decimals_fixed = True, 1, fixed
+            return value, report
     spans, open_at = _spans(text)
     tops = [(s, e) for s, e, d in spans if d == 0]
     if len(tops) > _MAX_CANDIDATES:  # a flood of tiny objects: the longest are the answers
@@ -330,53 +337,3 @@ def _repair(text: str) -> Any:
         return json_repair.loads(text)
     except Exception:  # a third-party parser on arbitrary input: any failure means "no JSON"
         return None
-
-
-# ---------------------------------------------------------------- SQL
-
-_SQL_START = re.compile(r"(?is)\b(?:select|with)\b")
-_SELECT = re.compile(r"(?i)\bselect\b")
-_SQL_END = re.compile(r";|\n[ \t]*\n|```")
-_SQL_FENCE_LANGS = ("sql", "sqlite", "postgresql", "mysql")
-# Everything up to the first semicolon that is not inside a '...' literal.
-_UNTIL_SEMICOLON = re.compile(r"(?:[^;']|'(?:[^']|'')*')*")
-
-
-@dataclass(frozen=True)
-class SQLExtract:
-    sql: str | None
-    source: str  # "fence" | "text" | "none"
-    outside: str  # the completion without the SQL: the explanation
-
-
-def extract_sql(text: str) -> SQLExtract:
-    """The query a completion proposes: the first ```sql fence, else the first fence whose
-    body starts with SELECT/WITH, else the first SELECT/WITH ... statement in the text
-    (up to `;`, a blank line or a fence). `outside` is the rest of the text."""
-    if len(text) > MAX_SCAN:
-        text = text[:MAX_SCAN]
-    if "```" in text:
-        for m in _FENCE.finditer(text):
-            lang, body = m.group(1).lower(), m.group(2)
-            if lang in _SQL_FENCE_LANGS or (not lang and _SQL_START.match(body.lstrip())):
-                sql = _first_statement(body)
-                if sql:
-                    return SQLExtract(sql, "fence", text[: m.start()] + " " + text[m.end():])
-    for tries, m in enumerate(_SQL_START.finditer(text)):
-        if tries >= 20:  # bounded: prose full of "with" must not cost quadratic time
-            break
-        end = _SQL_END.search(text, m.end())
-        stop = end.start() if end else len(text)
-        sql = text[m.start():stop].strip()
-        # Prose such as "with care" is not a query: a statement must select something.
-        if not _SELECT.search(sql):
-            continue
-        after = end.end() if end and end.group() == ";" else stop
-        return SQLExtract(sql, "text", text[: m.start()] + " " + text[after:])
-    return SQLExtract(None, "none", text)
-
-
-def _first_statement(body: str) -> str:
-    # Only the first statement is ever executed; the rest is dropped here so that
-    # "SELECT ...; DROP TABLE x" runs (and fails) as one harmless SELECT.
-    return _UNTIL_SEMICOLON.match(body.strip()).group().strip()

@@ -36,6 +36,8 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from rewards import figures
@@ -54,10 +56,10 @@ from rewards.lexicon import (
 from rewards.recipe.push import length_score, push_text, validate_max_chars
 from rewards.text import (
     content_words,
-    function_share,
     language,
     ngrams,
     placeholders,
+    prefixes,
     shouting,
     stops_mid_word,
 )
@@ -70,7 +72,9 @@ CAPS = {"off_brief": 0.30, "invented": 0.30, "occasion": 0.30, "formal": 0.30, "
 MIN_CONTENT_WORDS = 5
 _MAX_PUSH_SCAN = 4000
 _TEMPLATE_WORDS = tuple(frozenset(w for w in words(t) if w not in STOPWORDS) for t in GENERIC_PUSH_TEMPLATES)
-_FORMAL = tuple(b" " + b" ".join(words(m)) + b" " for m in FORMAL_MARKERS + FORMAL_MARKERS_MORE)
+# The markers as one alternation over the folded words (b" word word "): one C search.
+_FORMAL = re.compile(b" (?:" + b"|".join(re.escape(b" ".join(words(m))) for m in FORMAL_MARKERS + FORMAL_MARKERS_MORE)
+                     + b") ")
 _OCCASIONS = tuple((name, b" " + b" ".join(words(name)) + b" ") for name in OCCASION_NAMES)
 _ACCENT = re.compile("[áàâãéêíóôõúüçÁÀÂÃÉÊÍÓÔÕÚÜÇ]")
 _EMOJI = re.compile("[\u2600-\u27bf\U0001f000-\U0001faff]")
@@ -95,65 +99,103 @@ def _phrase(text: str) -> bytes:
     return b" " + b" ".join(words(text)) + b" "
 
 
-def other_occasions(folded: bytes, brief: dict | None) -> list[str]:
+@dataclass(frozen=True)
+class BriefFacts:
+    """What a push is checked against, worked out once per brief and prompt (GRPO scores
+    a group of completions of the same prompt; the exploit bench and the monitor too)."""
+
+    given: bool
+    allowed: figures.Source  # every figure of the brief
+    product_keys: frozenset[bytes]  # five-letter prefixes of the product's and category's words
+    occasion_keys: frozenset[bytes]
+    offer: tuple[tuple[str, str, object], ...]  # (label, kind, what): the offer's terms
+    own_occasions: frozenset[str]
+    brief_text: str  # folded
+    cut_forms: frozenset[bytes]  # the brief's and prompt's words cut short
+    expected: frozenset  # word triples a faithful push restates
+    prompt_grams: frozenset
+    prompt_tokens: frozenset[bytes]
+
+
+@lru_cache(maxsize=4096)
+def _facts(items: tuple, prompt: str) -> BriefFacts:
+    brief = dict(items)
+    text = " ".join(brief.values())
+    offer = brief.get("offer", "")
+    terms: list[tuple[str, str, object]] = [(f.text, "figure", figures.Source(v for v, _ in f.readings))
+                                            for f in figures.figures(offer)]
+    terms += [(code, "code", code.lower().encode()) for code in _CODE.findall(offer)]
+    folded_offer = _phrase(offer)
+    terms += [(t.decode(), "phrase", b" " + t + b" ") for t in _OFFER_TERMS
+              if b" " + t + b" " in folded_offer and t not in (b"desconto", b"off", b"cupom")]
+    occasion = brief.get("occasion_label") or brief.get("occasion", "").replace("_", " ")
+    return BriefFacts(
+        given=bool(brief),
+        allowed=figures.Source(v for f in figures.figures(text) for v, _ in f.readings),
+        product_keys=frozenset(w[:5] for w in content_words(brief.get("product", "") + " " + brief.get("category", ""))),
+        occasion_keys=frozenset(w[:5] for w in words(occasion) if len(w) >= 4 and w not in STOPWORDS),
+        offer=tuple(terms),
+        own_occasions=frozenset(o for o in (fold(brief.get("occasion_label", "")),
+                                            fold(brief.get("occasion", "").replace("_", " "))) if o),
+        brief_text=fold(text),
+        cut_forms=prefixes(frozenset(words(text + " " + prompt)) | PORTUGUESE_WORDS | PT_FUNCTION_WORDS),
+        expected=frozenset(ngrams(tokens(" ".join(brief.get(k, "") for k in ("offer", "product", "category",
+                                                                           "occasion_label"))), 3)),
+        prompt_grams=frozenset(ngrams(tokens(prompt), 3)),
+        prompt_tokens=frozenset(tokens(prompt)),
+    )
+
+
+def brief_facts(brief: dict | None, prompt: str | None = None) -> BriefFacts:
+    """The cached BriefFacts of a brief (validated) and the prompt's text."""
+    return _facts(tuple(sorted((brief or {}).items())), prompt or "")
+
+
+def other_occasions(folded: bytes, facts: BriefFacts) -> list[str]:
     """Named occasions in a push (`folded`: b" " + its words + b" ") that are not the brief's
     own (and not a word of the brief, such as the city of Natal)."""
-    if not brief:
+    if not facts.given:
         return []
-    own = {fold(brief.get("occasion_label", "")), fold(brief.get("occasion", "").replace("_", " "))}
-    brief_text = fold(" ".join(brief.values()))
     return [name for name, phrase in _OCCASIONS if phrase in folded
-            and not any(name in o or o in name for o in own if o) and name not in brief_text]
+            and not any(name in o or o in name for o in facts.own_occasions) and name not in facts.brief_text]
 
 
-def cut_short(push: str, brief: dict | None, prompt: str | None) -> bool:
+def cut_short(push: str, facts: BriefFacts) -> bool:
     """The push stops mid-sentence (rewards.text.stops_mid_word, with the brief's and the
     prompt's words as the vocabulary a word may be cut from)."""
-    vocabulary = set(words(" ".join((brief or {}).values()) + " " + (prompt or ""))) | PORTUGUESE_WORDS | \
-        PT_FUNCTION_WORDS
-    return stops_mid_word(push, vocabulary)
+    return stops_mid_word(push, facts.cut_forms)
 
 
-def copies_prompt(push: str, brief: dict | None, prompt: str) -> bool:
+def copies_prompt(push_tokens: list[bytes], facts: BriefFacts) -> bool:
     """Half the push's word triples (four at least) are the prompt's, not counting those a
     faithful push restates (the offer, the product, the category, the occasion)."""
-    toks = tokens(push)
-    if len(toks) < 6:
+    if len(push_tokens) < 6 or not facts.prompt_grams:
         return False
-    expected = ngrams(tokens(" ".join((brief or {}).get(k, "") for k in ("offer", "product", "category",
-                                                                         "occasion_label"))), 3)
-    grams = [tuple(toks[i:i + 3]) for i in range(len(toks) - 2)]
-    prompt_grams = ngrams(tokens(prompt), 3)
-    copied = [g for g in grams if g in prompt_grams and g not in expected]
+    if len(facts.prompt_tokens.intersection(push_tokens)) < 0.5 * len(set(push_tokens)):
+        return False  # too few of the prompt's words for half its triples to be the prompt's
+    grams = [tuple(push_tokens[i:i + 3]) for i in range(len(push_tokens) - 2)]
+    copied = [g for g in grams if g in facts.prompt_grams and g not in facts.expected]
     return len(copied) >= 4 and len(copied) >= 0.5 * len(grams)
 
 
-def _fidelity(push: str, folded: bytes, brief: dict, notes: list[str], caps: list) -> float:
-    said = set(content_words(push))
-    keys = {w[:5] for w in said}
-    product_words = content_words(brief.get("product", "") + " " + brief.get("category", ""))
-    product = any(w[:5] in keys for w in product_words)
-    offer = brief.get("offer", "")
-    terms: list[tuple[str, bool]] = []
-    found = figures.figures(push)
-    for f in figures.figures(offer):
-        wanted = figures.Source(v for v, _ in f.readings)
-        terms.append((f.text, any(wanted.has(g) for g in found)))
-    for code in _CODE.findall(offer):
-        terms.append((code, code.lower().encode() in tokens(push)))
-    offer_folded = _phrase(offer)
-    for term in _OFFER_TERMS:
-        if b" " + term + b" " in offer_folded and term not in (b"desconto", b"off", b"cupom"):
-            terms.append((term.decode(), b" " + term + b" " in folded))
+def _fidelity(keys: set[bytes], folded: bytes, toks: list[bytes], found: list, facts: BriefFacts,
+              notes: list[str], caps: list) -> float:
+    product = bool(keys & facts.product_keys)
+    terms = []
+    for label, kind, what in facts.offer:
+        if kind == "figure":
+            ok = any(what.has(g) for g in found)
+        elif kind == "code":
+            ok = what in toks
+        else:
+            ok = what in folded
+        terms.append((label, ok))
     offer_share = sum(ok for _, ok in terms) / len(terms) if terms else None
-    occasion_words = _phrase(brief.get("occasion_label") or brief.get("occasion", "").replace("_", " "))
-    occasion = bool(set(occasion_words.split()) - STOPWORDS - {b"de", b"da", b"do"}) and any(
-        w[:5] in keys for w in (set(occasion_words.split()) - STOPWORDS) if len(w) >= 4)
+    occasion = bool(keys & facts.occasion_keys)
     if not product:
         notes.append("brief: names neither the product nor its category")
     if offer_share is not None and offer_share < 1:
-        missing = [t for t, ok in terms if not ok]
-        notes.append(f"brief: the offer's {', '.join(missing)} not restated")
+        notes.append(f"brief: the offer's {', '.join(t for t, ok in terms if not ok)} not restated")
     if not occasion:
         notes.append("brief: does not name the occasion")
     if not product and not offer_share:
@@ -163,34 +205,34 @@ def _fidelity(push: str, folded: bytes, brief: dict, notes: list[str], caps: lis
     return 0.45 * product + 0.45 * offer_share + 0.10 * occasion
 
 
-def _caps(push: str, tokens_: list[bytes], folded: bytes, meta: dict, brief: dict | None, caps: list) -> None:
-    if any(m in folded for m in _FORMAL):
+def _caps(push: str, toks: list[bytes], tk: list[bytes], folded: bytes, found: list, facts: BriefFacts,
+          caps: list) -> None:
+    if _FORMAL.search(folded):
         caps.append(("formal", "formal-letter register"))
-    pt, en = language(tokens_)
+    pt, en = language(toks)
     if en >= 2 and en >= pt:
         caps.append(("english", f"English ({en} English and {pt} Portuguese function words)"))
-    if placeholders(push):
-        caps.append(("placeholder", f"placeholder {placeholders(push)[0]!r}"))
+    if len(toks) >= 7 and pt / len(toks) < 0.1:
+        caps.append(("salad", "a list of keywords, not a sentence"))
+    marks = placeholders(push)
+    if marks:
+        caps.append(("placeholder", f"placeholder {marks[0]!r}"))
     why = shouting(push)
     if why:
         caps.append(("shouting", f"shouting: {why}"))
-    counts = Counter(w for w in tokens_ if len(w) >= 4 and w not in STOPWORDS)
+    counts = Counter(w for w in toks if len(w) >= 4 and w not in STOPWORDS)
     if counts and counts.most_common(1)[0][1] >= 3:
         caps.append(("repeats", f"repeats {counts.most_common(1)[0][0].decode()!r}"))
-    if len(tokens_) >= 7 and function_share(tokens_) < 0.1:
-        caps.append(("salad", "a list of keywords, not a sentence"))
-    brief_text = " ".join((brief or {}).values())
-    allowed = figures.Source(v for f in figures.figures(brief_text) for v, _ in f.readings)
-    invented = [f.text for f in figures.figures(push) if not allowed.has(f)]
-    if invented and brief is not None:
-        caps.append(("invented", f"number(s) not in the brief: {', '.join(invented[:3])}"))
-    named = other_occasions(folded, brief)
-    if named:
-        caps.append(("occasion", f"names another occasion ({named[0]})"))
-    prompt = meta.get("prompt_text")
-    if cut_short(push, brief, prompt if isinstance(prompt, str) else None):
+    if facts.given:
+        invented = [f.text for f in found if not facts.allowed.has(f)]
+        if invented:
+            caps.append(("invented", f"number(s) not in the brief: {', '.join(invented[:3])}"))
+        named = other_occasions(folded, facts)
+        if named:
+            caps.append(("occasion", f"names another occasion ({named[0]})"))
+    if cut_short(push, facts):
         caps.append(("cut", "stops mid-sentence"))
-    if isinstance(prompt, str) and copies_prompt(push, brief, prompt):
+    if copies_prompt(tk, facts):
         caps.append(("copy", "copies the prompt"))
 
 
@@ -209,13 +251,17 @@ def make_push_reward(
         length_cap = 1.0
         limit = validate_max_chars(meta["max_chars"]) if "max_chars" in meta else max_chars
         brief = validate_brief(meta.get("brief"))
+        prompt = meta.get("prompt_text")
+        facts = brief_facts(brief, prompt if isinstance(prompt, str) else None)
         hard = max(hard_limit, limit + (hard_limit - max_chars))
         push = push_text(text)
         n = len(push)
         scan = push[:_MAX_PUSH_SCAN]
         toks = words(scan)
+        tk = tokens(scan)
         folded = b" " + b" ".join(toks) + b" "
-        content = set(content_words(scan))
+        content = {w for w in toks if len(w) > 2 and w not in STOPWORDS}
+        found = figures.figures(scan)
 
         fraction = length_score(n, limit, hard) if length_penalty else 1.0
         if length_penalty and n > limit:
@@ -234,22 +280,20 @@ def make_push_reward(
         if len(common) < 3:
             notes.append(f"portuguese: {len(common)} common Portuguese word(s), 3 expected")
 
-        parts["brief"] = _fidelity(scan, folded, brief, notes, caps) if brief else None
+        parts["brief"] = _fidelity({w[:5] for w in content}, folded, tk, found, facts, notes, caps) if brief else None
         if brief is None:
             notes.append("brief: no campaign brief given: fidelity not scored")
 
         content_set = frozenset(w for w in toks if w not in STOPWORDS)
         similarity = max(len(content_set & t) / len(content_set | t) for t in _TEMPLATE_WORDS) if content_set else 1.0
-        allowed = figures.Source(v for f in figures.figures(" ".join((brief or {}).values())) for v, _ in f.readings)
-        hook = (any(allowed.has(f) for f in figures.figures(scan)) or 1 <= len(_EMOJI.findall(scan)) <= 3
-                or "?" in scan)
+        hook = any(facts.allowed.has(f) for f in found) or 1 <= len(_EMOJI.findall(scan)) <= 3 or "?" in scan
         parts["creativity"] = 0.5 * (1.0 - similarity) + 0.5 * hook
         if similarity >= 0.5:
             notes.append(f"creativity: close to a generic template (similarity {similarity:.2f})")
         if not hook:
             notes.append("creativity: no concrete hook (a figure of the brief, an emoji or a question)")
         if n:
-            _caps(scan, toks, folded, meta, brief, caps)
+            _caps(scan, toks, tk, folded, found, facts, caps)
 
         scale = 1.0 / sum(WEIGHTS[k] for k, v in parts.items() if v is not None)
         components = {k: (WEIGHTS[k] * v * scale if v is not None else 0.0) for k, v in parts.items()}

@@ -37,8 +37,9 @@ from typing import Any
 
 from rewards import figures, sql_compare, sql_exec
 from rewards.lexicon import BUSINESS_STEMS, SQL_KEYWORDS, tokens, words
-from rewards.parsing import MAX_SCAN, extract_sql
-from rewards.text import ngram_share, ngrams, portuguese_share, repeated_lines
+from rewards.parsing import MAX_SCAN
+from rewards.sql_extract import extract_sql
+from rewards.text import language, ngram_share, ngrams, repeated_lines
 from rewards.types import Reward, RewardBreakdown, capped
 
 WEIGHTS = {"sql_runs": 0.10, "sql_correct": 0.45, "sql_structure": 0.05, "query_explanation": 0.15,
@@ -153,6 +154,21 @@ def _execution(sql: str | None, meta: dict[str, Any], params: dict, notes: list[
     return 1.0, correct, correct > 0
 
 
+@lru_cache(maxsize=4096)
+def _question(question: str) -> tuple[frozenset, frozenset]:
+    toks = tokens(question)
+    return frozenset(toks), frozenset(ngrams(toks, 4))
+
+
+def _restates(explanation_tokens: list[bytes], question: str) -> bool:
+    """Most of the explanation's 4-grams are the question's (checked only when most of its
+    words are)."""
+    vocabulary, grams = _question(question)
+    if len(vocabulary.intersection(explanation_tokens)) < 0.6 * len(set(explanation_tokens)):
+        return False
+    return ngram_share(explanation_tokens, grams, 4) >= 0.6
+
+
 def _text_tiers(text: str, extract, meta: dict, values: list, counts: list, judged: bool | None,
                 notes: list[str], caps: list) -> dict[str, float]:
     explanation = extract.outside if extract.sql else text
@@ -161,7 +177,8 @@ def _text_tiers(text: str, extract, meta: dict, values: list, counts: list, judg
     structure = min(len(keywords), 3) / 3
     if len(keywords) < 3:
         notes.append(f"sql_structure: {len(keywords)} SQL keyword(s), 3 expected")
-    share = portuguese_share(expl_words)
+    pt, en = language(expl_words)
+    share = pt / (pt + en) if pt + en >= 3 else None
     portuguese = share is None or share >= 0.5
     if not portuguese:
         caps.append(("english", f"the explanation is not Portuguese ({share:.0%} Portuguese function words)"))
@@ -169,7 +186,7 @@ def _text_tiers(text: str, extract, meta: dict, values: list, counts: list, judg
     if repeats > 0.25:
         caps.append(("repeats", f"the explanation repeats itself ({line[:40]!r})"))
     question = str(meta.get("question") or meta.get("prompt_text") or "")
-    copied = bool(question) and ngram_share(tokens(explanation), ngrams(tokens(question), 4), 4) >= 0.6
+    copied = bool(question) and _restates(tokens(explanation), question)
     if copied:
         notes.append("query_explanation: restates the question instead of explaining")
     if extract.sql and len(expl_words) >= MIN_EXPLANATION_WORDS and portuguese and not copied and repeats <= 0.25:
@@ -180,12 +197,14 @@ def _text_tiers(text: str, extract, meta: dict, values: list, counts: list, judg
     else:
         explanation_credit = 0.0
         notes.append("query_explanation: no SQL query found")
-    source = figures.Source(figures.numeric_values(values))
-    allowed = figures.Source(list(source.values) + counts
-                             + figures.numeric_values(figures.figures(question + " " + (extract.sql or ""))))
-    found = figures.figures(explanation)
-    restated = [f for f in found if not figures.is_generic(f) and source.has(f)]
-    invented = [f for f in found if not figures.is_generic(f) and not allowed.has(f)]
+    found = [f for f in figures.figures(explanation) if not figures.is_generic(f)]
+    restated = invented = []
+    if found:
+        source = figures.Source(figures.numeric_values(values))
+        allowed = (source, figures.Source(counts), figures.source_of(question),
+                   figures.source_of(extract.sql or ""))
+        restated = [f for f in found if source.has(f)]
+        invented = [f for f in found if not any(a.has(f) for a in allowed)]
     if invented and (values or question):
         caps.append(("invented", f"figure(s) neither in the question nor the result: "
                                  f"{', '.join(f.text for f in invented[:3])}"))
@@ -237,6 +256,6 @@ def make_sql_reward(
         meta_keys=("reference_sql", "reference_answer", "db_path", "db_path_b", "order_matters", "question",
                    "prompt_text"),
         source_modules=(__name__, "rewards.sql_exec", "rewards.sql_compare", "rewards.figures", "rewards.parsing",
-                        "rewards.lexicon", "rewards.text", "rewards.types"),
+                        "rewards.sql_extract", "rewards.lexicon", "rewards.text", "rewards.types"),
         fn=fn,
     )

@@ -24,10 +24,9 @@ _PLACEHOLDER = re.compile(
     r"\{\{?\s*[A-Za-zÀ-ÿ_][\wÀ-ÿ .-]{0,30}\}\}?|\[\s*(?:[A-Z][A-Z_ ]{0,29}|[a-zà-ÿ_][a-zà-ÿ_ ]{1,29})\s*\](?!\()"
     r"|<\s*[A-Za-zÀ-ÿ_][\wÀ-ÿ ]{0,30}>|(?<![A-Za-z])[Xx]{2,}(?![A-Za-z])|_{3,}|\blorem ipsum\b|R\$\s?X\b"
 )
+_PLACEHOLDER_HINTS = ("{", "[", "<", "___", "lorem", "R$ X")
 _EMOJI = re.compile("[\u2600-\u27bf\U0001f000-\U0001faff]")
-_LETTER = re.compile(r"[^\W\d_]")
-_UPPER = re.compile(r"[A-ZÀ-ÖØ-Þ]")
-_SENTENCE_SPLIT = re.compile(r"(?<=[.!?;])\s+|\n+")
+_SENTENCE_SPLIT = re.compile(r"[.!?;]\s+|\n+")
 _LIST_MARK = re.compile(r"^\s*(?:[-*•+]|\d{1,2}[.)]|#{1,6})\s*")
 
 
@@ -39,9 +38,8 @@ def content_words(text: str) -> list[bytes]:
 def language(word_list: list[bytes]) -> tuple[int, int]:
     """(Portuguese, English) function words among `word_list` (from `lexicon.words`)."""
     counts = Counter(word_list)
-    pt = sum(n for w, n in counts.items() if w in PT_FUNCTION_WORDS)
-    en = sum(n for w, n in counts.items() if w in EN_FUNCTION_WORDS)
-    return pt, en
+    get = counts.__getitem__
+    return sum(map(get, PT_FUNCTION_WORDS.intersection(counts))), sum(map(get, EN_FUNCTION_WORDS.intersection(counts)))
 
 
 def portuguese_share(word_list: list[bytes]) -> float | None:
@@ -60,14 +58,22 @@ def function_share(word_list: list[bytes]) -> float:
     return language(word_list)[0] / len(word_list)
 
 
+def line_tokens(line: str) -> list[bytes]:
+    """The tokens of a line as the repetition and copy checks compare it: list marks, case,
+    accents, punctuation and spacing ignored."""
+    head = line.lstrip()[:1]
+    if head and (head.isdigit() or head in "-*•+#"):
+        line = _LIST_MARK.sub("", line)
+    return tokens(line)
+
+
 def normal_line(line: str) -> bytes:
-    """A line as the repetition and copy checks compare it: list marks, case, accents,
-    punctuation and spacing ignored."""
-    return b" ".join(tokens(_LIST_MARK.sub("", line)))
+    """`line_tokens` joined: the key two lines are compared by."""
+    return b" ".join(line_tokens(line))
 
 
 def units(text: str) -> list[str]:
-    """Lines and sentences: what a reader sees repeated."""
+    """Lines and sentences (their end marks dropped): what a reader sees repeated."""
     return [u for u in _SENTENCE_SPLIT.split(text) if u and u.strip()]
 
 
@@ -120,16 +126,19 @@ def copied_lines(text: str, prompt: str, *, min_tokens: int = 4) -> tuple[list[s
 
 def placeholders(text: str) -> list[str]:
     """Template placeholders left in the text ({nome}, [X], XX%, xxxx, ___, <produto>)."""
+    # Most texts have none of the characters a placeholder needs: skip the regex for them.
+    if not any(c in text for c in _PLACEHOLDER_HINTS) and "xx" not in text.lower():
+        return []
     return [m.group() for m in _PLACEHOLDER.finditer(text)][:5]
 
 
 def shouting(text: str) -> str | None:
     """Why the text shouts (capitals, emoji or exclamation spam), or None."""
-    letters = _LETTER.findall(text)
-    if len(letters) >= 12:
-        upper = sum(1 for c in letters if _UPPER.match(c))
-        if upper / len(letters) > 0.6:
-            return f"{upper}/{len(letters)} letters in capitals"
+    letters = sum(map(str.isalpha, text))
+    if letters >= 12:
+        upper = sum(map(str.isupper, text))
+        if upper / letters > 0.6:
+            return f"{upper}/{letters} letters in capitals"
     emoji = len(_EMOJI.findall(text))
     if emoji > 3:
         return f"{emoji} emoji"
@@ -168,21 +177,23 @@ DANGLING = frozenset(words("de da do das dos com para pra por pelo pela em no na
                            "que seu sua seus suas ao aos mas se sem nosso nossa cada entre sobre"))
 
 
-def stops_mid_word(text: str, vocabulary: Iterable[bytes]) -> bool:
+def prefixes(vocabulary: Iterable[bytes]) -> frozenset[bytes]:
+    """Every proper prefix of the vocabulary's words that is not itself one of them."""
+    vocab = frozenset(vocabulary)
+    return frozenset(w[:i] for w in vocab for i in range(1, len(w))) - vocab
+
+
+def stops_mid_word(text: str, cut_forms: frozenset[bytes]) -> bool:
     """True when a short text (a push) ends without punctuation on a word it cannot end
-    on: a preposition or article ("... com 15% de"), or a word cut short (a proper prefix
-    of a word the prompt uses, such as "cup" for "cupom")."""
+    on: a preposition or article ("... com 15% de"), or a word cut short (`cut_forms`:
+    `prefixes()` of the words the prompt uses, such as "cup" for "cupom")."""
     stripped = text.rstrip()
     if not stripped or not stripped[-1].isalpha():
         return False
     last = words(stripped.rsplit(None, 1)[-1])
     if not last:
         return False
-    word = last[-1]
-    if word in DANGLING:
-        return True
-    vocab = set(vocabulary)
-    return word not in vocab and any(len(v) > len(word) and v.startswith(word) for v in vocab)
+    return last[-1] in DANGLING or last[-1] in cut_forms
 
 
 def prefix_overlap(a: Iterable[bytes], b: Iterable[bytes], *, prefix: int = 5) -> set[bytes]:

@@ -8,7 +8,8 @@ import json
 import pytest
 
 from rewards.lexicon import BUSINESS_STEMS, StemLexicon, fold, words
-from rewards.parsing import completion_text, extract_sql, normalise_decimals, parse_json_object
+from rewards.parsing import completion_text, normalise_decimals, parse_json_object
+from rewards.sql_extract import extract_sql
 
 
 def test_completion_text_accepts_strings_messages_bytes_and_none():

@@ -30,7 +30,8 @@ from typing import Any
 
 from rewards import sql_compare, sql_exec
 from rewards.lexicon import BUSINESS_STEMS, SQL_KEYWORDS, words
-from rewards.parsing import MAX_SCAN, extract_sql
+from rewards.parsing import MAX_SCAN
+from rewards.sql_extract import extract_sql
 from rewards.types import Reward, RewardBreakdown
 
 HEURISTIC_WEIGHTS = {"sql_structure": 0.30, "query_explanation": 0.25, "concrete_numbers": 0.25,
@@ -165,7 +166,7 @@ def make_sql_recipe_reward(
         weights=dict(weights),
         params=params,
         meta_keys=("reference_sql", "reference_answer", "db_path") if execute else (),
-        source_modules=(__name__, "rewards.sql_exec", "rewards.sql_compare", "rewards.parsing",
+        source_modules=(__name__, "rewards.sql_exec", "rewards.sql_compare", "rewards.parsing", "rewards.sql_extract",
                         "rewards.lexicon", "rewards.types"),
         fn=fn,
     )
