@@ -53,6 +53,7 @@ class Figure(NamedTuple):
         return self.readings[0][0]
 
 
+@lru_cache(maxsize=65536)
 def _readings(number: str, mult: float) -> tuple[tuple[float, int], ...]:
     if mult == 1.0 and number.isdigit():  # the common case: a plain integer
         return ((float(number), 0),)
@@ -168,6 +169,7 @@ class Source:
 
     def __init__(self, values: Iterable[float]):
         self.values = sorted({round(v, 9) for v in values if math.isfinite(v)})
+        self._seen: dict[tuple, bool] = {}  # readings -> answer: answers quote the same figures
 
     def __bool__(self) -> bool:
         return bool(self.values)
@@ -179,7 +181,17 @@ class Source:
         vals = self.values
         if not vals:
             return False
-        for shown, decimals in f.readings:
+        known = self._seen.get(f.readings)
+        if known is not None:
+            return known
+        found = self._has(vals, f.readings)
+        if len(self._seen) < 4096:
+            self._seen[f.readings] = found
+        return found
+
+    @staticmethod
+    def _has(vals: list[float], readings: tuple) -> bool:
+        for shown, decimals in readings:
             tol = 0.5 * 10.0 ** (-decimals) + 1e-9 * (1.0 + abs(shown))
             for target, t in ((shown, tol), (shown / 100.0, tol / 100.0), (shown * 100.0, tol * 100.0)):
                 i = bisect.bisect_left(vals, target - t)

@@ -43,6 +43,7 @@ from rewards.recipe.insights import _length_score
 from rewards.text import (
     content_words,
     cut_off,
+    fold_lines,
     language,
     line_tokens,
     ngram_share,
@@ -99,12 +100,16 @@ def _own_text(text: str, facts: PromptFacts, notes: list[str], caps: list) -> st
     """The answer's own lines: copies of the prompt and repeated lines set aside (one pass)."""
     seen: set[tuple] = set()
     kept, copied, repeats, counted, total = [], 0, 0, 0, 0
-    for line in text.splitlines():
-        if not line.strip():
+    raw = text.split("\n")
+    folded = fold_lines(text)  # one translation of the whole text, split at the same line breaks
+    for line, low in zip(raw, folded, strict=True):
+        toks = low.split()
+        if not toks:
             kept.append(line)
             continue
         total += 1
-        toks = line_tokens(line)
+        if toks[0].isdigit() and line.lstrip()[len(toks[0]):][:1] in (".", ")"):
+            toks = toks[1:]  # "1. Priorizar" is the list item "Priorizar"
         key = tuple(toks)
         # A copy starts like the prompt: the 4-gram share is measured only for lines whose
         # first or second 4-gram is the prompt's.

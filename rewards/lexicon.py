@@ -35,6 +35,11 @@ _LETTERS = _letters_table()
 _TOKENS = _letters_table(digits=True)
 
 
+def tokens_table() -> bytes:
+    """The translation table of `tokens` (for callers that fold differently shaped text)."""
+    return _TOKENS
+
+
 def fold(text: str) -> str:
     """Lower-case ASCII: accents stripped (NFKD), other non-ASCII characters dropped;
     punctuation and digits kept. For short strings (enum values, prompts, markers)."""

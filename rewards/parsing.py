@@ -36,7 +36,7 @@ MAX_REPAIR = 8_000
 # a real answer has a handful of brackets, so more than this is not worth repairing.
 MAX_REPAIR_BRACKETS = 64
 
-FENCE = re.compile(r"```[ \t]*([A-Za-z0-9_+-]*)[^\n`]*\n(.*?)(?:```|\Z)", re.DOTALL)
+_FENCE_LANG = re.compile(r"[ \t]*([A-Za-z0-9_+-]*)")
 _DECIMAL_HINT = re.compile(r"\d,\d")
 # Tokens of a JSON-ish text, each matched once (possessive, so a long run of digits or
 # escaped quotes costs linear time): strings (an unclosed one runs to the end), structure
@@ -114,11 +114,47 @@ class ParseReport:
         return out
 
 
+@dataclass(frozen=True)
+class Fence:
+    """A ``` fence: its language, where it starts and ends (marks included) and where its
+    body does."""
+
+    lang: str
+    start: int
+    end: int
+    body_start: int
+    body_end: int
+
+
+def fence_list(text: str) -> list[Fence]:
+    """Every ``` fence of `text`, in order; an unclosed last fence runs to the end. (With
+    str.find, not a lazy regex: a fence costs its length once.)"""
+    out: list[Fence] = []
+    i = 0
+    while True:
+        a = text.find("```", i)
+        if a < 0:
+            return out
+        nl = text.find("\n", a + 3)
+        if nl < 0:
+            return out
+        header = text[a + 3:nl]
+        if "`" in header:  # "```" inside a line is not a fence opening
+            i = a + 3
+            continue
+        b = text.find("```", nl + 1)
+        close = b if b >= 0 else len(text)
+        out.append(Fence(_FENCE_LANG.match(header).group(1).lower(), a, close + 3 if b >= 0 else close, nl + 1, close))
+        if b < 0:
+            return out
+        i = b + 3
+
+
 def fences(text: str) -> list[tuple[str, str]]:
     """(language, body) of each ``` fence; an unclosed last fence runs to the end."""
     if "```" not in text:
         return []
-    return [(m.group(1).lower(), m.group(2)) for m in FENCE.finditer(text)]
+    return [(f.lang, text[f.body_start:f.body_end]) for f in fence_list(text)]
 
 
 def normalise_decimals(text: str) -> tuple[str, int]:
@@ -236,7 +272,7 @@ def _holds_object(value: Any) -> bool:
 def _fence_spans(text: str) -> list[tuple[int, int, str]]:
     if "```" not in text:
         return []
-    return [(m.start(2), m.end(2), m.group(1).lower()) for m in FENCE.finditer(text)]
+    return [(f.body_start, f.body_end, f.lang) for f in fence_list(text)]
 
 
 def parse_json_object(

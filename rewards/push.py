@@ -75,7 +75,8 @@ _TEMPLATE_WORDS = tuple(frozenset(w for w in words(t) if w not in STOPWORDS) for
 # The markers as one alternation over the folded words (b" word word "): one C search.
 _FORMAL = re.compile(b" (?:" + b"|".join(re.escape(b" ".join(words(m))) for m in FORMAL_MARKERS + FORMAL_MARKERS_MORE)
                      + b") ")
-_OCCASIONS = tuple((name, b" " + b" ".join(words(name)) + b" ") for name in OCCASION_NAMES)
+_OCCASION_RE = re.compile(b" (" + b"|".join(re.escape(b" ".join(words(n))) for n in OCCASION_NAMES) + b")(?= )")
+_OCCASION_OF = {b" ".join(words(n)): n for n in OCCASION_NAMES}
 _ACCENT = re.compile("[áàâãéêíóôõúüçÁÀÂÃÉÊÍÓÔÕÚÜÇ]")
 _EMOJI = re.compile("[\u2600-\u27bf\U0001f000-\U0001faff]")
 # Offer words worth restating, folded: a push for "frete grátis acima de R$ 150" says "frete grátis".
@@ -156,8 +157,9 @@ def other_occasions(folded: bytes, facts: BriefFacts) -> list[str]:
     own (and not a word of the brief, such as the city of Natal)."""
     if not facts.given:
         return []
-    return [name for name, phrase in _OCCASIONS if phrase in folded
-            and not any(name in o or o in name for o in facts.own_occasions) and name not in facts.brief_text]
+    named = {_OCCASION_OF[m] for m in _OCCASION_RE.findall(folded)}
+    return sorted(name for name in named
+                  if not any(name in o or o in name for o in facts.own_occasions) and name not in facts.brief_text)
 
 
 def cut_short(push: str, facts: BriefFacts) -> bool:

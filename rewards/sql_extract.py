@@ -11,14 +11,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from rewards.parsing import FENCE, MAX_SCAN
+from rewards.parsing import MAX_SCAN, fence_list
 
 _SQL_START = re.compile(r"(?is)\b(?:select|with)\b")
 _SELECT = re.compile(r"(?i)\bselect\b")
 _SQL_END = re.compile(r";|\n[ \t]*\n|```")
 _SQL_FENCE_LANGS = ("sql", "sqlite", "postgresql", "mysql")
-# Everything up to the first semicolon that is not inside a '...' literal.
-_UNTIL_SEMICOLON = re.compile(r"(?:[^;']|'(?:[^']|'')*')*")
 
 
 @dataclass(frozen=True)
@@ -35,12 +33,12 @@ def extract_sql(text: str) -> SQLExtract:
     if len(text) > MAX_SCAN:
         text = text[:MAX_SCAN]
     if "```" in text:
-        for m in FENCE.finditer(text):
-            lang, body = m.group(1).lower(), m.group(2)
-            if lang in _SQL_FENCE_LANGS or (not lang and _SQL_START.match(body.lstrip())):
+        for f in fence_list(text):
+            body = text[f.body_start:f.body_end]
+            if f.lang in _SQL_FENCE_LANGS or (not f.lang and _SQL_START.match(body.lstrip())):
                 sql = _first_statement(body)
                 if sql:
-                    return SQLExtract(sql, "fence", text[: m.start()] + " " + text[m.end():])
+                    return SQLExtract(sql, "fence", text[: f.start] + " " + text[f.end:])
     for tries, m in enumerate(_SQL_START.finditer(text)):
         if tries >= 20:  # bounded: prose full of "with" must not cost quadratic time
             break
@@ -57,5 +55,16 @@ def extract_sql(text: str) -> SQLExtract:
 
 def _first_statement(body: str) -> str:
     # Only the first statement is ever executed; the rest is dropped here so that
-    # "SELECT ...; DROP TABLE x" runs (and fails) as one harmless SELECT.
-    return _UNTIL_SEMICOLON.match(body.strip()).group().strip()
+    # "SELECT ...; DROP TABLE x" runs (and fails) as one harmless SELECT. A semicolon inside
+    # a '...' literal ('' is a quote inside one) does not end the statement; an unclosed
+    # literal ends it where it opens.
+    body = body.strip()
+    i = 0
+    while True:
+        semi, quote = body.find(";", i), body.find("'", i)
+        if quote < 0 or (0 <= semi < quote):
+            return (body if semi < 0 else body[:semi]).strip()
+        close = body.find("'", quote + 1)
+        if close < 0:
+            return body[:quote].strip()
+        i = close + 1

@@ -18,8 +18,9 @@ Components (positive weights sum to 1):
   0.15 (three business terms). When the query is wrong these earn half, and
   concrete_numbers nothing.
 - cap (penalty): the total is capped when the query reads no table (0.15), or the
-  explanation is in English (0.35), repeats a quarter of its sentences (0.35), or states
-  figures that are neither in the question, the query nor the result (0.35).
+  explanation is in English (0.35), repeats a quarter of its sentences (0.35), stops
+  mid-sentence (0.35: a completion cut at the token limit), or states figures that are
+  neither in the question, the query nor the result (0.35).
 
 Meta: `reference_answer` (JSON rows; else `reference_sql` is run to get them),
 `reference_sql`, `db_path` (without it the query is not run and the note says so),
@@ -40,13 +41,13 @@ from rewards import figures, sql_compare, sql_exec
 from rewards.lexicon import BUSINESS_STEMS, SQL_KEYWORDS, tokens, words
 from rewards.parsing import MAX_SCAN
 from rewards.sql_extract import extract_sql
-from rewards.text import language, ngram_share, ngrams, repeated_lines
+from rewards.text import cut_off, language, ngram_share, ngrams, repeated_lines
 from rewards.types import Reward, RewardBreakdown, capped
 
 WEIGHTS = {"sql_runs": 0.10, "sql_correct": 0.45, "sql_structure": 0.05, "query_explanation": 0.15,
            "concrete_numbers": 0.10, "domain_coherence": 0.15, "cap": -1.0}
 COMPONENTS = tuple(WEIGHTS)
-CAPS = {"typed": 0.15, "english": 0.35, "invented": 0.35, "repeats": 0.35}
+CAPS = {"typed": 0.15, "english": 0.35, "invented": 0.35, "repeats": 0.35, "cut": 0.35}
 MIN_EXPLANATION_WORDS = 10
 BUDGET_FACTOR, BUDGET_FLOOR, BUDGET_CEILING = 10, 2_000_000, 10_000_000
 _REFERENCE_BUDGET = 500_000_000
@@ -187,6 +188,8 @@ def _text_tiers(text: str, extract, meta: dict, values: list, counts: list, judg
     repeats, line = repeated_lines(explanation)
     if repeats > 0.25:
         caps.append(("repeats", f"the explanation repeats itself ({line[:40]!r})"))
+    if cut_off(explanation):
+        caps.append(("cut", "the explanation stops mid-sentence"))
     question = str(meta.get("question") or meta.get("prompt_text") or "")
     copied = bool(question) and _restates(tokens(explanation), question)
     if copied:

@@ -14,16 +14,17 @@ copies of figures count as copies. Matching is accent- and case-insensitive.
 from __future__ import annotations
 
 import re
-from collections import Counter
 from collections.abc import Iterable
 
-from rewards.lexicon import EN_FUNCTION_WORDS, PT_FUNCTION_WORDS, STOPWORDS, tokens, words
+from rewards.lexicon import EN_FUNCTION_WORDS, PT_FUNCTION_WORDS, STOPWORDS, tokens, tokens_table, words
 
 # {nome}, {{cupom}}, [X], [NOME DO PRODUTO], <produto>, XX%, xxxxxxxx, ___, lorem ipsum, R$ X
 _PLACEHOLDER = re.compile(
     r"\{\{?\s*[A-Za-zÀ-ÿ_][\wÀ-ÿ .-]{0,30}\}\}?|\[\s*(?:[A-Z][A-Z_ ]{0,29}|[a-zà-ÿ_][a-zà-ÿ_ ]{1,29})\s*\](?!\()"
     r"|<\s*[A-Za-zÀ-ÿ_][\wÀ-ÿ ]{0,30}>|(?<![A-Za-z])[Xx]{2,}(?![A-Za-z])|_{3,}|\blorem ipsum\b|R\$\s?X\b"
 )
+_LETTERS_ONLY = re.compile(r"[^\W\d_]")
+_UPPER_ONLY = re.compile(r"[A-ZÀ-ÖØ-Þ]")
 _PLACEHOLDER_HINTS = ("{", "[", "<", "___", "lorem", "R$ X")
 _EMOJI = re.compile("[\u2600-\u27bf\U0001f000-\U0001faff]")
 _SENTENCE_SPLIT = re.compile(r"[.!?;]\s+|\n+")
@@ -37,9 +38,8 @@ def content_words(text: str) -> list[bytes]:
 
 def language(word_list: list[bytes]) -> tuple[int, int]:
     """(Portuguese, English) function words among `word_list` (from `lexicon.words`)."""
-    counts = Counter(word_list)
-    get = counts.__getitem__
-    return sum(map(get, PT_FUNCTION_WORDS.intersection(counts))), sum(map(get, EN_FUNCTION_WORDS.intersection(counts)))
+    pt, en = PT_FUNCTION_WORDS, EN_FUNCTION_WORDS
+    return len([w for w in word_list if w in pt]), len([w for w in word_list if w in en])
 
 
 def portuguese_share(word_list: list[bytes]) -> float | None:
@@ -56,6 +56,15 @@ def function_share(word_list: list[bytes]) -> float:
     if not word_list:
         return 0.0
     return language(word_list)[0] / len(word_list)
+
+
+_LINES_TABLE = bytes(tokens_table()[:10]) + b"\n" + bytes(tokens_table()[11:])
+
+
+def fold_lines(text: str) -> list[bytes]:
+    """`text` folded as `tokens` folds it, one bytes string per line (split at "\n" only,
+    as `text.split("\n")` splits it): one translation for the whole text."""
+    return text.encode("latin-1", "ignore").translate(_LINES_TABLE).split(b"\n")
 
 
 def line_tokens(line: str) -> list[bytes]:
@@ -134,9 +143,9 @@ def placeholders(text: str) -> list[str]:
 
 def shouting(text: str) -> str | None:
     """Why the text shouts (capitals, emoji or exclamation spam), or None."""
-    letters = sum(map(str.isalpha, text))
+    letters = len(_LETTERS_ONLY.findall(text))
     if letters >= 12:
-        upper = sum(map(str.isupper, text))
+        upper = len(_UPPER_ONLY.findall(text))
         if upper / letters > 0.6:
             return f"{upper}/{letters} letters in capitals"
     emoji = len(_EMOJI.findall(text))
