@@ -42,14 +42,6 @@ def language(word_list: list[bytes]) -> tuple[int, int]:
     return len([w for w in word_list if w in pt]), len([w for w in word_list if w in en])
 
 
-def portuguese_share(word_list: list[bytes]) -> float | None:
-    """Share of Portuguese among the function words; None when there are too few to tell."""
-    pt, en = language(word_list)
-    if pt + en < 3:
-        return None
-    return pt / (pt + en)
-
-
 def function_share(word_list: list[bytes]) -> float:
     """Share of Portuguese function words among all words: running Portuguese is 30-45%,
     a telegraphic push 15-30%, a keyword list under 10%."""
