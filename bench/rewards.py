@@ -111,6 +111,12 @@ def bench_throughput(rows: list[dict], n: int) -> None:
     cpu, wall = time.process_time() - c0, time.perf_counter() - w0
     print(f"overall (shuffled mix): {n / cpu:,.0f} completions/s CPU, {n / wall:,.0f} /s wall; goal >= 20,000/s "
           f"[{load()}]")
+    recipe = {t: get_reward(RECIPE_REWARDS[t] if t != "sql_qa" else "sql_qa_heuristic") for t in TASKS}
+    c0 = time.process_time()
+    for task, text, meta in items:
+        recipe[task].score(text, **meta)
+    print(f"the recipe's rewards on the same mix (sql_qa_heuristic for sql_qa): {n / (time.process_time() - c0):,.0f} "
+          f"completions/s CPU [{load()}]")
 
 
 def _sql_items(rows: list[dict], limit: int) -> list[tuple[str, dict]]:

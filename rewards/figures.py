@@ -95,8 +95,10 @@ def figures(text: str) -> list[Figure]:
     if not _DIGIT.search(text):
         return []
     out = []
-    for run in _RUN.finditer(text):
-        start, number = run.span()[0], run.group()
+    append = out.append
+    for m in _RUN.finditer(text):
+        start = m.start()
+        number = m.group()
         sign = ""
         if start:
             prev = text[start - 1]
@@ -107,23 +109,25 @@ def figures(text: str) -> list[Figure]:
                 sign = "-"
             elif prev.isalnum() or prev in "_.,":
                 continue
-        if "." in number or "," in number:
+        if not number.isdigit():
             number = _SHAPE.match(number).group()
         end = start + len(number)
         suffix = unit = ""
         nxt = text[end:end + 4].lstrip()[:1]
-        if nxt in _TAIL_STARTS:
+        if nxt and nxt in _TAIL_STARTS:
             tail = _TAIL.match(text, end)
             if tail.end() > end:
                 suffix, unit = (tail.group(1) or "").strip(), (tail.group(2) or "").strip().lower()
                 end = tail.end()
-        readings = _readings(sign + number, _MULTIPLIERS.get(suffix.lower(), 1.0) if suffix[:1] not in ("", "%")
+        readings = _readings(sign + number, _MULTIPLIERS.get(suffix.lower(), 1.0) if suffix and suffix != "%"
                              else 1.0)
         if not readings:  # a number too large to be a float
             continue
-        money = "R$" in text[start - 4:start] if start >= 2 else False
         shown = sign + text[start:end].rstrip()
-        out.append(Figure("R$ " + shown if money else shown, readings, suffix == "%", money, unit))
+        if start >= 2 and "R$" in text[start - 4:start]:
+            append(Figure("R$ " + shown, readings, suffix == "%", True, unit))
+        else:
+            append(Figure(shown, readings, suffix == "%", False, unit))
         if len(out) >= _MAX_FIGURES:
             break
     return out
