@@ -41,7 +41,7 @@ from rewards.parsing import parse_json_object
 from rewards.recipe.extraction import _check, validate_rating
 from rewards.schema import CHECKED_FIELDS, FIELD_NAMES, SENTIMENTS, TOPICS, describe_schema
 from rewards.text import content_words, ngrams, placeholders
-from rewards.types import Reward, RewardBreakdown, capped
+from rewards.types import Reward, RewardBreakdown, capped, weighted
 
 WEIGHTS = {"json_valid": 0.05, "completeness": 0.05, "value_validity": 0.05, "sentiment": 0.20,
            "correctness": 0.50, "summary": 0.15, "consistency": -0.10, "cap": -1.0}
@@ -246,8 +246,7 @@ def _score(text: str, meta: dict[str, Any], *, normalise_decimals: bool, strict_
     if parts["sentiment"] is None:
         notes.append("sentiment: no star rating given: not scored")
 
-    scale = 1.0 / sum(WEIGHTS[k] for k, v in parts.items() if v is not None)
-    components = {k: (WEIGHTS[k] * v * scale if v is not None else 0.0) for k, v in parts.items()}
+    components = weighted(parts, WEIGHTS)
     components["consistency"] = _consistency(obj, notes, strict_int)
     limits = [(CAPS[kind], f"cap: {why}") for kind, why in caps]
     return capped(components, limits, notes)

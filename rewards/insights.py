@@ -39,7 +39,7 @@ from typing import Any
 from rewards import figures
 from rewards.lexicon import DOMAIN_STEMS, RECOMMEND_STEMS, tokens, words
 from rewards.parsing import MAX_SCAN
-from rewards.recipe.insights import _length_score
+from rewards.recipe.insights import _length_score, window_params
 from rewards.text import (
     content_words,
     cut_off,
@@ -50,7 +50,7 @@ from rewards.text import (
     ngrams,
     placeholders,
 )
-from rewards.types import Reward, RewardBreakdown, capped
+from rewards.types import Reward, RewardBreakdown, capped, weighted
 
 WEIGHTS = {"grounding": 0.30, "coverage": 0.15, "recommendations": 0.25, "structure": 0.10, "length": 0.10,
            "language": 0.05, "domain": 0.05, "invented": -0.15, "cap": -1.0}
@@ -140,9 +140,7 @@ def make_insights_reward(
     *, min_words: int = 100, max_words: int = 800, min_actions: int = 3, name: str = "insights"
 ) -> Reward:
     """The insights reward; the length window is in words (see README, "insights")."""
-    if not 0 < min_words < max_words or min_actions < 1:
-        raise ValueError("need 0 < min_words < max_words and min_actions >= 1")
-    params = {"min_words": int(min_words), "max_words": int(max_words), "min_actions": int(min_actions)}
+    params = window_params(min_words, max_words, min_actions)
 
     def fn(text: str, meta: dict[str, Any]) -> RewardBreakdown:
         notes: list[str] = []
@@ -220,9 +218,7 @@ def make_insights_reward(
         if not toks:
             caps.append((0.0, "nothing of its own"))
 
-        scale = 1.0 / sum(WEIGHTS[k] for k, v in parts.items() if v is not None)
-        components = {k: (WEIGHTS[k] * parts[k] * scale if parts[k] is not None else 0.0)
-                      for k in COMPONENTS if k in parts}
+        components = weighted(parts, WEIGHTS)
         components["invented"] = invented_penalty
         limits = [(CAPS[kind] if isinstance(kind, str) else kind, f"cap: {why}") for kind, why in caps]
         breakdown = capped(components, limits, notes)

@@ -63,7 +63,7 @@ from rewards.text import (
     shouting,
     stops_mid_word,
 )
-from rewards.types import Reward, RewardBreakdown, capped
+from rewards.types import Reward, RewardBreakdown, capped, weighted
 
 WEIGHTS = {"length": 0.20, "portuguese": 0.15, "brief": 0.45, "creativity": 0.20, "cap": -1.0}
 COMPONENTS = tuple(WEIGHTS)
@@ -297,8 +297,7 @@ def make_push_reward(
         if n:
             _caps(scan, toks, tk, folded, found, facts, caps)
 
-        scale = 1.0 / sum(WEIGHTS[k] for k, v in parts.items() if v is not None)
-        components = {k: (WEIGHTS[k] * v * scale if v is not None else 0.0) for k, v in parts.items()}
+        components = weighted(parts, WEIGHTS)
         limits = [(length_cap if kind == "length" else CAPS[kind], f"cap: {why}") for kind, why in caps]
         if n == 0:
             notes.append("length: empty push")

@@ -39,13 +39,18 @@ def _length_score(n: int, lo: int, hi: int) -> float:
     return max(0.0, 1.0 - (n - hi) / hi)
 
 
+def window_params(min_words: int, max_words: int, min_actions: int) -> dict[str, int]:
+    """The length window (in words) and the number of action words, validated."""
+    if not 0 < min_words < max_words or min_actions < 1:
+        raise ValueError("need 0 < min_words < max_words and min_actions >= 1")
+    return {"min_words": int(min_words), "max_words": int(max_words), "min_actions": int(min_actions)}
+
+
 def make_insights_recipe_reward(
     *, min_words: int = 100, max_words: int = 800, min_actions: int = 3, name: str = "insights_recipe"
 ) -> Reward:
     """The insights reward; the length window is in words (see module docstring)."""
-    if not 0 < min_words < max_words or min_actions < 1:
-        raise ValueError("need 0 < min_words < max_words and min_actions >= 1")
-    params = {"min_words": int(min_words), "max_words": int(max_words), "min_actions": int(min_actions)}
+    params = window_params(min_words, max_words, min_actions)
 
     def fn(text: str, meta: dict[str, Any]) -> RewardBreakdown:
         notes: list[str] = []
