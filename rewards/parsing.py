@@ -150,13 +150,6 @@ def fence_list(text: str) -> list[Fence]:
         i = b + 3
 
 
-def fences(text: str) -> list[tuple[str, str]]:
-    """(language, body) of each ``` fence; an unclosed last fence runs to the end."""
-    if "```" not in text:
-        return []
-    return [(f.lang, text[f.body_start:f.body_end]) for f in fence_list(text)]
-
-
 def normalise_decimals(text: str) -> tuple[str, int]:
     """Rewrite decimal commas as points where a JSON number is expected (an object value).
     Returns the new text and how many numbers were rewritten."""
