@@ -1,27 +1,32 @@
-"""Reward speed benchmark: completions scored per second, and the SQL component's latency.
+"""Reward benchmark: what the grounded rewards fixed, and what they cost.
 
-    .venv/bin/python bench/rewards.py [--n 10000] [--sql-db PATH] [--sql-n 400]
+    .venv/bin/python bench/rewards.py [--data DIR] [--sql-db PATH] [--n 10000] [--sql-n 400] [--skip-sql]
 
-Part 1 scores N mixed completions of realistic length (a quarter per task: extraction
-JSON in fences or with prose, decimal commas and broken brackets; SQL answers with
-explanations; markdown analyses of 100-600 words; push notifications of 40-220
-characters) on one core and prints completions/s per task and overall. SQL execution is
-excluded here (sql_qa completions are scored with `sql_qa_heuristic`); goal >= 20,000/s.
-
-Part 2 times the SQL execution component (sandboxed run + comparison with the
-reference answer, result cache off) on the full-size commerce database (built with
-`data.build.build(size="default")` into a temporary folder unless --sql-db is given):
-the distinct reference SQL of the database's sql_qa prompts, and a wrong variant of
-each; prints median and p99 ms of CPU and wall time (goal: median <= 5 ms).
-
-Throughput is measured in CPU time of this process (time.process_time), so a busy
-machine does not distort it; wall-clock rates are printed beside.
+1. Exploit families, before and after: each family's median under the recipe's reward
+   (`*_recipe`, the previous defaults) and under the grounded default, with the good
+   answers' median, on the prompts of a small build (`--data DIR`: an existing build's
+   folder; default: `data build --size small` into a temporary folder).
+2. Throughput without SQL execution: N completions of those prompts, a mix of good
+   answers and exploits (so every branch of every reward runs), scored on one core with
+   the grounded rewards; sql_qa without a database, so only its text tiers run. Measured
+   in CPU time of this process; goal >= 20,000 completions/s.
+3. SQL: the sql_qa reward's execution on the full-size database (~100k orders) and its
+   second copy, run in parallel (`rewards.sql_exec.run_pair`, result cache off) plus the
+   comparison, for the distinct reference queries of the build's prompts and a wrong
+   variant of each: median and p99 wall time (goal: median <= 5 ms), CPU time of both
+   threads, the CPU time of the slower database alone (what the parallel run's wall time
+   is when each thread has a core), and how many queries stopped at the operation budget
+   on two runs (the same on both, with the same operation counts: it counts operations).
+4. Worst case: the slowest single completion at the read limit (64,000 characters) per
+   task, over hostile inputs (bracket floods, escaped quotes, long analyses, repeated
+   lines, an endless recursive query padded to the limit).
+Every figure is printed with the load average beside it (`os.getloadavg`).
 """
 
 from __future__ import annotations
 
 import argparse
-import json
+import os
 import random
 import statistics
 import sys
@@ -31,217 +36,209 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from rewards.registry import get_reward  # noqa: E402
-from rewards.schema import SENTIMENTS, TOPICS  # noqa: E402
-
-SENTENCES = [
-    "As vendas de {cat} cresceram {p}% no trimestre, puxadas pelos clientes de {uf}.",
-    "O ticket médio ficou em R$ {v},90 e o frete representa {p}% do valor do pedido.",
-    "A taxa de atraso na entrega chegou a {p}% nos pedidos enviados para {uf}.",
-    "Avaliações de 1 e 2 estrelas se concentram em pedidos atrasados de {cat}.",
-    "Recomendamos priorizar transportadoras com melhor prazo nas rotas de {uf}.",
-    "Sugerimos implementar cupons de recompra para clientes que avaliaram com nota {n}.",
-    "É importante monitorar a nota média por vendedor e agir quando cair abaixo de {n}.",
-    "Os pedidos pagos com boleto têm cancelamento {p}% maior que os pagos com cartão.",
-    "Vale ampliar o estoque de {cat} antes da Black Friday, quando a demanda sobe {p}%.",
-    "Clientes recorrentes respondem por {p}% do faturamento, mas são poucos em {uf}.",
-]
-CATS = ["beleza e saúde", "informática", "móveis e decoração", "esporte e lazer", "utilidades domésticas"]
-UFS = ["SP", "RJ", "MG", "BA", "PE", "RS", "PR"]
-PUSHES = [
-    "Seu carrinho está esperando! {cat} com {p}% OFF só hoje 🛒",
-    "Ana, chegou a hora: frete grátis em {cat} até domingo. Corre! 🚚",
-    "Sentimos sua falta! Volte e ganhe R$ {v} de desconto na próxima compra.",
-    "Confira nossas ofertas imperdíveis! Não perca essa oportunidade.",
-    "Prezado cliente, informamos que há novas ofertas disponíveis em nossa loja. Atenciosamente, equipe.",
-    "Seu pedido de {cat} já saiu para entrega e chega amanhã. Acompanhe pelo app 📦",
-    "Você viu? {cat} que você favoritou baixou para R$ {v},90. Garanta o seu antes que acabe!",
-]
-SQLS = [
-    "SELECT c.customer_state, COUNT(*) AS pedidos FROM orders o JOIN customers c ON c.customer_id = o.customer_id "
-    "WHERE o.order_status = 'delivered' GROUP BY c.customer_state ORDER BY pedidos DESC LIMIT 5",
-    "SELECT p.product_category_name, ROUND(AVG(r.review_score), 2) FROM order_reviews r JOIN order_items i "
-    "ON i.order_id = r.order_id JOIN products p ON p.product_id = i.product_id GROUP BY 1 ORDER BY 2 DESC",
-    "SELECT payment_type, ROUND(SUM(payment_value), 2) AS total FROM order_payments GROUP BY payment_type",
-    "SELECT strftime('%Y-%m', order_purchase_timestamp) AS mes, COUNT(*) FROM orders GROUP BY mes ORDER BY mes",
-]
+from data.build import build  # noqa: E402
+from data.gold import gold_answer  # noqa: E402
+from data.prompts import load_prompts, reward_meta  # noqa: E402
+from rewards import sql_exec  # noqa: E402
+from rewards.exploits import bench, families_for  # noqa: E402
+from rewards.parsing import MAX_SCAN  # noqa: E402
+from rewards.registry import RECIPE_REWARDS, get_reward  # noqa: E402
+from rewards.sql_compare import compare, parse_reference_answer, sort_key  # noqa: E402
+from rewards.sql_qa import budget_for  # noqa: E402
+from rewards.types import TASKS  # noqa: E402
 
 
-def _fill(rng: random.Random, template: str) -> str:
-    return template.format(cat=rng.choice(CATS), uf=rng.choice(UFS), p=rng.randint(3, 45),
-                           v=rng.randint(10, 300), n=rng.randint(1, 5))
+def load() -> str:
+    return "load average {:.2f} {:.2f} {:.2f}".format(*os.getloadavg())
 
 
-def extraction_completion(rng: random.Random) -> str:
-    obj = {
-        "sentiment": rng.choice(SENTIMENTS), "sentiment_score": rng.randint(1, 5),
-        "delivery_issue": rng.random() < 0.4, "product_quality_issue": rng.random() < 0.3,
-        "customer_service_issue": rng.random() < 0.2, "would_recommend": rng.random() < 0.6,
-        "main_topic": rng.choice(TOPICS), "summary": _fill(rng, rng.choice(SENTENCES))[:180],
-        "confidence": round(rng.random(), 2), "product_mentioned": rng.choice([None, "cadeira", "fone de ouvido"]),
-    }
-    if rng.random() < 0.2:
-        del obj[rng.choice(list(obj))]
-    if rng.random() < 0.1:
-        obj["delivery_issue"] = "delivery_issue"
-    text = json.dumps(obj, ensure_ascii=False, indent=rng.choice([None, 2]))
-    roll = rng.random()
-    if roll < 0.15:
-        text = text.replace(f'"confidence": {obj.get("confidence")}', f'"confidence": {str(obj.get("confidence")).replace(".", ",")}')
-    elif roll < 0.22:
-        text = text[:-1]  # unclosed: json-repair path
-    elif roll < 0.27:
-        return "A avaliação é " + str(obj.get("sentiment")) + " e fala sobre " + str(obj.get("main_topic")) + "."
-    if rng.random() < 0.5:
-        text = f"Aqui está a extração da avaliação:\n```json\n{text}\n```"
-    return text
+def rows_of(folder: Path, db: Path | None = None) -> list[dict]:
+    rows = load_prompts(folder / "prompts" / "train.jsonl") + load_prompts(folder / "prompts" / "eval.jsonl")
+    return [{**r, **reward_meta(r, db_path=db or folder / "commerce.db")} for r in rows]
 
 
-def sql_completion(rng: random.Random) -> str:
-    sql = rng.choice(SQLS)
-    expl = " ".join(_fill(rng, rng.choice(SENTENCES)) for _ in range(rng.randint(2, 5)))
-    if rng.random() < 0.15:
-        return "Para responder, consultamos o banco de dados. " + expl
-    return f"```sql\n{sql};\n```\nEssa consulta agrupa os pedidos e calcula o total. {expl}"
+def bench_families(rows: list[dict], per_family: int) -> None:
+    good = {r["prompt_id"]: gold_answer(r) for r in rows}
+    print(f"== exploit families: median before (recipe reward) and after (grounded default), "
+          f"{per_family} prompts per family [{load()}]")
+    print(f"{'task':<11} {'family':<22} {'before':>7} {'after':>7}")
+    for task in TASKS:
+        before = bench(get_reward(RECIPE_REWARDS[task]), rows, good=good, prompts_per_family=per_family)
+        after = bench(get_reward(task), rows, good=good, prompts_per_family=per_family)
+        for name in after.families:
+            b = before.families.get(name)
+            print(f"{task:<11} {name:<22} {b.median if b else float('nan'):7.2f} {after.families[name].median:7.2f}")
+        print(f"{task:<11} {'(good answers)':<22} {before.good_median:7.2f} {after.good_median:7.2f}")
+        print(f"{task:<11} {'families failing':<22} {len(before.failures()):7d} {len(after.failures()):7d}")
 
 
-def insights_completion(rng: random.Random) -> str:
-    parts = ["## Diagnóstico", ""]
-    parts += [_fill(rng, rng.choice(SENTENCES)) for _ in range(rng.randint(4, 20))]
-    parts += ["", "## Recomendações", ""]
-    parts += ["- " + _fill(rng, rng.choice(SENTENCES)) for _ in range(rng.randint(2, 12))]
-    parts += ["", "## Próximos passos", ""]
-    parts += [_fill(rng, rng.choice(SENTENCES)) for _ in range(rng.randint(2, 10))]
-    return "\n".join(parts)
-
-
-def push_completion(rng: random.Random) -> str:
-    text = _fill(rng, rng.choice(PUSHES))
-    if rng.random() < 0.2:
-        text += " " + _fill(rng, rng.choice(PUSHES))
-    return text
-
-
-MAKERS = {"extraction": extraction_completion, "sql_qa": sql_completion,
-          "insights": insights_completion, "push": push_completion}
-BENCH_REWARD = {"extraction": "extraction", "sql_qa": "sql_qa_heuristic", "insights": "insights", "push": "push"}
-
-
-def mixed(n: int, seed: int = 0) -> list[tuple[str, str, dict]]:
+def mixed(rows: list[dict], n: int, seed: int = 0) -> list[tuple[str, str, dict]]:
+    """n completions of the rows' prompts: half good answers, half exploits of every family."""
     rng = random.Random(seed)
-    tasks = list(MAKERS)
+    by_task = {t: [r for r in rows if r["task"] == t] for t in TASKS}
     out = []
-    for i in range(n):
-        task = tasks[i % 4]
-        meta = {"rating": rng.randint(1, 5)} if task == "extraction" else {}
-        out.append((task, MAKERS[task](rng), meta))
+    while len(out) < n:
+        task = TASKS[len(out) % 4]
+        row = rng.choice(by_task[task])
+        if rng.random() < 0.5:
+            text = gold_answer(row)
+        else:
+            text = rng.choice(families_for(task)).make(row, rng)
+        if text:
+            meta = {k: v for k, v in row.items() if k not in ("db_path", "db_path_b")}
+            out.append((task, text, meta))
     rng.shuffle(out)
     return out
 
 
-def bench_throughput(n: int) -> None:
-    """Completions per second of CPU time (time.process_time), so that other load on the
-    machine does not count against the rewards; wall-clock figures printed beside."""
-    items = mixed(n)
-    rewards = {t: get_reward(name) for t, name in BENCH_REWARD.items()}
+def bench_throughput(rows: list[dict], n: int) -> None:
+    items = mixed(rows, n)
+    rewards = {t: get_reward(t) for t in TASKS}
     for task, text, meta in items[:400]:  # warm-up: imports, word memo
         rewards[task].score(text, **meta)
-    print(f"== throughput: {n} mixed completions, one core (SQL execution excluded)")
-    for task in MAKERS:
+    print(f"== throughput: {n} completions (good answers and exploits), one core, SQL not executed [{load()}]")
+    for task in TASKS:
         mine = [(text, meta) for t, text, meta in items if t == task]
-        reward = rewards[task]
-        c0, w0 = time.process_time(), time.perf_counter()
+        c0 = time.process_time()
         for text, meta in mine:
-            reward.score(text, **meta)
-        cpu, wall = time.process_time() - c0, time.perf_counter() - w0
+            rewards[task].score(text, **meta)
+        cpu = time.process_time() - c0
         chars = sum(len(text) for text, _ in mine) / len(mine)
-        print(f"{task:<11} ({BENCH_REWARD[task]:<16}) {len(mine):>6} completions, mean {chars:>5.0f} chars: "
-              f"{len(mine) / cpu:>9,.0f} /s CPU ({len(mine) / wall:,.0f} /s wall)")
+        print(f"{task:<11} {len(mine):>6} completions, mean {chars:>5.0f} chars: {len(mine) / cpu:>9,.0f} /s CPU")
     c0, w0 = time.process_time(), time.perf_counter()
     for task, text, meta in items:
         rewards[task].score(text, **meta)
     cpu, wall = time.process_time() - c0, time.perf_counter() - w0
-    print(f"overall (shuffled mix): {n / cpu:,.0f} completions/s CPU, {n / wall:,.0f} /s wall; goal >= 20,000/s")
+    print(f"overall (shuffled mix): {n / cpu:,.0f} completions/s CPU, {n / wall:,.0f} /s wall; goal >= 20,000/s "
+          f"[{load()}]")
+    recipe = {t: get_reward(RECIPE_REWARDS[t] if t != "sql_qa" else "sql_qa_heuristic") for t in TASKS}
+    c0 = time.process_time()
+    for task, text, meta in items:
+        recipe[task].score(text, **meta)
+    print(f"the recipe's rewards on the same mix (sql_qa_heuristic for sql_qa): {n / (time.process_time() - c0):,.0f} "
+          f"completions/s CPU [{load()}]")
 
 
-def _sql_items(db: Path, limit: int, seed: int) -> list[tuple[str, dict]]:
-    """Right and wrong answers to the database's own sql_qa prompts."""
-    from data.prompts import load_prompts
-
-    rows = []
-    for split in ("train.jsonl", "eval.jsonl"):
-        path = db.parent / "prompts" / split
-        if path.is_file():
-            rows += [r for r in load_prompts(path, tasks=["sql_qa"])]
-    rng = random.Random(seed)
-    rng.shuffle(rows)
+def _sql_items(rows: list[dict], limit: int) -> list[tuple[str, dict]]:
     items, seen = [], set()
-    for row in rows[:limit]:
+    sql_rows = [r for r in rows if r["task"] == "sql_qa"]
+    random.Random(1).shuffle(sql_rows)
+    for row in sql_rows[:limit]:
         sql = row["reference_sql"]
-        meta = {"reference_sql": sql, "reference_answer": row["reference_answer"], "db_path": str(db)}
         wrong = sql.replace("DESC", "ASC") if "DESC" in sql else sql.replace("COUNT(", "COUNT(DISTINCT ")
         for q in (sql, wrong):
-            if q in seen:
-                continue
-            seen.add(q)
-            items.append((f"```sql\n{q};\n```\nA consulta responde à pergunta com os pedidos e clientes "
-                          f"da base; o resultado mostra 12 registros no período analisado.", meta))
+            if q not in seen:
+                seen.add(q)
+                items.append((q, row))
     return items
 
 
-def bench_sql(db: Path | None, n: int) -> None:
-    from rewards import sql_exec
-    from rewards.sql_compare import compare_results, is_ordered, parse_reference_answer
-
-    tmp = None
-    if db is None:
-        from data.build import build
-
-        tmp = tempfile.TemporaryDirectory(prefix="tucano-bench-")
-        t0 = time.perf_counter()
-        paths = build(Path(tmp.name), size="default")
-        db = Path(paths["db"])
-        print(f"== built the full-size commerce database in {time.perf_counter() - t0:.1f} s: "
-              f"{db.stat().st_size / 1e6:.0f} MB")
-    items = _sql_items(db, n, seed=1)
-    if not items:
-        print(f"no sql_qa prompts found beside {db}; SQL timing skipped")
-        return
+def bench_sql(folder: Path, n: int) -> None:
+    rows = [r for r in rows_of(folder) if r["task"] == "sql_qa"]
+    db_a, db_b = folder / "commerce.db", folder / "commerce-b.db"
+    items = _sql_items(rows, n)
     reward = get_reward("sql_qa")
-    for text, meta in items[:5]:
-        reward.score(text, **meta)  # warm-up: opens the cached connection
-    cpu_ms, wall_ms, correct, timeouts = [], [], 0, 0
-    for text, meta in items:
-        sql = text.split("```sql\n", 1)[1].split(";\n```", 1)[0]
-        w0, c0 = time.perf_counter(), time.thread_time()
-        result = sql_exec.run_readonly(meta["db_path"], sql)  # the component's work, uncached
-        ok = result.ok and compare_results(result.rows, parse_reference_answer(meta["reference_answer"]),
-                                           ordered=is_ordered(meta["reference_sql"]))[0]
-        cpu_ms.append((time.thread_time() - c0) * 1000)
-        wall_ms.append((time.perf_counter() - w0) * 1000)
-        correct += bool(ok)
-        timeouts += result.timed_out
+    for q, row in items[:5]:
+        reward.score(f"```sql\n{q}\n```", **row)  # warm-up: connections, reference runs
+    wall, cpu, ops, correct, stops = [], [], {}, 0, [0, 0]
+    for q, row in items:
+        ref = sql_exec.run_readonly(db_a, row["reference_sql"], budget_ops=500_000_000)
+        budget = budget_for(ref.ops)
+        w0, c0 = time.perf_counter(), time.process_time()
+        a, b = sql_exec.run_pair(db_a, db_b, q, budget_ops=budget)
+        ok = a.ok and compare(a.rows, parse_reference_answer(row["reference_answer"]), ordered=row["order_matters"],
+                              key=sort_key(row["reference_sql"], ref.columns), lenient=True).ok
+        wall.append((time.perf_counter() - w0) * 1000)
+        cpu.append((time.process_time() - c0) * 1000)
+        correct += ok
+        stops[0] += a.stopped is not None
+        ops[q] = (a.ops, b.ops if b else None)
+    critical = []
+    for q, row in items:  # each database alone, in this thread: the parallel run's critical path on an idle machine
+        budget = budget_for(sql_exec.run_readonly(db_a, row["reference_sql"], budget_ops=500_000_000).ops)
+        per_db = []
+        for db in (db_a, db_b):
+            c0 = time.thread_time()
+            sql_exec.run_readonly(db, q, budget_ops=budget)
+            per_db.append((time.thread_time() - c0) * 1000)
+        critical.append(max(per_db))
+    for q, row in items:  # a second run: the budget counts operations, so nothing moves
+        a, b = sql_exec.run_pair(db_a, db_b, q, budget_ops=budget_for(
+            sql_exec.run_readonly(db_a, row["reference_sql"], budget_ops=500_000_000).ops))
+        stops[1] += a.stopped is not None
+        assert (a.ops, b.ops if b else None) == ops[q], q
+
     def stats(xs):
-        return f"median {statistics.median(xs):.2f} ms, p99 {statistics.quantiles(xs, n=100)[98]:.2f} ms, max {max(xs):.0f} ms"
-    print(f"== SQL execution component on {db} ({len(items)} distinct queries: {correct} correct, "
-          f"{timeouts} over the {sql_exec.DEFAULT_TIME_LIMIT_MS} ms limit)")
-    print(f"execution + comparison, CPU:  {stats(cpu_ms)} (goal: median <= 5 ms)")
-    print(f"execution + comparison, wall: {stats(wall_ms)}")
+        return f"median {statistics.median(xs):.2f} ms, p99 {statistics.quantiles(xs, n=100)[98]:.1f} ms, max {max(xs):.0f} ms"
+
+    print(f"== SQL execution on both databases ({len(items)} distinct queries: {correct} correct; stopped at the "
+          f"operation budget: {stops[0]} then {stops[1]}, same operation counts on both runs) [{load()}]")
+    print(f"run on A and B in parallel + comparison, wall: {stats(wall)} (goal: median <= 5 ms)")
+    print(f"the same, CPU of both threads:           {stats(cpu)}")
+    print(f"CPU of the slower database alone:         {stats(critical)} (the parallel run's wall time when "
+          "each has a core)")
+    # The worst single completion: hostile SQL padded to the read limit, on the prompt whose
+    # reference needs the most operations (its budget is the largest).
+    heavy = max(rows, key=lambda r: sql_exec.run_readonly(db_a, r["reference_sql"], budget_ops=500_000_000).ops)
+    for text in HOSTILE["sql_qa"]:
+        text = text[:MAX_SCAN]
+        w0, c0 = time.perf_counter(), time.process_time()
+        b = reward.score(text, **heavy)
+        print(f"worst case on the full database ({heavy['topic']}, budget {budget_for(sql_exec.run_readonly(db_a, heavy['reference_sql'], budget_ops=500_000_000).ops):,} "
+              f"operations): {(time.process_time() - c0) * 1000:.0f} ms CPU, {(time.perf_counter() - w0) * 1000:.0f} ms "
+              f"wall ({text[:40]!r}...; {b.notes[0] if b.notes else ''}) [{load()}]")
     sql_exec.close_all()
-    if tmp is not None:
-        tmp.cleanup()
+
+
+HOSTILE = {
+    "any": ["{" * MAX_SCAN, '{"a": 1,5' + '\\"' * 32000, "{}" * 32000, "9" * (MAX_SCAN - 2) + ",9", '"' * MAX_SCAN,
+            "é\u0301" * 32000, ("Recomendamos priorizar 12,5% dos clientes. " * 2000)[:MAX_SCAN],
+            "```sql\n" * 9000, "- item repetido igual\n" * 3000, ("R$ 1.234,56 e 98,7% " * 4000)[:MAX_SCAN]],
+    "sql_qa": ["```sql\nWITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r) SELECT count(*) FROM r\n```\n"
+               + "explicação " * 5800,
+               "```sql\nSELECT count(*) FROM order_items a, order_items b\n```\n" + "x" * 63000],
+}
+
+
+def bench_worst_case(rows: list[dict]) -> None:
+    print(f"== worst case: the slowest single completion at the read limit ({MAX_SCAN:,} characters) [{load()}]")
+    for task in TASKS:
+        reward = get_reward(task)
+        row = next(r for r in rows if r["task"] == task)
+        worst, which = 0.0, ""
+        for text in HOSTILE["any"] + HOSTILE.get(task, []):
+            text = (text * (1 + MAX_SCAN // max(1, len(text))))[:MAX_SCAN]
+            c0 = time.process_time()
+            reward.score(text, **row)
+            ms = (time.process_time() - c0) * 1000
+            if ms > worst:
+                worst, which = ms, text[:40]
+        print(f"{task:<11} {worst:7.1f} ms CPU ({which!r}...)")
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, help="an existing small build's folder (default: build one)")
+    parser.add_argument("--sql-db", type=Path, help="an existing full-size commerce.db (commerce-b.db and "
+                                                    "prompts/ beside it; default: build one)")
     parser.add_argument("--n", type=int, default=10_000)
-    parser.add_argument("--sql-db", type=Path, help="an existing commerce.db (prompts/ beside it)")
     parser.add_argument("--sql-n", type=int, default=400, help="sql_qa prompts to time (x2 answers)")
+    parser.add_argument("--per-family", type=int, default=40)
     parser.add_argument("--skip-sql", action="store_true")
     args = parser.parse_args()
-    bench_throughput(args.n)
-    if not args.skip_sql:
-        bench_sql(args.sql_db, args.sql_n)
+    with tempfile.TemporaryDirectory(prefix="tucano-bench-") as tmp:
+        small = args.data or Path(build(Path(tmp) / "small", size="small")["db"]).parent
+        rows = rows_of(small)
+        bench_families(rows, args.per_family)
+        bench_throughput(rows, args.n)
+        bench_worst_case(rows)
+        if not args.skip_sql:
+            if args.sql_db is None:
+                t0 = time.perf_counter()
+                args.sql_db = Path(build(Path(tmp) / "default", size="default")["db"])
+                print(f"== built the full-size databases in {time.perf_counter() - t0:.0f} s [{load()}]")
+            bench_sql(args.sql_db.parent, args.sql_n)
+        sql_exec.close_all()
     return 0
 
 

@@ -4,10 +4,16 @@
     build(out_dir, size="small")                       # 3k orders, for tests (< 2 s)
     build(out_dir, olist_dir="~/olist")                # the real Olist CSVs
 
-Writes out_dir/commerce.db, out_dir/prompts/{train,eval}.jsonl and out_dir/prompts/README.md
-(the home folder's layout, see data.paths). Everything is built into temporary files first
-and moved into place only when all of it succeeded. Eval prompts are drawn before train
-prompts from the same de-duplicating stream per task, so the splits cannot share a text.
+Writes out_dir/commerce.db, out_dir/commerce-b.db, out_dir/prompts/{train,eval}.jsonl and
+out_dir/prompts/README.md (the home folder's layout, see data.paths). Everything is built
+into temporary files first and moved into place only when all of it succeeded. Eval
+prompts are drawn before train prompts from the same de-duplicating stream per task, so
+the splits cannot share a text.
+
+commerce-b.db is the second, differently seeded database the sql_qa reward checks answers
+on (an answer typed in, or a wrong filter that happens to give the right rows, does not
+agree there): the same generator and size with another seed, or, for the real Olist data,
+a synthetic database of about its size (the data has no second copy).
 """
 
 from __future__ import annotations
@@ -60,8 +66,9 @@ def _take(stream, n: int, task: str, split: str) -> list[dict]:
 
 
 def make_prompts(conn: sqlite3.Connection, *, seed: int, train_counts: dict[str, int],
-                 eval_counts: dict[str, int]) -> tuple[list[dict], list[dict]]:
-    """Both prompt sets from an open commerce database."""
+                 eval_counts: dict[str, int], labels: dict | None = None) -> tuple[list[dict], list[dict]]:
+    """Both prompt sets from an open commerce database (`labels`: the synthetic reviews'
+    gold labels, see data.synthetic.generate)."""
     orders = conn.execute("SELECT COUNT(*) FROM orders").fetchone()[0]
     f = facts.compute(conn, min_orders=max(10, orders // 1000))
     seen: set[str] = set()
@@ -71,7 +78,7 @@ def make_prompts(conn: sqlite3.Connection, *, seed: int, train_counts: dict[str,
             continue
         rng = random.Random(f"tucano-audit {task} prompts {seed}")
         if task == "extraction":
-            stream = prompt_extraction.stream(conn, rng, seen)
+            stream = prompt_extraction.stream(conn, rng, seen, labels)
         elif task == "sql_qa":
             stream = prompt_sql.stream(conn, rng, seen)
         elif task == "insights":
@@ -94,8 +101,9 @@ def build_with_report(out_dir: str | Path | None = None, *, seed: int = 42, size
                       ) -> tuple[dict[str, Path], dict]:
     """build() plus a report: counts per task and split, database row counts, comment diversity."""
     out = Path(out_dir) if out_dir is not None else paths.home()
-    targets = {"db": out / "commerce.db", "train": out / "prompts" / "train.jsonl",
-               "eval": out / "prompts" / "eval.jsonl", "card": out / "prompts" / "README.md"}
+    targets = {"db": out / "commerce.db", "db_b": paths.second_db(out / "commerce.db"),
+               "train": out / "prompts" / "train.jsonl", "eval": out / "prompts" / "eval.jsonl",
+               "card": out / "prompts" / "README.md"}
     if olist_dir is None and size not in ("default", "small"):
         raise ValueError(f"unknown size {size!r}; valid: default, small")
     if olist_dir is not None and not Path(olist_dir).is_dir():
@@ -116,13 +124,15 @@ def build_with_report(out_dir: str | Path | None = None, *, seed: int = 42, size
                 stats = import_olist(conn, Path(olist_dir))
                 source = "Olist CSV"
             else:
-
                 stats = generate(conn, seed=seed, size=size)
                 diversity = stats.get("comment_diversity")
                 source = "synthetic Olist-schema"
             db_counts = {t: conn.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0] for t in TABLES}
             train_rows, eval_rows = make_prompts(conn, seed=seed, train_counts=train_counts,
-                                                 eval_counts=eval_counts)
+                                                 eval_counts=eval_counts, labels=stats.get("review_labels"))
+        with naming(targets["db_b"]):
+            second = second_database(tmp["db_b"], seed=seed, size=size if olist_dir is None else
+                                     ("default" if db_counts["orders"] >= 20_000 else "small"))
         texts = {"train": dumps(train_rows), "eval": dumps(eval_rows)}
         for k in ("train", "eval"):
             with naming(targets[k]):
@@ -131,11 +141,22 @@ def build_with_report(out_dir: str | Path | None = None, *, seed: int = 42, size
             tmp["card"].write_text(card.render(
                 train=train_rows, eval_rows=eval_rows, source=source, seed=seed,
                 size=size if olist_dir is None else "olist", db_counts=db_counts, diversity=diversity,
-                hashes={k: card.sha256(v) for k, v in texts.items()},
+                hashes={k: card.sha256(v) for k, v in texts.items()}, second=second,
                 notes=stats.get("notes") if olist_dir is not None else None), encoding="utf-8", newline="\n")
     report = {"train": train_counts, "eval": eval_counts, "db": db_counts, "comment_diversity": diversity,
-              "import": stats if olist_dir is not None else None}
+              "second_db": second, "import": stats if olist_dir is not None else None}
     return targets, report
+
+
+def second_database(path: Path, *, seed: int, size: str) -> dict:
+    """Generate the second, differently seeded commerce database into `path` (a fresh
+    temporary file of the build); returns what the card says about it."""
+    with atomic.new_database_at(path) as conn:
+        conn.execute("PRAGMA cache_size = -262144")
+        create_schema(conn)
+        generate(conn, seed=f"{seed}:second", size=size)
+        orders = conn.execute("SELECT COUNT(*) FROM orders").fetchone()[0]
+    return {"seed": f"{seed}:second", "size": size, "orders": orders}
 
 
 def build(out_dir: str | Path | None = None, *, seed: int = 42, size: str = "default",

@@ -22,7 +22,7 @@ def sha256(text: str) -> str:
 
 def render(*, train: list[dict], eval_rows: list[dict], source: str, seed: int, size: str,
            db_counts: dict[str, int], diversity: dict | None, hashes: dict[str, str],
-           notes: list[str] | None = None) -> str:
+           second: dict | None = None, notes: list[str] | None = None) -> str:
     t_task, e_task = Counter(r["task"] for r in train), Counter(r["task"] for r in eval_rows)
     t_str, e_str = Counter(r["stratum"] for r in train), Counter(r["stratum"] for r in eval_rows)
     t_top = Counter((r["task"], r["topic"]) for r in train if r["topic"])
@@ -65,6 +65,26 @@ def render(*, train: list[dict], eval_rows: list[dict], source: str, seed: int, 
         "",
         _table(("table", "rows"), sorted(db_counts.items())),
     ]
+    ext = [r for r in train + eval_rows if r["task"] == "extraction"]
+    labelled = sum(1 for r in ext if r.get("gold"))
+    parts += [
+        "",
+        "## What the rewards check against",
+        "",
+        f"Extraction: {labelled} of {len(ext)} reviews carry the gold labels they were written from "
+        "(issue flags, topic, recommendation)"
+        + ("." if labelled == len(ext) else "; the others (imported reviews) have none, and the extraction "
+           "reward scores them without its correctness component.")
+        + " Push rows carry their brief, insights rows their data summary and request, sql_qa rows their "
+        "question and whether it asks for an order.",
+    ]
+    if second:
+        parts += [
+            "",
+            f"Second database `commerce-b.db`: synthetic, seed `{second['seed']}`, size `{second['size']}`, "
+            f"{second['orders']} orders. The sql_qa reward runs every answer there too and accepts it only "
+            "when it agrees with the reference query's result on both databases.",
+        ]
     if diversity:
         parts += [
             "",

@@ -24,6 +24,18 @@ def commerce_db() -> Path:
     return home() / "commerce.db"
 
 
+def second_db(db: str | Path) -> Path:
+    """The second, differently seeded commerce database built beside `db` (commerce.db ->
+    commerce-b.db): the sql_qa reward checks that an answer agrees there too."""
+    db = Path(db)
+    return db.with_name(f"{db.stem}-b{db.suffix}")
+
+
+def commerce_db_b() -> Path:
+    """The home's second commerce database (`second_db(commerce_db())`)."""
+    return second_db(commerce_db())
+
+
 def prompts_dir() -> Path:
     return home() / "prompts"
 

@@ -1,7 +1,10 @@
 """extraction prompts: a customer review -> the 10-field JSON defined in rewards.schema.
 
 The star rating is kept as metadata (the `rating` column), not shown in the prompt: the
-reward uses it to catch a stated sentiment that contradicts the stars. Reviews are taken
+reward uses it to catch a stated sentiment that contradicts the stars. The review's text
+(`review`) and, for synthetic data, the labels it was composed from (`gold`: issue flags,
+topic, recommendation) go into the row too: the reward scores the answer against them.
+Reviews are taken
 round-robin over the five ratings, so every split is balanced by rating as far as the
 database has commented reviews of each rating.
 """
@@ -22,7 +25,7 @@ SYSTEM = (
 )
 
 REVIEWS_SQL = """
-SELECT r.review_score, r.review_comment_title, r.review_comment_message,
+SELECT r.review_id, r.order_id, r.review_score, r.review_comment_title, r.review_comment_message,
        (SELECT p.product_category_name FROM order_items i JOIN products p ON p.product_id = i.product_id
         WHERE i.order_id = r.order_id ORDER BY i.order_item_id LIMIT 1) AS category
 FROM order_reviews r
@@ -48,12 +51,16 @@ def user_message(message: str, title: str | None, category: str | None) -> str:
     return f"{head}\n\nAvaliação do cliente:\n{review}\n\nResponda somente com o JSON."
 
 
-def stream(conn: sqlite3.Connection, rng: random.Random, seen: set[str]) -> Iterator[dict]:
-    """Rows in rating order 1, 2, 3, 4, 5, 1, ...; a rating that runs out is skipped."""
+def stream(conn: sqlite3.Connection, rng: random.Random, seen: set[str],
+           labels: dict[tuple[str, str], dict] | None = None) -> Iterator[dict]:
+    """Rows in rating order 1, 2, 3, 4, 5, 1, ...; a rating that runs out is skipped.
+    `labels` ((review_id, order_id) -> gold labels) come from the synthetic generator; a
+    review without them (the real Olist data) gets `gold` null."""
+    labels = labels or {}
     by_rating: dict[int, list[tuple]] = {r: [] for r in range(1, 6)}
-    for score, title, message, category in conn.execute(REVIEWS_SQL):
+    for review_id, order_id, score, title, message, category in conn.execute(REVIEWS_SQL):
         if score in by_rating:
-            by_rating[score].append((title, message, category))
+            by_rating[score].append((title, message, category, labels.get((review_id, order_id))))
     if not any(by_rating.values()):
         raise ValueError("order_reviews has no comment text (review_comment_message is empty everywhere): "
                          "extraction prompts need commented reviews")
@@ -62,11 +69,13 @@ def stream(conn: sqlite3.Connection, rng: random.Random, seen: set[str]) -> Iter
     while any(by_rating.values()):
         for rating, pool in by_rating.items():
             while pool:
-                title, message, category = pool.pop()
+                title, message, category, gold = pool.pop()
                 user = user_message(message, title, category)
                 key = normalise(user)
                 if key in seen:
                     continue
                 seen.add(key)
-                yield make_row("extraction", SYSTEM, user, stratum=f"extraction:rating={rating}", rating=rating, key=key)
+                review = f"{title.strip()}. {message.strip()}" if title and title.strip() else message.strip()
+                yield make_row("extraction", SYSTEM, user, stratum=f"extraction:rating={rating}", rating=rating,
+                               key=key, gold=gold, review=review)
                 break

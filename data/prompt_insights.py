@@ -3,7 +3,9 @@
 Topics are taken round-robin, each with a scope (Brazil, a region, a state, a category)
 drawn at random; "reengajamento" and "retencao" are among them on purpose: an analysis
 prompt that talks about re-engaging customers must still be routed to the insights
-reward, not to push, and these prompts are how the router is tested on real text.
+reward, not to push, and these prompts are how the router is tested on real text. The
+summary's lines and the request go into the row (`data_summary`, `request`): the reward
+checks the analysis's figures and coverage against them.
 """
 
 from __future__ import annotations
@@ -55,11 +57,15 @@ REQUESTS: dict[str, tuple[str, ...]] = {
 }
 
 
-def user_message(facts: Facts, scope, topic: str, request: str) -> str:
-    lines = summary_lines(scope, facts, topic)
+def summary(facts: Facts, scope, topic: str) -> list[str]:
+    """The data summary's lines: the head (scope and period), then one line per figure group."""
     head = f"Resumo dos dados {scope.name} (pedidos de {facts.first_day} a {facts.last_day}):"
-    body = "\n".join(f"- {line}" for line in lines)
-    return f"{head}\n{body}\n\nPedido de análise: {request.format(escopo=scope.name)}"
+    return [head, *summary_lines(scope, facts, topic)]
+
+
+def user_message(lines: list[str], request: str) -> str:
+    body = "\n".join(f"- {line}" for line in lines[1:])
+    return f"{lines[0]}\n{body}\n\nPedido de análise: {request}"
 
 
 def stream(facts: Facts, rng: random.Random, seen: set[str]) -> Iterator[dict]:
@@ -72,10 +78,11 @@ def stream(facts: Facts, rng: random.Random, seen: set[str]) -> Iterator[dict]:
         for topic, pool in by_topic.items():
             while pool:
                 _, i, request = pool.pop()
-                user = user_message(facts, scopes[i], topic, request)
+                lines, asked = summary(facts, scopes[i], topic), request.format(escopo=scopes[i].name)
+                user = user_message(lines, asked)
                 key = normalise(user)
                 if key in seen:
                     continue
                 seen.add(key)
-                yield make_row("insights", SYSTEM, user, topic=topic, key=key)
+                yield make_row("insights", SYSTEM, user, topic=topic, key=key, data_summary=lines, request=asked)
                 break

@@ -2,7 +2,8 @@
 
 A brief names the occasion, the audience (a state's customers, often narrowed by what
 they bought and when), the product and the offer, with the state's own ticket and best
-selling category taken from the database, so briefs read like a CRM team's.
+selling category taken from the database, so briefs read like a CRM team's. The brief's
+fields go into the row (`brief`): the push reward checks the notification against them.
 """
 
 from __future__ import annotations
@@ -63,7 +64,8 @@ def _city_label(name: str) -> str:
     return " ".join(w if w in small else w[:1].upper() + w[1:] for w in name.split())
 
 
-def user_message(rng: random.Random, facts: Facts, topic: str, uf: str) -> str:
+def brief(rng: random.Random, facts: Facts, topic: str, uf: str) -> dict[str, str]:
+    """A campaign brief for an occasion and a state: the fields the push reward checks."""
     scope = facts.scopes[("estado", uf)]
     cats = [c for c, _ in scope.categories.most_common(6)] or ["cama_mesa_banho"]
     cat_name = rng.choice(cats)
@@ -78,10 +80,15 @@ def user_message(rng: random.Random, facts: Facts, topic: str, uf: str) -> str:
         d=rng.choice((10, 15, 20, 25, 30, 40)), p=rng.choice((3, 6, 10)), v=int(round(ticket, -1)) or 99,
         cupom=rng.choice(COUPONS.get(topic, GENERIC_COUPONS)))
     ticket_txt = f"{ticket:.2f}".replace(".", ",")
+    return {"occasion": topic, "occasion_label": OCCASIONS[topic], "audience": audience, "product": product,
+            "category": label, "offer": offer, "ticket": f"R$ {ticket_txt}", "tone": rng.choice(TONES)}
+
+
+def user_message(b: dict[str, str]) -> str:
     return (
-        f"Briefing da campanha\n- Ocasião: {OCCASIONS[topic]}\n- Público: {audience}\n"
-        f"- Produto em destaque: {product} ({label})\n- Oferta: {offer}\n"
-        f"- Ticket médio do público: R$ {ticket_txt}\n- Tom: {rng.choice(TONES)}\n\n"
+        f"Briefing da campanha\n- Ocasião: {b['occasion_label']}\n- Público: {b['audience']}\n"
+        f"- Produto em destaque: {b['product']} ({b['category']})\n- Oferta: {b['offer']}\n"
+        f"- Ticket médio do público: {b['ticket']}\n- Tom: {b['tone']}\n\n"
         f"Escreva uma notificação push de no máximo {PUSH_MAX_CHARS} caracteres para essa campanha."
     )
 
@@ -93,11 +100,12 @@ def stream(facts: Facts, rng: random.Random, seen: set[str]) -> Iterator[dict]:
     misses = 0
     while misses < 200:
         for topic in OCCASIONS:
-            user = user_message(rng, facts, topic, rng.choice(states))
+            fields = brief(rng, facts, topic, rng.choice(states))
+            user = user_message(fields)
             key = normalise(user)
             if key in seen:
                 misses += 1
                 continue
             misses = 0
             seen.add(key)
-            yield make_row("push", SYSTEM, user, topic=topic, key=key)
+            yield make_row("push", SYSTEM, user, topic=topic, key=key, brief=fields)

@@ -1,5 +1,7 @@
 """sql_qa prompts: a business question, the tables it may use, and the reference SQL with
-its answer computed from this database (JSON text: a list of rows, each a list).
+its answer computed from this database (JSON text: a list of rows, each a list). The row
+also carries the question's text and whether it asks for an order (`order_matters`),
+which the reward reads; its answer on the second database the reward computes itself.
 
 Templates are taken round-robin (data.sql_questions); a question whose answer is empty
 or all NULL in this database (a state with no late orders in a small build) is skipped,
@@ -74,7 +76,8 @@ def stream(conn: sqlite3.Connection, rng: random.Random, seen: set[str]) -> Iter
                     misses[template] = 0
                     seen.add(key)
                     yield make_row("sql_qa", SYSTEM, user, reference_sql=question.sql,
-                                   reference_answer=ref, topic=question.key, key=key)
+                                   reference_answer=ref, topic=question.key, key=key,
+                                   question=question.text, order_matters=question.ordered)
                     break
                 misses[template] += 1
                 if misses[template] >= MAX_MISSES:

@@ -3,7 +3,14 @@ reward functions.
 
 One JSON object per line, the same keys on every line (so `datasets` reads the file as a
 table): prompt_id, task, prompt (system + user messages), split, stratum, rating,
-reference_sql, reference_answer, topic. See docs/architecture.md, "Prompt rows".
+reference_sql, reference_answer, topic, and what the rewards ground their scores in (null
+for the other tasks): extraction `gold` (the labels the review was written from; null for
+imported reviews) and `review`; push `brief`; insights `data_summary` and `request`;
+sql_qa `question` and `order_matters`. See docs/architecture.md, "Prompt rows".
+
+`reward_meta(row)` hands a row's grounding to its reward, with the database paths; a row
+that lost a field (written by an older build, or stored without it) gets it back from its
+own prompt text (data.prompt_facts), except gold labels, which no text holds.
 """
 
 from __future__ import annotations
@@ -13,13 +20,19 @@ import json
 import unicodedata
 from pathlib import Path
 
-from data import paths
+from data import paths, prompt_facts
 from data.jsonl import parse_line
 from rewards.types import TASKS
 
 FIELDS: tuple[str, ...] = (
     "prompt_id", "task", "prompt", "split", "stratum", "rating", "reference_sql", "reference_answer", "topic",
+    "gold", "review", "brief", "data_summary", "request", "question", "order_matters",
 )
+# The grounding fields, their type when present (null otherwise).
+GROUNDING: dict[str, type | tuple[type, ...]] = {
+    "gold": dict, "review": str, "brief": dict, "data_summary": list, "request": str, "question": str,
+    "order_matters": bool,
+}
 SPLITS = ("train", "eval")
 PUSH_MAX_CHARS = 120
 # Every ASCII byte that is not a letter or digit becomes a space (bytes.translate is fast).
@@ -28,9 +41,12 @@ _PUNCT_TO_SPACE = bytes(c if chr(c).isalnum() and c < 128 else 32 for c in range
 
 def make_row(task: str, system: str, user: str, *, stratum: str | None = None, rating: int | None = None,
              reference_sql: str | None = None, reference_answer: str | None = None,
-             topic: str | None = None, split: str = "train", key: str | None = None) -> dict:
+             topic: str | None = None, split: str = "train", key: str | None = None, **grounding) -> dict:
     """A prompt row with a stable id derived from its task and normalised text
-    (`key`, when the caller has it already)."""
+    (`key`, when the caller has it already); `grounding` fills the GROUNDING fields."""
+    unknown = set(grounding) - set(GROUNDING)
+    if unknown:
+        raise ValueError(f"unknown prompt field(s) {', '.join(sorted(unknown))}; valid: {', '.join(GROUNDING)}")
     digest = hashlib.sha1(f"{task}\n{key or normalise(user)}".encode()).hexdigest()[:10]
     return {
         "prompt_id": f"{task}-{digest}",
@@ -42,6 +58,7 @@ def make_row(task: str, system: str, user: str, *, stratum: str | None = None, r
         "reference_sql": reference_sql,
         "reference_answer": reference_answer,
         "topic": topic,
+        **{k: grounding.get(k) for k in GROUNDING},
     }
 
 
@@ -86,6 +103,9 @@ def validate_row(row: object, where: str) -> dict:
         for key in ("reference_sql", "reference_answer"):
             if row.get(key) is not None and not isinstance(row[key], str):
                 raise ValueError(f"{where}: {key!r} must be text")
+    for key, kind in GROUNDING.items():
+        if row.get(key) is not None and not isinstance(row[key], kind):
+            raise ValueError(f"{where}: {key!r} must be {kind.__name__} or null, got {type(row[key]).__name__}")
     out = {k: row.get(k) for k in FIELDS}
     out["stratum"] = out["stratum"] or row["task"]
     return out
@@ -115,22 +135,32 @@ def load_prompts(path: str | Path, tasks: list[str] | tuple[str, ...] | None = N
     return rows
 
 
-def reward_meta(row: dict, *, db_path: str | Path | None = None) -> dict:
+def reward_meta(row: dict, *, db_path: str | Path | None = None, db_path_b: str | Path | None = None) -> dict:
     """The keyword arguments the row's task reward reads (rewards ignore the others).
 
     Rewards are pure and know no home folder: for sql_qa this supplies the database the
-    query runs on, `db_path` when given, else the home's commerce.db.
-    """
+    query runs on (`db_path` when given, else the home's commerce.db) and the second one it
+    must agree on (`db_path_b`, else the one built beside the first: `paths.second_db`).
+    Fields the row lacks are recovered from its prompt text where the text holds them."""
     task = row["task"]
+    row = {**row, **prompt_facts.recover(row)}
+    text = prompt_facts.user_text(row) or None
     if task == "extraction":
-        return {"rating": row.get("rating")} if row.get("rating") is not None else {}
+        return _given(row, "rating", "gold", "review")
     if task == "sql_qa":
-        meta = {k: row[k] for k in ("reference_sql", "reference_answer") if row.get(k) is not None}
-        meta["db_path"] = str(db_path if db_path is not None else paths.commerce_db())
-        return meta
+        meta = _given(row, "reference_sql", "reference_answer", "question", "order_matters")
+        db = Path(db_path) if db_path is not None else paths.commerce_db()
+        meta["db_path"] = str(db)
+        meta["db_path_b"] = str(db_path_b if db_path_b is not None else paths.second_db(db))
+        return {**meta, **({"prompt_text": text} if text else {})}
     if task == "push":
-        return {"max_chars": PUSH_MAX_CHARS, **({"topic": row["topic"]} if row.get("topic") else {})}
-    return {"topic": row["topic"]} if row.get("topic") else {}
+        meta = {"max_chars": PUSH_MAX_CHARS, **_given(row, "brief", "topic")}
+        return {**meta, **({"prompt_text": text} if text else {})}
+    return {**_given(row, "data_summary", "request", "topic"), **({"prompt_text": text} if text else {})}
+
+
+def _given(row: dict, *keys: str) -> dict:
+    return {k: row[k] for k in keys if row.get(k) is not None}
 
 
 def home_prompt_sets() -> dict[str, dict]:

@@ -73,14 +73,21 @@ THEMES: dict[str, tuple[str, ...]] = {
         "falta de respeito com o consumidor", "mandei {n} [emails|mensagens] e nenhuma resposta",
         "o sac só enrola",
     ),
-    "misto": (
-        "O produto é bom, mas a entrega demorou", "é ok, nada demais", "atendeu, mas esperava um pouco mais",
-        "razoável", "cumpre o que promete, mas o acabamento podia ser melhor",
-        "[bom|é bom], mas veio sem a caixa original", "{o} {item} é bonit{a} mas a qualidade é [mediana|regular]",
-        "funciona, mas faz um barulho estranho", "é menor do que eu imaginava, mas serve",
-        "o produto é bom mas veio faltando o manual", "{o} {item} é [ok|bom], só a cor que é diferente",
-        "[pelo preço|para o preço] até que é bom",
+    # Mixed reviews, split by what the reservation is about (so the gold labels can say it).
+    "misto_entrega": (
+        "O produto é bom, mas a entrega demorou", "gostei, só achei que demorou um pouco pra chegar",
+        "[bom|é bom], mas chegou no último dia do prazo",
     ),
+    "misto_qualidade": (
+        "cumpre o que promete, mas o acabamento podia ser melhor",
+        "{o} {item} é bonit{a} mas a qualidade é [mediana|regular]",
+        "funciona, mas faz um barulho estranho", "atendeu, mas esperava um pouco mais",
+    ),
+    "misto_descricao": (
+        "[bom|é bom], mas veio sem a caixa original", "é menor do que eu imaginava, mas serve",
+        "o produto é bom mas veio faltando o manual", "{o} {item} é [ok|bom], só a cor que é diferente",
+    ),
+    "misto_ok": ("é ok, nada demais", "razoável", "[pelo preço|para o preço] até que é bom"),
     "elogio": (
         "Produto excelente", "{O} {item} é lind{a}, igualzinh{a} à foto", "superou [minhas|as] expectativas",
         "[ótima|excelente|boa] qualidade", "produto de boa qualidade, bem embalado",
@@ -114,6 +121,52 @@ THEMES: dict[str, tuple[str, ...]] = {
         "era pra [um presente|o aniversário da minha filha|uso diário]",
     ),
 }
+# What each theme says, as the extraction schema's labels: (delivery_issue,
+# product_quality_issue, customer_service_issue, main topics). True: the clause reports
+# the issue; None: a reader could fairly answer either way (not scored); absent: False.
+LABELS: dict[str, tuple[bool | None, bool | None, bool | None, tuple[str, ...]]] = {
+    "atraso": (True, False, False, ("entrega",)),
+    "nao_recebido": (True, False, None, ("entrega",)),
+    "cancelado": (None, False, True, ("atendimento", "entrega", "outro")),
+    "danificado": (None, True, False, ("qualidade", "embalagem")),
+    "errado": (None, None, False, ("entrega", "descricao", "qualidade")),
+    "qualidade_ruim": (False, True, False, ("qualidade", "descricao")),
+    "atendimento_ruim": (False, False, True, ("atendimento",)),
+    "misto_entrega": (True, False, False, ("entrega",)),
+    "misto_qualidade": (False, True, False, ("qualidade",)),
+    "misto_descricao": (False, None, False, ("descricao", "embalagem", "qualidade")),
+    "misto_ok": (False, False, False, ("qualidade", "preco", "outro")),
+    "elogio": (False, False, False, ("qualidade",)),
+    "rapida": (False, False, False, ("entrega",)),
+    "preco_bom": (False, False, False, ("preco",)),
+    "preco_ruim": (False, False, False, ("preco",)),
+    "atendimento_bom": (False, False, False, ("atendimento",)),
+}
+FLAG_NAMES = ("delivery_issue", "product_quality_issue", "customer_service_issue")
+
+
+def gold_labels(themes: list[str], score: int) -> dict:
+    """The extraction labels a comment composed from `themes` has, for a `score`-star
+    review: each issue flag true if a theme reports it, open (None) if a theme leaves it
+    to the reader, else false; the first theme's topics as the main topic, the other
+    themes' as side topics; recommendation and sentiment from the stars (3 stars: open)."""
+    told = [t for t in themes if t in LABELS]
+    flags = {}
+    for i, name in enumerate(FLAG_NAMES):
+        values = [LABELS[t][i] for t in told]
+        flags[name] = True if True in values else None if None in values else False
+    main = list(LABELS[told[0]][3]) if told else ["outro"]
+    side = sorted({topic for t in told[1:] for topic in LABELS[t][3]} - set(main))
+    return {
+        "sentiment": "negativo" if score <= 2 else "neutro" if score == 3 else "positivo",
+        **flags,
+        "would_recommend": None if score == 3 else score >= 4,
+        "main_topic": main,
+        "other_topics": side,
+        "themes": themes,
+    }
+
+
 OPENERS = ("Bom dia.", "Boa tarde,", "Olá,", "Pessoal,", "Então,", "Bem,", "Sinceramente,", "Gente,")
 CLOSERS_POS = (
     "Recomendo!", "Recomendo a loja", "Compraria novamente", "Super recomendo", "Voltarei a comprar",
@@ -148,6 +201,9 @@ class OrderFacts:
     noun: str  # "a toalha" (article + noun)
 
 
+MIXED = ("misto_entrega", "misto_qualidade", "misto_descricao", "misto_ok")
+
+
 def pick_themes(rng: random.Random, f: OrderFacts) -> list[str]:
     """One to three themes consistent with the score and the delivery."""
     if f.status == "canceled":
@@ -160,13 +216,13 @@ def pick_themes(rng: random.Random, f: OrderFacts) -> list[str]:
         extra = [t for t in pool if t != first]
         return [first] + rng.sample(extra, k=rng.choice((0, 0, 1, 1, 2)))
     if f.score == 3:
-        first = "atraso" if f.days_late > 0 and rng.random() < 0.6 else "misto"
+        first = "atraso" if f.days_late > 0 and rng.random() < 0.6 else rng.choice(MIXED)
         return [first] + rng.sample(["qualidade_ruim", "preco_ruim", "elogio", "rapida"], k=rng.choice((0, 1, 1)))
     pool = ["elogio", "preco_bom", "atendimento_bom"] + (["rapida"] if f.days_late <= 0 else [])
     k = rng.choice((1, 1, 2, 2, 3))
     themes = rng.sample(pool, k=min(k, len(pool)))
     if f.score == 4 and rng.random() < 0.25:
-        themes.append("misto")
+        themes.append(rng.choice(MIXED))
     return themes
 
 
@@ -231,9 +287,11 @@ def add_slips(rng: random.Random, text: str) -> str:
     return text
 
 
-def compose(rng: random.Random, f: OrderFacts) -> str:
-    """One review comment for an order."""
+def compose(rng: random.Random, f: OrderFacts) -> tuple[str, list[str]]:
+    """One review comment for an order, and the themes it was composed from (the review's
+    gold labels: `gold_labels(themes, score)`)."""
     themes = pick_themes(rng, f)
+    told = list(themes)
     if rng.random() < 0.15:
         themes.insert(0, "contexto")
     clauses = [_fill(rng, rng.choice(THEMES[t]), f) for t in themes]
@@ -257,7 +315,7 @@ def compose(rng: random.Random, f: OrderFacts) -> str:
         text += "."
     elif r < 0.55:
         text += "!!" if f.score in (1, 5) else "..."
-    return add_slips(rng, text)
+    return add_slips(rng, text), told
 
 
 def title(rng: random.Random, score: int) -> str:

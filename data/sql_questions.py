@@ -3,14 +3,18 @@ a Portuguese question, the tables it may use and the reference SQL that answers 
 
 The reference SQL is written with literal values (no bound parameters) because it is
 stored in the prompt row and executed again by the SQL reward; ORDER BY clauses break
-ties so the reference answer is the same on every run.
+ties so the reference answer is the same on every run. A question says whether it asks
+for an order (`Question.ordered`, and the question's words say it too: "da maior para a
+menor"); only then does the reward hold an answer to the row order, and then only to the
+order of the sort key (ties may come in any order). `params` keeps the values a template
+drew, so a test can check every reference against an independent formulation.
 """
 
 from __future__ import annotations
 
 import random
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from data.catalog import REGIONS, STATES
 
@@ -21,6 +25,8 @@ class Question:
     text: str
     tables: tuple[str, ...]
     sql: str
+    ordered: bool = False  # the question asks for its rows in an order
+    params: dict = field(default_factory=dict, compare=False)
 
 
 @dataclass(frozen=True)
@@ -73,13 +79,14 @@ def top_categories_revenue(rng: random.Random, c: Context) -> Question:
     return Question(
         "receita_por_categoria",
         f"Quais são as {n} categorias de produto com maior receita (soma de price dos itens) em pedidos "
-        f"entregues a clientes de {uf} comprados em {year}? Mostre a categoria e a receita.",
+        f"entregues a clientes de {uf} comprados em {year}? Mostre a categoria e a receita, da maior para a menor.",
         ("order_items", "orders", "customers", "products"),
         "SELECT p.product_category_name, ROUND(SUM(i.price), 2) AS receita\n"
         "FROM order_items i JOIN orders o ON o.order_id = i.order_id\n"
         "JOIN customers c ON c.customer_id = o.customer_id JOIN products p ON p.product_id = i.product_id\n"
         f"WHERE o.order_status = 'delivered' AND c.customer_state = {_lit(uf)} AND {_year_range(year)}\n"
         f"GROUP BY p.product_category_name ORDER BY receita DESC, p.product_category_name LIMIT {n};",
+        ordered=True, params={"n": n, "uf": uf, "year": year},
     )
 
 
@@ -88,13 +95,14 @@ def delay_by_state(rng: random.Random, c: Context) -> Question:
     return Question(
         "atraso_por_estado",
         f"Quais são os {n} estados (UF do cliente) com maior atraso médio de entrega, em dias, nos pedidos "
-        f"entregues comprados em {_month_label(month)}? Atraso = data de entrega ao cliente menos data "
-        "estimada (negativo quando chegou antes).",
+        f"entregues comprados em {_month_label(month)}, do maior para o menor atraso? Atraso = data de entrega "
+        "ao cliente menos data estimada (negativo quando chegou antes).",
         ("orders", "customers"),
         f"SELECT c.customer_state, ROUND(AVG({DELAY}), 2) AS atraso_medio_dias\n"
         "FROM orders o JOIN customers c ON c.customer_id = o.customer_id\n"
         f"WHERE {DELIVERED} AND {_month_range(month)}\n"
         f"GROUP BY c.customer_state ORDER BY atraso_medio_dias DESC, c.customer_state LIMIT {n};",
+        ordered=True, params={"n": n, "month": month},
     )
 
 
@@ -111,6 +119,7 @@ def late_low_scores(rng: random.Random, c: Context) -> Question:
         "JOIN order_reviews r ON r.order_id = o.order_id\n"
         f"WHERE {DELIVERED} AND o.order_delivered_customer_date > o.order_estimated_delivery_date\n"
         f"AND c.customer_state = {_lit(uf)} AND {_year_range(year)};",
+        params={"uf": uf, "year": year, "low": low},
     )
 
 
@@ -125,6 +134,7 @@ def orders_by_status(rng: random.Random, c: Context) -> Question:
         "FROM orders o JOIN customers c ON c.customer_id = o.customer_id\n"
         f"WHERE c.customer_state = {_lit(uf)} AND {_month_range(month)}\n"
         "GROUP BY o.order_status ORDER BY pedidos DESC, o.order_status;",
+        params={"uf": uf, "month": month},
     )
 
 
@@ -140,6 +150,7 @@ def payment_by_type(rng: random.Random, c: Context) -> Question:
         "JOIN customers c ON c.customer_id = o.customer_id\n"
         f"WHERE c.customer_state = {_lit(uf)} AND {_year_range(year)}\n"
         "GROUP BY pay.payment_type ORDER BY pagamentos DESC, pay.payment_type;",
+        params={"uf": uf, "year": year},
     )
 
 
@@ -151,7 +162,8 @@ def category_scores(rng: random.Random, c: Context) -> Question:
     return Question(
         "nota_por_categoria",
         f"Quais são as {n} categorias de produto com {word} nota média de avaliação entre clientes de {uf}, "
-        f"considerando só categorias com pelo menos {k} avaliações? Use a categoria do primeiro item do pedido.",
+        f"considerando só categorias com pelo menos {k} avaliações, em ordem de nota ({'da menor para a maior' if worst else 'da maior para a menor'})? "
+        "Use a categoria do primeiro item do pedido.",
         ("order_reviews", "orders", "customers", "order_items", "products"),
         "SELECT p.product_category_name, ROUND(AVG(r.review_score), 2) AS nota_media, COUNT(*) AS avaliacoes\n"
         "FROM order_reviews r JOIN orders o ON o.order_id = r.order_id\n"
@@ -161,12 +173,14 @@ def category_scores(rng: random.Random, c: Context) -> Question:
         f"WHERE c.customer_state = {_lit(uf)}\n"
         f"GROUP BY p.product_category_name HAVING COUNT(*) >= {k}\n"
         f"ORDER BY nota_media {order}, p.product_category_name LIMIT {n};",
+        ordered=True, params={"n": n, "uf": uf, "k": k, "worst": worst},
     )
 
 
 def freight_by_region(rng: random.Random, c: Context) -> Question:
     region, year = rng.choice(REGIONS), rng.choice(c.years)
-    states = [s for s in REGION_STATES[region] if s in c.states] or list(REGION_STATES[region])
+    # Every state of the region: a state with few customers still has orders to answer for.
+    states = list(REGION_STATES[region])
     return Question(
         "frete_por_estado",
         f"Qual o frete médio por item (freight_value) e a relação frete/preço (em %) para clientes de cada "
@@ -178,6 +192,7 @@ def freight_by_region(rng: random.Random, c: Context) -> Question:
         "JOIN customers c ON c.customer_id = o.customer_id\n"
         f"WHERE c.customer_state IN {_in_list(states)} AND {_year_range(year)}\n"
         "GROUP BY c.customer_state ORDER BY frete_medio DESC, c.customer_state;",
+        params={"region": region, "year": year},
     )
 
 
@@ -186,12 +201,13 @@ def top_sellers(rng: random.Random, c: Context) -> Question:
     return Question(
         "vendedores_top",
         f"Quais são os {n} vendedores (seller_id) de {uf} com maior faturamento (soma de price) em pedidos "
-        f"entregues comprados em {year}, e quantos itens cada um vendeu?",
+        f"entregues comprados em {year}, do maior para o menor, e quantos itens cada um vendeu?",
         ("order_items", "orders", "sellers"),
         "SELECT s.seller_id, ROUND(SUM(i.price), 2) AS faturamento, COUNT(*) AS itens\n"
         "FROM order_items i JOIN orders o ON o.order_id = i.order_id JOIN sellers s ON s.seller_id = i.seller_id\n"
         f"WHERE o.order_status = 'delivered' AND s.seller_state = {_lit(uf)} AND {_year_range(year)}\n"
         f"GROUP BY s.seller_id ORDER BY faturamento DESC, s.seller_id LIMIT {n};",
+        ordered=True, params={"n": n, "uf": uf, "year": year},
     )
 
 
@@ -207,6 +223,7 @@ def installments_by_month(rng: random.Random, c: Context) -> Question:
         "JOIN customers c ON c.customer_id = o.customer_id\n"
         f"WHERE pay.payment_type = 'credit_card' AND c.customer_state = {_lit(uf)} AND {_year_range(year)}\n"
         "GROUP BY mes ORDER BY mes;",
+        params={"uf": uf, "year": year},
     )
 
 
@@ -222,6 +239,7 @@ def repeat_customers(rng: random.Random, c: Context) -> Question:
             "FROM (SELECT c.customer_unique_id, COUNT(DISTINCT o.order_id) AS n\n"
             "      FROM customers c JOIN orders o ON o.customer_id = c.customer_id\n"
             f"      WHERE c.customer_state = {_lit(uf)} GROUP BY c.customer_unique_id);",
+            params={"uf": uf},
         )
     return Question(
         "taxa_recompra",
@@ -231,6 +249,7 @@ def repeat_customers(rng: random.Random, c: Context) -> Question:
         "FROM (SELECT c.customer_unique_id, COUNT(DISTINCT o.order_id) AS n\n"
         "      FROM customers c JOIN orders o ON o.customer_id = c.customer_id\n"
         f"      WHERE c.customer_state = {_lit(uf)} GROUP BY c.customer_unique_id);",
+        params={"uf": uf},
     )
 
 
@@ -239,14 +258,16 @@ def delivery_time_category(rng: random.Random, c: Context) -> Question:
     return Question(
         "tempo_entrega_categoria",
         f"Qual o tempo médio de entrega, em dias (da compra até a entrega ao cliente), dos pedidos entregues "
-        f"da categoria {cat}, ano a ano?",
+        f"com algum item da categoria {cat}, ano a ano?",
         ("orders", "order_items", "products"),
+        # Any item of the category, each order once (not only the order's first item).
         "SELECT strftime('%Y', o.order_purchase_timestamp) AS ano,\n"
         "       ROUND(AVG(julianday(o.order_delivered_customer_date) - julianday(o.order_purchase_timestamp)), 2) AS dias_medios\n"
-        "FROM orders o JOIN order_items i ON i.order_id = o.order_id AND i.order_item_id = 1\n"
-        "JOIN products p ON p.product_id = i.product_id\n"
-        f"WHERE {DELIVERED} AND p.product_category_name = {_lit(cat)}\n"
+        "FROM orders o\n"
+        f"WHERE {DELIVERED} AND o.order_id IN (SELECT i.order_id FROM order_items i\n"
+        f"  JOIN products p ON p.product_id = i.product_id WHERE p.product_category_name = {_lit(cat)})\n"
         "GROUP BY ano ORDER BY ano;",
+        params={"category": cat},
     )
 
 
@@ -262,6 +283,7 @@ def monthly_revenue(rng: random.Random, c: Context) -> Question:
         "JOIN customers c ON c.customer_id = o.customer_id\n"
         f"WHERE o.order_status NOT IN ('canceled', 'unavailable') AND c.customer_state = {_lit(uf)} AND {_year_range(year)}\n"
         "GROUP BY mes ORDER BY mes;",
+        params={"uf": uf, "year": year},
     )
 
 
@@ -269,8 +291,8 @@ def top_cities(rng: random.Random, c: Context) -> Question:
     n, uf, year = rng.choice((3, 5, 10)), rng.choice(c.states), rng.choice(c.years)
     return Question(
         "cidades_top",
-        f"Quais são as {n} cidades de {uf} com mais pedidos comprados em {year}, e qual o ticket médio "
-        "(soma de payment_value dividida pelo número de pedidos) em cada uma?",
+        f"Quais são as {n} cidades de {uf} com mais pedidos comprados em {year}, da que tem mais para a que tem "
+        "menos, e qual o ticket médio (soma de payment_value dividida pelo número de pedidos) em cada uma?",
         ("orders", "customers", "order_payments"),
         "SELECT c.customer_city, COUNT(DISTINCT o.order_id) AS pedidos,\n"
         "       ROUND(SUM(pay.payment_value) / COUNT(DISTINCT o.order_id), 2) AS ticket_medio\n"
@@ -278,6 +300,7 @@ def top_cities(rng: random.Random, c: Context) -> Question:
         "JOIN order_payments pay ON pay.order_id = o.order_id\n"
         f"WHERE c.customer_state = {_lit(uf)} AND {_year_range(year)}\n"
         f"GROUP BY c.customer_city ORDER BY pedidos DESC, c.customer_city LIMIT {n};",
+        ordered=True, params={"n": n, "uf": uf, "year": year},
     )
 
 
@@ -286,12 +309,13 @@ def cancellations(rng: random.Random, c: Context) -> Question:
     return Question(
         "cancelamentos_por_categoria",
         f"Quais são as {n} categorias de produto com mais pedidos cancelados (order_status = 'canceled') "
-        f"entre os comprados em {year}?",
+        f"entre os comprados em {year}, da que tem mais para a que tem menos?",
         ("orders", "order_items", "products"),
         "SELECT p.product_category_name, COUNT(DISTINCT o.order_id) AS cancelados\n"
         "FROM orders o JOIN order_items i ON i.order_id = o.order_id JOIN products p ON p.product_id = i.product_id\n"
         f"WHERE o.order_status = 'canceled' AND {_year_range(year)}\n"
         f"GROUP BY p.product_category_name ORDER BY cancelados DESC, p.product_category_name LIMIT {n};",
+        ordered=True, params={"n": n, "year": year},
     )
 
 

@@ -6,7 +6,9 @@ South-East; sellers in Sao Paulo; one customer_id per order and a few percent of
 buying again; 97% delivered, the rest shipped, cancelled or unavailable; delivery times
 that grow with the distance between seller and customer, an estimate most orders beat,
 and late orders whose reviews lean to one or two stars. About four reviews in ten carry
-a comment (review_text composes them), the rest only a score, as in the real data.
+a comment (review_text composes them), the rest only a score, as in the real data. The
+generator knows what each comment says (the themes it was composed from): those are the
+review's gold labels, returned beside the data.
 
 One `random.Random` seeded from a string drives everything in a fixed order, so the same
 seed gives the same rows (and, written the same way, the same database bytes).
@@ -104,8 +106,10 @@ class _Places:
         return st, st.cities[idx][0], f"{zip_prefix:05d}"
 
 
-def generate(conn: sqlite3.Connection, *, seed: int = 42, size: str = "default") -> dict:
-    """Fill an empty commerce schema on `conn`; return row counts and comment diversity."""
+def generate(conn: sqlite3.Connection, *, seed: int | str = 42, size: str = "default") -> dict:
+    """Fill an empty commerce schema on `conn`; return row counts, comment diversity and
+    `review_labels`: (review_id, order_id) -> the gold labels of each comment it composed
+    (review_text.gold_labels), which extraction prompts carry for the reward."""
     if size not in SIZES:
         raise ValueError(f"unknown size {size!r}; valid: {', '.join(SIZES)}")
     spec = SIZES[size]
@@ -154,6 +158,7 @@ def generate(conn: sqlite3.Connection, *, seed: int = 42, size: str = "default")
     hour_cum = _cum(HOURS)
     people: list[tuple] = []  # (customer_unique_id, zip, city, state) for repeat buyers
     comments: list[str] = []
+    labels: dict[tuple[str, str], dict] = {}  # (review_id, order_id) -> the comment's gold labels
     for year, month, weight in MONTHLY:
         n_month = round(spec.orders * weight / total_w)
         first = (date(year, month, 1) - EPOCH).days
@@ -236,12 +241,15 @@ def generate(conn: sqlite3.Connection, *, seed: int = 42, size: str = "default")
             message = title = None
             if rng.random() < COMMENT_P[score]:
                 noun = rng.choice(cat.nouns)
-                message = review_text.compose(rng, review_text.OrderFacts(score, status, days_late, noun))
+                message, themes = review_text.compose(rng, review_text.OrderFacts(score, status, days_late, noun))
                 comments.append(message)
             if rng.random() < 0.12:
                 title = review_text.title(rng, score)
             answered = created * DAY + rng.randrange(3 * 3600, 5 * DAY)
-            rows["order_reviews"].append((_hex(rng), oid, score, title, message, _ts(created * DAY), _ts(answered)))
+            review_id = _hex(rng)
+            if message:
+                labels[(review_id, oid)] = review_text.gold_labels(themes, score)
+            rows["order_reviews"].append((review_id, oid, score, title, message, _ts(created * DAY), _ts(answered)))
 
     # One point per zip prefix, scattered around the state's capital.
     for zp in sorted(geo):
@@ -253,4 +261,5 @@ def generate(conn: sqlite3.Connection, *, seed: int = 42, size: str = "default")
         insert_rows(conn, table, table_rows)
     stats = {t: len(r) for t, r in rows.items()}
     stats["comment_diversity"] = review_text.duplicate_share(comments)
+    stats["review_labels"] = labels
     return stats

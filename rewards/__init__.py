@@ -1,8 +1,10 @@
 """The reward functions: pure scoring of completions for the four tasks.
 
-types (RewardBreakdown, Reward), schema (the extraction fields), lexicon (word lists,
-tokeniser), parsing (JSON/SQL extraction), extraction / sql_qa / insights / push (the
-task rewards), sql_exec + sql_compare (the SQL sandbox and result comparison), routing,
-registry, versions, trl_adapter, iwu (task weights), probes + probe_db (the probe bench),
-cli (`tucano-audit rewards ...`). No streamlit, torch or store imports here.
+types (RewardBreakdown, Reward, capped), schema (the extraction fields), lexicon (word
+lists, tokeniser), text (language, repetition, copies, placeholders), figures (numbers
+read the Brazilian way), parsing (JSON) and sql_extract (SQL), the grounded task rewards
+extraction / sql_qa / insights / push and the recipe's in recipe/, sql_exec + sql_compare
+(the SQL sandbox and result comparison), routing, registry, versions, trl_adapter, iwu
+(task weights), probes + probe_cases + probe_db (the probe bench), exploits +
+exploit_families + exemplars (the exploit bench). No streamlit, torch or store imports here.
 """

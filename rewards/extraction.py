@@ -1,145 +1,255 @@
-"""The extraction reward: a customer review turned into the 10-field JSON of rewards/schema.py.
+"""The extraction reward: a customer review turned into the 10-field JSON of rewards/schema.py,
+judged against what the prompt knows about that review.
 
-Components (the recipe's weights):
-- json_valid 0.30: a JSON object was found and parsed strictly (fences, prose around it
-  and Portuguese decimal commas are fine); 0.15 when only json-repair could recover it or
-  the object came wrapped in an array.
-- completeness 0.30: fields present / 10.
-- value_validity 0.40: 9 type/range checks / 9 (the free-text `product_mentioned` is not
-  checked). Integers must be `int` and not `bool`; booleans must be JSON booleans; a text
-  value that merely echoes a field name or a placeholder ("string", "resumo") fails.
-- rating_penalty -0.20: the review's star rating (prompt metadata `rating`) contradicts
-  the stated sentiment: rating 1-2 with "positivo", or rating 4-5 with "negativo".
+Components (positive weights sum to 1):
+- json_valid 0.05, completeness 0.05, value_validity 0.05: the form (a strict JSON object,
+  fields present / 10, the 9 type/range/echo checks of `rewards.schema`). Form alone is
+  worth 0.15: a constant JSON is well formed.
+- sentiment 0.20: `sentiment` (0.12) and `sentiment_score` (0.08) agree with the star
+  rating (meta `rating`): 1-2 stars negativo, 3 neutro, 4-5 positivo (neutro on 2 or 4
+  stars earns half, a polar label on 3 stars a quarter); the score earns all within 0 of
+  the rating, half within 1.
+- correctness 0.50: the labels the review was written from (meta `gold`): the three
+  issue flags (0.25 together), `would_recommend` (0.05) and `main_topic` (0.20; the
+  topic of another theme of the review earns half). A label the gold leaves open (null)
+  is not scored.
+- summary 0.15: the summary shares content words with the review (meta `review`), is
+  10-200 characters and is not the schema's own text.
+- consistency (penalty, down to -0.10): -0.05 when the score contradicts the sentiment,
+  -0.05 when `would_recommend` contradicts it.
+- cap (penalty): the total is capped, whatever else the answer does, when
+  the sentiment or score contradicts the stars (0.30), the JSON had to be repaired (0.30:
+  a program reading the answer would fail), text fields hold placeholders (0.20), most
+  labels contradict the review (0.35), or the summary is not about this review (0.35).
 
-`make_extraction_reward(normalise_decimals=False, strict_int=False)` reproduces the
-recipe's historical bugs (decimal commas break the JSON; `True` passes as an integer).
+A component whose grounding is missing (a review imported without gold labels, a row
+without its review text or rating) is not scored: the note says so and the others share
+its weight. The JSON read is the most complete object in the completion, the last among
+equals (rewards.parsing): a partial object quoted in a line of reasoning never wins.
+
+`make_extraction_reward(normalise_decimals=False, strict_int=False)` plants the recipe's
+historical bugs in a copy (decimal commas break the JSON; `True` passes as an integer).
 """
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 
-from rewards.lexicon import fold
+from rewards.lexicon import fold, tokens
 from rewards.parsing import parse_json_object
-from rewards.schema import CHECKED_FIELDS, EXTRACTION_FIELDS, FIELD_NAMES, PLACEHOLDERS
-from rewards.types import Reward, RewardBreakdown
+from rewards.recipe.extraction import _check, validate_rating
+from rewards.schema import CHECKED_FIELDS, FIELD_NAMES, SENTIMENTS, TOPICS, describe_schema
+from rewards.text import content_words, ngrams, placeholders
+from rewards.types import Reward, RewardBreakdown, capped, weighted
 
-WEIGHTS = {"json_valid": 0.30, "completeness": 0.30, "value_validity": 0.40, "rating_penalty": -0.20}
+WEIGHTS = {"json_valid": 0.05, "completeness": 0.05, "value_validity": 0.05, "sentiment": 0.20,
+           "correctness": 0.50, "summary": 0.15, "consistency": -0.10, "cap": -1.0}
 COMPONENTS = tuple(WEIGHTS)
-_ECHOES = frozenset(PLACEHOLDERS | set(FIELD_NAMES) | {fold(n.replace("_", " ")) for n in FIELD_NAMES})
-_SPEC = {f["name"]: f for f in EXTRACTION_FIELDS}
-_ALLOWED_ENUM = {f["name"]: frozenset(f["allowed"]) for f in EXTRACTION_FIELDS if f["type"] == "enum"}
+FLAGS = ("delivery_issue", "product_quality_issue", "customer_service_issue")
+# Sentiment label credit by star rating; a polar label opposite to the stars is a contradiction.
+LABEL_CREDIT = {1: {"negativo": 1.0, "neutro": 0.0}, 2: {"negativo": 1.0, "neutro": 0.5},
+                3: {"neutro": 1.0, "negativo": 0.25, "positivo": 0.25},
+                4: {"positivo": 1.0, "neutro": 0.5}, 5: {"positivo": 1.0, "neutro": 0.0}}
+CAPS = {"contradiction": 0.30, "repaired": 0.30, "placeholder": 0.20, "labels": 0.35, "summary": 0.35}
+# Words any review summary may use without saying anything about this review.
+_GENERIC = frozenset(w[:5] for w in content_words("produto produtos cliente clientes compra pedido loja "
+                                                   "avaliacao avaliou item coisa comprou"))
+_SCHEMA_GRAMS = ngrams(tokens(describe_schema()), 4)
 
 
-def validate_rating(rating: Any) -> int | None:
-    """The `rating` meta value as an int 1-5; ValueError naming the bad value otherwise."""
+def _rank(obj: Any) -> float:
+    if isinstance(obj, dict):
+        return sum(1 for n in FIELD_NAMES if n in obj)
+    first = next((x for x in obj if isinstance(x, dict)), {}) if isinstance(obj, list) else {}
+    return sum(1 for n in FIELD_NAMES if n in first) - 0.5
+
+
+def validate_gold(gold: Any) -> dict | None:
+    """The `gold` meta value: a dict of labels (booleans or null, `main_topic` a topic or a
+    list of acceptable topics); ValueError naming the problem otherwise."""
+    if gold is None:
+        return None
+    if not isinstance(gold, dict):
+        raise ValueError(f"gold must be an object of labels, got {type(gold).__name__}")
+    for flag in (*FLAGS, "would_recommend"):
+        if gold.get(flag) is not None and not isinstance(gold[flag], bool):
+            raise ValueError(f"gold.{flag} must be true, false or null, got {gold[flag]!r}")
+    topics = gold.get("main_topic")
+    topics = [topics] if isinstance(topics, str) else list(topics or [])
+    if any(t not in TOPICS for t in topics):
+        raise ValueError(f"gold.main_topic must be among {', '.join(TOPICS)}, got {topics!r}")
+    others = [t for t in gold.get("other_topics") or [] if t in TOPICS]
+    return {**gold, "main_topic": topics, "other_topics": others}
+
+
+def _label(value: Any) -> str | None:
+    return fold(value.strip()) if isinstance(value, str) else None
+
+
+def _score_of(obj: dict, strict_int: bool) -> int | None:
+    score = obj.get("sentiment_score")
+    return int(score) if isinstance(score, int) and (not strict_int or not isinstance(score, bool)) else None
+
+
+def _sentiment(obj: dict, rating: int | None, gold: dict | None, notes: list[str], caps: list,
+               strict_int: bool) -> float | None:
+    label = _label(obj.get("sentiment"))
+    score = _score_of(obj, strict_int)
     if rating is None:
+        expected = gold.get("sentiment") if gold else None
+        if expected not in SENTIMENTS:
+            return None
+        return 1.0 if label == expected else 0.0
+    opposite = (rating <= 2 and (label == "positivo" or (score or 0) >= 4)) or \
+               (rating >= 4 and (label == "negativo" or (score is not None and score <= 2)))
+    if opposite:
+        caps.append(("contradiction", f"{rating}-star review labelled {label or '?'} with score {score}"))
+    label_credit = LABEL_CREDIT[rating].get(label or "", 0.0)
+    score_credit = 0.0 if score is None else {0: 1.0, 1: 0.5}.get(abs(score - rating), 0.0)
+    if label_credit < 1:
+        notes.append(f"sentiment: {label or 'no sentiment'} for a {rating}-star review")
+    if score_credit < 1:
+        notes.append(f"sentiment: score {score} for a {rating}-star review")
+    return 0.6 * label_credit + 0.4 * score_credit
+
+
+def _correctness(obj: dict, gold: dict, notes: list[str], caps: list) -> float | None:
+    earned = available = 0.0
+    wrong = []
+    for flag in FLAGS:
+        if gold.get(flag) is None:
+            continue
+        available += 25 / 3
+        if obj.get(flag) is gold[flag]:
+            earned += 25 / 3
+        else:
+            wrong.append(flag)
+    if gold.get("would_recommend") is not None:
+        available += 5
+        if obj.get("would_recommend") is gold["would_recommend"]:
+            earned += 5
+        else:
+            wrong.append("would_recommend")
+    if gold["main_topic"]:
+        available += 20
+        topic = _label(obj.get("main_topic"))
+        if topic in gold["main_topic"]:
+            earned += 20
+        elif topic in gold["other_topics"]:
+            earned += 10
+            notes.append(f"correctness: main_topic {topic} is a side topic of the review")
+        else:
+            wrong.append("main_topic")
+    if not available:
         return None
-    if isinstance(rating, bool) or not isinstance(rating, int | float | str):
-        raise ValueError(f"rating must be an integer from 1 to 5, got {rating!r}")
-    try:
-        value = float(rating)
-    except ValueError:
-        raise ValueError(f"rating must be an integer from 1 to 5, got {rating!r}") from None
-    if value != int(value) or not 1 <= value <= 5:
-        raise ValueError(f"rating must be an integer from 1 to 5, got {rating!r}")
-    return int(value)
+    if wrong:
+        notes.append(f"correctness: {', '.join(wrong)} disagree(s) with the review")
+    if available >= 25 and earned < 0.25 * available:
+        caps.append(("labels", "most labels contradict the review"))
+    return earned / available
 
 
-def _check(name: str, value: Any, strict_int: bool) -> str | None:
-    """None when `value` is valid for field `name`, else a short reason."""
-    spec = _SPEC[name]
-    kind = spec["type"]
-    if kind == "enum":
-        if isinstance(value, str) and fold(value.strip()) in _ALLOWED_ENUM[name]:
-            return None
-        return f"{name}: {_show(value)} is not one of {'/'.join(spec['allowed'])}"
-    if kind == "int":
-        is_int = isinstance(value, int) and (not strict_int or not isinstance(value, bool))
-        lo, hi = spec["allowed"]
-        if is_int and lo <= value <= hi:
-            return None
-        return f"{name}: {_show(value)} is not an integer {lo}-{hi}"
-    if kind == "bool":
-        return None if isinstance(value, bool) else f"{name}: {_show(value)} is not true/false"
-    if kind == "number":
-        lo, hi = spec["allowed"]
-        if isinstance(value, int | float) and not isinstance(value, bool) and lo <= value <= hi:
-            return None
-        return f"{name}: {_show(value)} is not a number {lo:g}-{hi:g}"
-    if kind == "text":
-        lo, hi = spec["allowed"]
-        if not isinstance(value, str):
-            return f"{name}: {_show(value)} is not text"
-        text = value.strip()
-        if fold(text) in _ECHOES:
-            return f"{name}: echoes the schema ({_show(value)})"
-        if not lo <= len(text) <= hi:
-            return f"{name}: length {len(text)} outside {lo}-{hi} characters"
-        return None
-    return None
+@lru_cache(maxsize=8192)
+def _review_keys(review: str) -> tuple[frozenset[bytes], int]:
+    """The review's content words that say something about it (five-letter prefixes), and
+    how many it has: cached per review, which all of a prompt's answers share."""
+    keys = frozenset(w[:5] for w in content_words(review)) - _GENERIC
+    return keys, len(keys)
 
 
-def _show(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= 24 else text[:21] + "..."
+def _summary(obj: dict, review: str, notes: list[str], caps: list) -> float:
+    summary = obj.get("summary")
+    if not isinstance(summary, str) or not summary.strip():
+        notes.append("summary: missing")
+        caps.append(("summary", "no summary of this review"))
+        return 0.0
+    text = summary.strip()
+    toks = tokens(text)
+    if any(tuple(toks[i:i + 4]) in _SCHEMA_GRAMS for i in range(len(toks) - 3)):
+        notes.append("summary: copies the schema's description")
+        caps.append(("summary", "the summary is the schema's text"))
+        return 0.0
+    keys, n_keys = _review_keys(review)
+    shared = {w[:5] for w in content_words(text)} & keys
+    needed = 1 if n_keys <= 5 else 2
+    if len(shared) < needed:
+        notes.append(f"summary: shares {len(shared)} content word(s) with the review, {needed} expected")
+        if n_keys >= 3:
+            caps.append(("summary", "the summary is not about this review"))
+        return 0.0
+    if not 10 <= len(text) <= 200:
+        notes.append(f"summary: length {len(text)} outside 10-200 characters")
+        return 0.5
+    return 1.0
+
+
+def _consistency(obj: dict, notes: list[str], strict_int: bool) -> float:
+    label = _label(obj.get("sentiment"))
+    score = _score_of(obj, strict_int)
+    penalty = 0.0
+    if score is not None and label in SENTIMENTS:
+        if (label == "positivo" and score <= 2) or (label == "negativo" and score >= 4) or \
+                (label == "neutro" and score in (1, 5)):
+            penalty -= 0.05
+            notes.append(f"consistency: score {score} with sentiment {label}")
+    rec = obj.get("would_recommend")
+    if isinstance(rec, bool) and ((label == "positivo" and not rec) or (label == "negativo" and rec)):
+        penalty -= 0.05
+        notes.append(f"consistency: would_recommend {str(rec).lower()} with sentiment {label}")
+    return penalty
 
 
 def _score(text: str, meta: dict[str, Any], *, normalise_decimals: bool, strict_int: bool) -> RewardBreakdown:
     rating = validate_rating(meta.get("rating"))
+    gold = validate_gold(meta.get("gold"))
+    review = meta.get("review")
     notes: list[str] = []
-    obj, report = parse_json_object(text, normalise=normalise_decimals)
+    obj, report = parse_json_object(text, normalise=normalise_decimals, rank=_rank)
     notes.extend(report.notes())
-
-    json_valid = 0.0
+    caps: list[tuple[str, str]] = []
+    form = 1.0
     if isinstance(obj, list):
-        first = next((x for x in obj if isinstance(x, dict)), None)
-        if first is not None:
-            notes.append("json_valid: object wrapped in an array (half credit)")
-            obj = first
-            json_valid = 0.15
-        else:
-            obj = None
-    elif isinstance(obj, dict):
-        json_valid = 0.30 if report.strict else 0.15
-        if not report.strict:
-            notes.append("json_valid: repaired JSON earns half credit")
+        obj = next((x for x in obj if isinstance(x, dict)), None)
+        form = 0.5
+        notes.append("json_valid: object wrapped in an array (half credit)")
     if not isinstance(obj, dict):
         notes.append("json_valid: no JSON object found")
-        return RewardBreakdown.make(0.0, {c: 0.0 for c in COMPONENTS}, notes)
+        return RewardBreakdown.make(0.0, dict.fromkeys(COMPONENTS, 0.0), notes)
+    if report.repaired:
+        form = 0.0
+        caps.append(("repaired", "the JSON does not parse without repair"))
 
+    parts: dict[str, float | None] = {"json_valid": form}
     present = [n for n in FIELD_NAMES if n in obj]
-    completeness = 0.30 * len(present) / len(FIELD_NAMES)
+    parts["completeness"] = len(present) / len(FIELD_NAMES)
     if len(present) < len(FIELD_NAMES):
-        missing = [n for n in FIELD_NAMES if n not in obj]
-        notes.append(f"completeness: missing {', '.join(missing)}")
-
+        notes.append(f"completeness: missing {', '.join(n for n in FIELD_NAMES if n not in obj)}")
     passed = 0
     for name in CHECKED_FIELDS:
-        if name not in obj:
-            continue
-        reason = _check(name, obj[name], strict_int)
-        if reason is None:
-            passed += 1
-        else:
+        reason = _check(name, obj[name], strict_int) if name in obj else "missing"
+        passed += reason is None
+        if reason not in (None, "missing"):
             notes.append(f"value_validity: {reason}")
-    value_validity = 0.40 * passed / len(CHECKED_FIELDS)
+    parts["value_validity"] = passed / len(CHECKED_FIELDS)
+    texts = " ".join(str(v) for v in obj.values() if isinstance(v, str))
+    if placeholders(texts):
+        caps.append(("placeholder", f"placeholder text {placeholders(texts)[0]!r}"))
 
-    penalty = 0.0
-    sentiment = obj.get("sentiment")
-    if rating is not None and isinstance(sentiment, str):
-        label = fold(sentiment.strip())
-        if (rating <= 2 and label == "positivo") or (rating >= 4 and label == "negativo"):
-            penalty = -0.20
-            notes.append(f"rating_penalty: {rating}-star review labelled {label}")
+    parts["sentiment"] = _sentiment(obj, rating, gold, notes, caps, strict_int)
+    parts["correctness"] = _correctness(obj, gold, notes, caps) if gold else None
+    if gold is None:
+        notes.append("correctness: no gold labels for this review (imported data): not scored")
+    parts["summary"] = _summary(obj, review, notes, caps) if isinstance(review, str) and review.strip() else None
+    if parts["summary"] is None:
+        notes.append("summary: no review text given: not checked against it")
+    if parts["sentiment"] is None:
+        notes.append("sentiment: no star rating given: not scored")
 
-    components = {
-        "json_valid": json_valid,
-        "completeness": completeness,
-        "value_validity": value_validity,
-        "rating_penalty": penalty,
-    }
-    return RewardBreakdown.make(json_valid + completeness + value_validity + penalty, components, notes)
+    components = weighted(parts, WEIGHTS)
+    components["consistency"] = _consistency(obj, notes, strict_int)
+    limits = [(CAPS[kind], f"cap: {why}") for kind, why in caps]
+    return capped(components, limits, notes)
 
 
 def make_extraction_reward(
@@ -158,7 +268,8 @@ def make_extraction_reward(
         components=COMPONENTS,
         weights=dict(WEIGHTS),
         params=params,
-        meta_keys=("rating",),
-        source_modules=(__name__, "rewards.parsing", "rewards.schema", "rewards.lexicon", "rewards.types"),
+        meta_keys=("rating", "gold", "review"),
+        source_modules=(__name__, "rewards.recipe.extraction", "rewards.parsing", "rewards.schema",
+                        "rewards.lexicon", "rewards.text", "rewards.types"),
         fn=fn,
     )

@@ -1,81 +1,229 @@
-"""The insights reward: a strategic analysis of the store's data, in Portuguese.
+"""The insights reward: a strategic analysis, in Portuguese, of the data summary its prompt
+gives, answering the analysis its prompt asks for.
 
-Components (the recipe's weights):
-- action_words 0.40: distinct action stems (recomend-, melhor-, prioriz-, implement-, ...),
-  full at >= 3 distinct stems;
-- length 0.30: 100-800 *words* earn it all; below 100 it grows linearly from 0; above 800
-  it falls linearly to 0 at 1,600 words. Words, not characters: 100-800 characters would
-  be 15-130 words, too short for an analysis with sections, and a word count does not
-  move with markdown symbols, whitespace or the tokenizer;
-- structure 0.20: 0.10 for at least one header (a `#` line or a line that is all bold),
-  0.10 for at least two list items (`-`, `*`, `•` or `1.`);
-- domain 0.10: distinct e-commerce terms (cliente, produto, entrega, ...), full at >= 2.
+Everything is scored on the answer's *own* text: lines copied from the prompt (its data
+summary, its request) and lines said twice are set aside first, so a copy of the prompt's
+list is neither structure, nor figures, nor coverage.
+
+Components (positive weights sum to 1):
+- grounding 0.30: distinct figures quoted from the prompt's data summary (meta
+  `data_summary`), full at 3 (or at every figure a shorter summary has); a figure may be
+  rounded as shown ("12,46%" quoted as "12,5%" or "12%") or given as a fraction.
+- coverage 0.15: the request's key terms (meta `request`: "reengajamento", "canais",
+  "recompra", ...) that the answer takes up, full at 60% of them.
+- recommendations 0.25: distinct verbs of recommendation (recomend-, sugir-, prioriz-,
+  deveria, rever, medir, ...; not "melhor", "aumento" or "lançamento", which describe),
+  full at 3.
+- structure 0.10 (a header; two list items of its own), length 0.10 (100-800 words of
+  its own; below it grows linearly, above it falls to 0 at 1,600), language 0.05 (the
+  share of Portuguese among function words), domain 0.05 (two e-commerce terms). Form,
+  length and language alone earn at most 0.30.
+- invented (penalty, down to -0.15): -0.05 per figure that is not in the data summary
+  (small counts, years and durations are not figures).
+- cap (penalty): the total is capped when the answer quotes no figure of the summary
+  (0.35), invents more figures than it quotes (0.35), stops mid-sentence (0.35), repeats
+  a quarter of its lines (0.30), is half a copy of the prompt (0.25), is a keyword list
+  (0.25), leaves placeholders ([X], {valor}: 0.20) or is in English (0.20).
+
+Without a data summary or a request (a row that lost its fields) the grounding and
+coverage components are not scored, the note says so, and the others share their weight.
 """
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
-from rewards.lexicon import ACTION_STEMS, DOMAIN_STEMS, words
+from rewards import figures
+from rewards.lexicon import DOMAIN_STEMS, RECOMMEND_STEMS, tokens, words
 from rewards.parsing import MAX_SCAN
-from rewards.types import Reward, RewardBreakdown
+from rewards.recipe.insights import _length_score, window_params
+from rewards.text import (
+    content_words,
+    cut_off,
+    fold_lines,
+    language,
+    line_tokens,
+    ngram_share,
+    ngrams,
+    placeholders,
+)
+from rewards.types import Reward, RewardBreakdown, capped, weighted
 
-WEIGHTS = {"action_words": 0.40, "length": 0.30, "structure": 0.20, "domain": 0.10}
+WEIGHTS = {"grounding": 0.30, "coverage": 0.15, "recommendations": 0.25, "structure": 0.10, "length": 0.10,
+           "language": 0.05, "domain": 0.05, "invented": -0.15, "cap": -1.0}
 COMPONENTS = tuple(WEIGHTS)
-
+CAPS = {"ungrounded": 0.35, "invented": 0.35, "cut": 0.35, "repeats": 0.30, "copy": 0.25, "salad": 0.25,
+        "placeholder": 0.20, "english": 0.20}
 _HEADER = re.compile(r"^[ \t]*(?:#{1,6}[ \t]+\S|\*\*[^*\n]{2,80}\*\*[ \t]*:?[ \t]*$)", re.MULTILINE)
 _LIST_ITEM = re.compile(r"^[ \t]*(?:[-*•+]|\d{1,2}[.)])[ \t]+\S", re.MULTILINE)
+# Words every request uses to ask, not to say what about.
+_ASKING = frozenset(w[:5] for w in content_words(
+    "analise analisar recomende recomendar proponha propor priorize priorizar monte montar sugira sugerir "
+    "quais qual como esses esses dados numeros acoes concretas base baseado praticas iniciativas dizem "
+    "sobre voce enxerga proximos resultado estrategia plano"))
 
 
-def _length_score(n: int, lo: int, hi: int) -> float:
-    if n < lo:
-        return n / lo
-    if n <= hi:
-        return 1.0
-    return max(0.0, 1.0 - (n - hi) / hi)
+def _summary_text(summary: Any) -> str:
+    if summary is None:
+        return ""
+    if isinstance(summary, list | tuple):
+        return "\n".join(str(line) for line in summary)
+    return str(summary)
+
+
+@dataclass(frozen=True)
+class PromptFacts:
+    """What an analysis is checked against, worked out once per prompt."""
+
+    source: figures.Source  # every figure of the summary and the request
+    quotable: int  # figures of the summary that state something (not counts, years, durations)
+    keys: frozenset[bytes]  # the request's key terms (five-letter prefixes)
+    lines: frozenset[tuple]  # the prompt's lines, as text.line_tokens compares them
+    grams: frozenset  # the prompt's 4-grams of tokens
+
+
+@lru_cache(maxsize=4096)
+def prompt_facts(summary: str, request: str, prompt: str) -> PromptFacts:
+    return PromptFacts(
+        source=figures.source_of(summary + "\n" + request),
+        quotable=len({f.value for f in figures.figures(summary) if not figures.is_generic(f)}),
+        keys=frozenset(w[:5] for w in content_words(request) if len(w) >= 5) - _ASKING,
+        lines=frozenset(tuple(line_tokens(line)) for line in prompt.splitlines()),
+        grams=frozenset(ngrams(tokens(prompt), 4)),
+    )
+
+
+def _own_text(text: str, facts: PromptFacts, notes: list[str], caps: list) -> str:
+    """The answer's own lines: copies of the prompt and repeated lines set aside (one pass)."""
+    seen: set[tuple] = set()
+    kept, copied, repeats, counted, total = [], 0, 0, 0, 0
+    raw = text.split("\n")
+    folded = fold_lines(text)  # one translation of the whole text, split at the same line breaks
+    for line, low in zip(raw, folded, strict=True):
+        toks = low.split()
+        if not toks:
+            kept.append(line)
+            continue
+        total += 1
+        if toks[0].isdigit() and line.lstrip()[len(toks[0]):][:1] in (".", ")"):
+            toks = toks[1:]  # "1. Priorizar" is the list item "Priorizar"
+        key = tuple(toks)
+        # A copy starts like the prompt: the 4-gram share is measured only for lines whose
+        # first or second 4-gram is the prompt's.
+        if len(toks) >= 4 and (key in facts.lines or (
+                (tuple(toks[:4]) in facts.grams or tuple(toks[1:5]) in facts.grams)
+                and ngram_share(toks, facts.grams, 4) >= 0.8)):
+            copied += 1
+            continue
+        if len(toks) >= 2:
+            counted += 1
+            if key in seen:
+                repeats += 1
+                continue
+            seen.add(key)
+        kept.append(line)
+    if copied:
+        notes.append(f"copy: {copied} line(s) copied from the prompt set aside")
+        if copied / total > 0.5:
+            caps.append(("copy", f"{copied / total:.0%} of the lines are the prompt's"))
+    if repeats:
+        notes.append(f"repeats: {repeats} repeated line(s) set aside")
+        if repeats / max(1, counted) > 0.25:
+            caps.append(("repeats", f"{repeats} of {counted} lines repeat another"))
+    return "\n".join(kept)
 
 
 def make_insights_reward(
     *, min_words: int = 100, max_words: int = 800, min_actions: int = 3, name: str = "insights"
 ) -> Reward:
-    """The insights reward; the length window is in words (see module docstring)."""
-    if not 0 < min_words < max_words or min_actions < 1:
-        raise ValueError("need 0 < min_words < max_words and min_actions >= 1")
-    params = {"min_words": int(min_words), "max_words": int(max_words), "min_actions": int(min_actions)}
+    """The insights reward; the length window is in words (see README, "insights")."""
+    params = window_params(min_words, max_words, min_actions)
 
     def fn(text: str, meta: dict[str, Any]) -> RewardBreakdown:
         notes: list[str] = []
+        caps: list[tuple[str, str]] = []
+        summary = _summary_text(meta.get("data_summary"))
+        request = str(meta.get("request") or "")
+        prompt = str(meta.get("prompt_text") or "") or (summary + "\n" + request)
+        facts = prompt_facts(summary, request, prompt.strip())
         scan = text[:MAX_SCAN]
-        tokens = words(scan)
-        unique = set(tokens)
-        n_words = len(tokens) if len(text) <= MAX_SCAN else len(tokens) + len(words(text[MAX_SCAN:]))
+        own = _own_text(scan, facts, notes, caps)
+        toks = words(own)
+        unique = set(toks)
+        parts: dict[str, float | None] = {}
 
-        actions = ACTION_STEMS.matches(unique)
-        action = WEIGHTS["action_words"] * (min(len(actions), min_actions) / min_actions)
+        if summary.strip():
+            grounded, invented = figures.split(figures.figures(own), facts.source)
+            distinct = len({round(f.value, 6) for f in grounded})
+            need = max(1, min(3, facts.quotable))
+            parts["grounding"] = min(distinct, need) / need
+            if distinct < need:
+                notes.append(f"grounding: {distinct} figure(s) of the data summary quoted, {need} expected")
+            if facts.quotable and not grounded:
+                caps.append(("ungrounded", "quotes no figure of the data summary"))
+            if invented:
+                notes.append(f"invented: figure(s) not in the data summary: {', '.join(f.text for f in invented[:4])}")
+                if len(invented) >= 2 and len(invented) > len(grounded):
+                    caps.append(("invented", f"{len(invented)} invented figure(s), {len(grounded)} from the data"))
+            invented_penalty = -0.05 * min(3, len(invented))
+        else:
+            parts["grounding"] = None
+            invented_penalty = 0.0
+            notes.append("grounding: no data summary given: figures not checked")
+
+        if facts.keys:
+            covered = {w[:5] for w in unique} & facts.keys
+            parts["coverage"] = min(1.0, len(covered) / (0.6 * len(facts.keys)))
+            if parts["coverage"] < 1:
+                notes.append(f"coverage: {len(covered)} of the request's {len(facts.keys)} key terms taken up")
+        else:
+            parts["coverage"] = None
+            notes.append("coverage: no analysis request given: not scored")
+
+        actions = RECOMMEND_STEMS.matches(unique)
+        parts["recommendations"] = min(len(actions), min_actions) / min_actions
         if len(actions) < min_actions:
-            notes.append(f"action_words: {len(actions)} action stem(s), {min_actions} expected")
+            notes.append(f"recommendations: {len(actions)} verb(s) of recommendation, {min_actions} expected")
 
-        length = WEIGHTS["length"] * _length_score(n_words, min_words, max_words)
-        if not min_words <= n_words <= max_words:
-            notes.append(f"length: {n_words} words, outside {min_words}-{max_words}")
-
-        has_header = _HEADER.search(scan) is not None
-        n_items = len(_LIST_ITEM.findall(scan))
-        structure = (0.10 if has_header else 0.0) + (0.10 if n_items >= 2 else 0.0)
+        has_header = _HEADER.search(own) is not None
+        n_items = len(_LIST_ITEM.findall(own))
+        parts["structure"] = 0.5 * has_header + 0.5 * (n_items >= 2)
         if not has_header:
             notes.append("structure: no header")
         if n_items < 2:
-            notes.append(f"structure: {n_items} list item(s), 2 expected")
+            notes.append(f"structure: {n_items} list item(s) of its own, 2 expected")
 
+        n_words = len(toks)
+        parts["length"] = _length_score(n_words, min_words, max_words)
+        if not min_words <= n_words <= max_words:
+            notes.append(f"length: {n_words} words of its own, outside {min_words}-{max_words}")
+
+        pt, en = language(toks)
+        share = pt / (pt + en) if pt + en >= 3 else None
+        parts["language"] = 0.0 if share is None else min(1.0, max(0.0, (share - 0.5) / 0.4))
+        if share is not None and share < 0.5:
+            caps.append(("english", f"not Portuguese ({share:.0%} Portuguese function words)"))
         terms = DOMAIN_STEMS.matches(unique)
-        domain = WEIGHTS["domain"] * (min(len(terms), 2) / 2)
-        if len(terms) < 2:
-            notes.append(f"domain: {len(terms)} domain term(s), 2 expected")
+        parts["domain"] = min(len(terms), 2) / 2
 
-        comps = {"action_words": action, "length": length,
-                 "structure": structure, "domain": domain}
-        return RewardBreakdown.make(action + length + structure + domain, comps, notes)
+        if len(toks) >= 20 and pt / len(toks) < 0.15:
+            caps.append(("salad", "a list of keywords, not sentences"))
+        if placeholders(own):
+            caps.append(("placeholder", f"placeholder {placeholders(own)[0]!r}"))
+        if cut_off(scan):
+            caps.append(("cut", "stops mid-sentence"))
+        if not toks:
+            caps.append((0.0, "nothing of its own"))
+
+        components = weighted(parts, WEIGHTS)
+        components["invented"] = invented_penalty
+        limits = [(CAPS[kind] if isinstance(kind, str) else kind, f"cap: {why}") for kind, why in caps]
+        breakdown = capped(components, limits, notes)
+        return RewardBreakdown.make(breakdown.total, {k: breakdown.components[k] for k in COMPONENTS},
+                                    breakdown.notes)
 
     return Reward(
         name=name,
@@ -83,7 +231,8 @@ def make_insights_reward(
         components=COMPONENTS,
         weights=dict(WEIGHTS),
         params=params,
-        meta_keys=(),
-        source_modules=(__name__, "rewards.lexicon", "rewards.parsing", "rewards.types"),
+        meta_keys=("data_summary", "request", "prompt_text"),
+        source_modules=(__name__, "rewards.recipe.insights", "rewards.figures", "rewards.lexicon",
+                        "rewards.parsing", "rewards.text", "rewards.types"),
         fn=fn,
     )

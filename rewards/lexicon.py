@@ -18,17 +18,26 @@ _ACCENTED = "áàâãäéèêëíìîïóòôõöúùûüçñÁÀÂÃÄÉÈÊË�
 _PLAIN = "aaaaaeeeeiiiiooooouuuucnAAAAAEEEEIIIIOOOOOUUUUCN"
 
 
-def _letters_table() -> bytes:
+def _letters_table(*, digits: bool = False) -> bytes:
     table = bytearray(b" " * 256)
     for c in range(ord("a"), ord("z") + 1):
         table[c] = c
         table[c - 32] = c
+    if digits:
+        for c in range(ord("0"), ord("9") + 1):
+            table[c] = c
     for accented, plain in zip(_ACCENTED, _PLAIN, strict=True):
         table[accented.encode("latin-1")[0]] = ord(plain.lower())
     return bytes(table)
 
 
 _LETTERS = _letters_table()
+_TOKENS = _letters_table(digits=True)
+
+
+def tokens_table() -> bytes:
+    """The translation table of `tokens` (for callers that fold differently shaped text)."""
+    return _TOKENS
 
 
 def fold(text: str) -> str:
@@ -46,6 +55,12 @@ def words(text: str) -> list[bytes]:
     """The words of `text` (runs of letters, folded): what every length-in-words and word
     match uses. Digits, punctuation, markdown symbols and emoji are not words."""
     return text.encode("latin-1", "ignore").translate(_LETTERS).split()
+
+
+def tokens(text: str) -> list[bytes]:
+    """Folded words and digit runs: `words()` that keeps figures ("15% off em 10x" ->
+    15, off, em, 10x), for checks where a copied figure is a copied word."""
+    return text.encode("latin-1", "ignore").translate(_TOKENS).split()
 
 
 def wordset(*items: str) -> frozenset[bytes]:
@@ -102,13 +117,27 @@ class StemLexicon:
         return {stem_of[t] for t in tokens & self._hits}
 
 
-# insights: words that turn an analysis into advice (recipe: recomend-, melhor-, priorizar, ...).
+# insights (the recipe's list, kept for `insights_recipe`): recomend-, melhor-, priorizar, ...
 ACTION_STEMS = StemLexicon([
     "recomend", "sugir", "suger", "melhor", "prioriz", "implement", "otimiz", "aument", "reduz",
     "invest", "focar", "foque", "criar", "crie", "lanc", "ampli", "revis", "monitor", "ajust",
     "expand", "fortalec", "personaliz", "negoci", "trein", "adot", "acompanh", "testar", "teste",
     "segment", "automatiz", "oferec", "renegoci", "diversific", "acelerar", "corrig", "aprimor",
     "estabelec", "defin", "intensific", "direcion", "concentr", "incentiv",
+])
+
+# insights (grounded): verbs that recommend. Not "melhor-" (the adjective "melhor" describes),
+# "aument-" (the noun "aumento" reports) nor "lanc-" ("lancamento" is a noun); their verbs
+# ("melhorar", "aumentar", "lancar") are listed whole.
+RECOMMEND_STEMS = StemLexicon([
+    "recomend", "sugir", "suger", "prioriz", "implement", "otimiz", "reduzir", "reduza", "investir",
+    "invista", "focar", "foque", "criar", "crie", "ampliar", "amplie", "revis", "rever", "reveja",
+    "monitor", "ajust", "expandir", "fortalec", "personaliz", "negoci", "trein", "adot", "acompanh",
+    "testar", "teste", "segment", "automatiz", "oferecer", "ofereca", "renegoci", "diversific",
+    "acelerar", "corrig", "aprimor", "estabelec", "definir", "defina", "intensific", "direcion",
+    "concentr", "incentiv", "deve", "medir", "mensur", "melhorar", "melhore",
+    "aumentar", "aumente", "lancar", "comecar", "comece", "reforc", "evitar", "evite", "garantir",
+    "garanta", "usar", "utiliz", "criem", "manter", "mantenha", "cortar", "corte",
 ])
 
 # insights and sql_qa: e-commerce domain vocabulary.
@@ -151,6 +180,45 @@ FORMAL_MARKERS: tuple[str, ...] = (
     "respeitosamente", "vossa senhoria", "venho por meio", "vimos por meio", "sem mais para o momento",
     "ilustrissimo", "ilustrissima", "servimo-nos", "caro senhor", "cara senhora",
 )
+# The grounded push reward also knows the register the recipe's list missed ("Estimado
+# cliente, comunicamos que ... Att.").
+FORMAL_MARKERS_MORE: tuple[str, ...] = (
+    "estimado", "estimada", "estimados", "estimadas", "comunicamos", "informamos", "att", "atte",
+    "vimos informar", "solicitamos", "gostariamos de informar", "temos o prazer", "agradecemos a preferencia",
+    "desde ja agradecemos", "caro cliente", "cara cliente", "senhor cliente", "conforme solicitado",
+)
+
+# Named occasions: a push for one must not name another (a Christmas push in a Black
+# Friday campaign). Folded phrases; the brief's own words never count as "another".
+OCCASION_NAMES: tuple[str, ...] = (
+    "black friday", "cyber monday", "dia das maes", "dia dos pais", "natal", "ano novo", "pascoa",
+    "dia dos namorados", "dia das criancas", "carnaval", "volta as aulas", "aniversario da loja",
+    "dia do consumidor", "festa junina",
+)
+
+# Function words: what makes running text Portuguese, or English. A keyword list has few of
+# either; an English answer has many of the second. Words spelled the same in both
+# languages ("a", "no", "do", "off") are in neither.
+PT_FUNCTION_WORDS = wordset(*{
+    "de", "da", "do", "das", "dos", "que", "e", "o", "os", "as", "um", "uma", "uns", "umas", "para", "pra",
+    "com", "nao", "em", "na", "nos", "nas", "por", "pelo", "pela", "pelos", "pelas", "mais", "se", "seu",
+    "sua", "seus", "suas", "voce", "voces", "ao", "aos", "como", "mas", "foi", "sao", "esta", "estao",
+    "isso", "esse", "essa", "este", "ou", "ja", "tambem", "so", "muito", "quando", "onde", "entre",
+    "sem", "sobre", "ate", "nosso", "nossa", "nossos", "nossas", "eles", "elas", "ele", "ela", "ter",
+    "tem", "temos", "ser", "pode", "podem", "cada", "qual", "quais", "porque", "ainda", "aqui", "hoje",
+    "agora", "todo", "toda", "todos", "todas", "menos", "apenas", "num", "numa", "dessa", "desse", "neste",
+    "nesta", "nesse", "nessa", "seja", "sejam", "vai", "vao", "aquele", "aquela", "lhe", "te",
+})
+EN_FUNCTION_WORDS = wordset(*{
+    "the", "and", "of", "to", "in", "is", "for", "with", "your", "you", "our", "this", "that", "are",
+    "it", "be", "by", "at", "from", "we", "was", "were", "will", "get", "now", "all", "only", "today",
+    "which", "these", "their", "there", "has", "have", "been", "more", "than", "should", "would", "can",
+    "its", "into", "about", "what", "when", "while", "they", "them", "those", "an", "or", "not", "per",
+    "each", "also", "over", "under", "between", "shows", "show", "query", "result", "results", "returns",
+    "free", "shipping", "order", "orders", "customers", "customer", "sales", "revenue", "delivery",
+    "recommend", "increase", "reduce", "improve", "rate", "average", "products", "product",
+    "just", "don", "miss", "deal", "deals", "shop", "buy", "here", "rating", "delivered", "late",
+})
 
 # push "creativity": the generic templates a push must not be (folded; compared by content words).
 GENERIC_PUSH_TEMPLATES: tuple[str, ...] = (

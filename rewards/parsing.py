@@ -1,23 +1,30 @@
-"""Finding the JSON object or the SQL query inside a completion.
+"""Finding the JSON object inside a completion (the SQL query: rewards.sql_extract).
 
-Models wrap answers in code fences, put prose around them, write Portuguese decimals
-(`"confidence": 0,85`) and leave brackets open. The parsers here try, in order:
+Models wrap answers in code fences, put prose around them, quote a partial object in a
+line of reasoning before the real one, write Portuguese decimals (`"confidence": 0,85`)
+and leave brackets open. `parse_json_object` reads the text in one linear pass
+(`_spans`: every balanced {...} or [...] not nested in another), then:
 
-1. the strict reading: the first JSON object in the first ```json (or bare ```) fence,
-   else in the text, decoded with `json.JSONDecoder.raw_decode` so trailing prose is fine;
-2. Portuguese decimals normalised, only where a number is expected: an object value
-   position after `:` (`4,5` -> `4.5`, `1.234,56` -> `1234.56`); never inside strings and
-   never in arrays, where `[4,5]` is two numbers;
-3. `json-repair` on at most 8,000 characters holding at most 64 brackets.
+1. decodes each candidate strictly (`json.loads`); a candidate that fails is retried with
+   Portuguese decimals normalised, only where a number is expected: an object value after
+   `:` (`4,5` -> `4.5`, `1.234,56` -> `1234.56`), never inside strings and never in arrays,
+   where `[4,5]` is two numbers; one that still fails gives way to the objects inside it;
+2. picks the most complete object (by the caller's `rank`, e.g. how many schema fields it
+   has), the last one among equals: a partial object quoted before the answer, or a first
+   draft, never wins over the answer (`pick="first"` keeps the recipe's first object);
+3. only when nothing decodes, hands the last unclosed object to `json-repair` (at most
+   8,000 characters holding at most 64 brackets).
 
 Each step records what it did in a `ParseReport`, whose `notes()` the reward adds to
-its breakdown. Nothing here raises on any input string.
+its breakdown. Nothing here raises on any input string, and nothing is quadratic: the
+scan is linear, each candidate is decoded once, and the number of candidates is bounded.
 """
 
 from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,12 +36,20 @@ MAX_REPAIR = 8_000
 # a real answer has a handful of brackets, so more than this is not worth repairing.
 MAX_REPAIR_BRACKETS = 64
 
-_FENCE = re.compile(r"```[ \t]*([A-Za-z0-9_+-]*)[^\n`]*\n(.*?)(?:```|\Z)", re.DOTALL)
+_FENCE_LANG = re.compile(r"[ \t]*([A-Za-z0-9_+-]*)")
 _DECIMAL_HINT = re.compile(r"\d,\d")
-# Tokens of a JSON-ish text: strings (skipped whole), structure characters, and numbers
-# written with a decimal comma (optionally with dot thousands separators).
-_JSON_TOKENS = re.compile(r'"(?:[^"\\]|\\.)*"|[{}\[\]:,]|-?\d{1,3}(?:\.\d{3})+,\d+|-?\d+,\d+')
-_DECODER = json.JSONDecoder()
+# Tokens of a JSON-ish text, each matched once (possessive, so a long run of digits or
+# escaped quotes costs linear time): strings (an unclosed one runs to the end), structure
+# characters, and numbers (a decimal comma, with dot thousands separators, is kept inside).
+_JSON_TOKENS = re.compile(r'"(?:[^"\\]|\\.)*+(?:"|\\?\Z)|[{}\[\]:,]|-?\d[\d.]*+(?:,\d++)?', re.DOTALL)
+_PT_DECIMAL = re.compile(r"-?(?:\d{1,3}(?:\.\d{3})+|\d+),\d+")
+# The scan looks only at brackets, quotes and backslashes.
+_STRUCTURE = re.compile(r'[{}\[\]"\\]')
+_MAX_CANDIDATES = 48
+# Unclosed brackets below a balanced span that still leave it a candidate (stray "{" in prose).
+_MAX_STRAYS = 3
+# Brackets, quotes and backslashes scanned at most (a ten-field answer has about fifty).
+_MAX_STRUCTURE = 8192
 
 
 def completion_text(completion: Any) -> str:
@@ -78,6 +93,7 @@ class ParseReport:
     decimals_fixed: int = 0
     repaired: bool = False
     truncated: bool = False
+    objects: int = 0  # objects that decoded (the answer is one of them)
     detail: list[str] = field(default_factory=list)
 
     def notes(self) -> list[str]:
@@ -88,6 +104,8 @@ class ParseReport:
             out.append("parse: JSON read from a code fence")
         if self.prose_around:
             out.append("parse: prose around the JSON ignored")
+        if self.objects > 1:
+            out.append(f"parse: {self.objects} JSON objects, the most complete (last among equals) taken")
         if self.decimals_fixed:
             out.append(f"parse: {self.decimals_fixed} decimal comma(s) normalised")
         if self.repaired:
@@ -96,11 +114,40 @@ class ParseReport:
         return out
 
 
-def fences(text: str) -> list[tuple[str, str]]:
-    """(language, body) of each ``` fence; an unclosed last fence runs to the end."""
-    if "```" not in text:
-        return []
-    return [(m.group(1).lower(), m.group(2)) for m in _FENCE.finditer(text)]
+@dataclass(frozen=True)
+class Fence:
+    """A ``` fence: its language, where it starts and ends (marks included) and where its
+    body does."""
+
+    lang: str
+    start: int
+    end: int
+    body_start: int
+    body_end: int
+
+
+def fence_list(text: str) -> list[Fence]:
+    """Every ``` fence of `text`, in order; an unclosed last fence runs to the end. (With
+    str.find, not a lazy regex: a fence costs its length once.)"""
+    out: list[Fence] = []
+    i = 0
+    while True:
+        a = text.find("```", i)
+        if a < 0:
+            return out
+        nl = text.find("\n", a + 3)
+        if nl < 0:
+            return out
+        header = text[a + 3:nl]
+        if "`" in header:  # "```" inside a line is not a fence opening
+            i = a + 3
+            continue
+        b = text.find("```", nl + 1)
+        close = b if b >= 0 else len(text)
+        out.append(Fence(_FENCE_LANG.match(header).group(1).lower(), a, close + 3 if b >= 0 else close, nl + 1, close))
+        if b < 0:
+            return out
+        i = b + 3
 
 
 def normalise_decimals(text: str) -> tuple[str, int]:
@@ -126,8 +173,8 @@ def normalise_decimals(text: str) -> tuple[str, int]:
                 stack.pop()
         elif c in ":,":
             pass
-        else:  # a decimal-comma number
-            if stack and stack[-1] == "{" and prev == ":":
+        else:  # a number; rewritten only when it is a decimal-comma value of an object
+            if "," in tok and stack and stack[-1] == "{" and prev == ":" and _PT_DECIMAL.fullmatch(tok):
                 out.append(text[last:m.start()])
                 out.append(tok.replace(".", "").replace(",", "."))
                 last = m.end()
@@ -141,76 +188,175 @@ def normalise_decimals(text: str) -> tuple[str, int]:
     return "".join(out), fixed
 
 
-def _decode_object(text: str, start: int) -> Any:
+def _spans(text: str) -> tuple[list[tuple[int, int, int]], int | None]:
+    """One pass over the brackets: (start, end, level) of every balanced {...} or [...]
+    that is not inside another (level 0) or directly inside one of those (level 1), and
+    where the object left open at the end starts (None when every bracket closed).
+
+    Quotes open strings only inside brackets: prose quotes do not hide the JSON after them.
+    A closing bracket of the wrong kind is prose and ignored; so is a stray opening one
+    that never closes (the object after "use { to open:" is still at level 0)."""
+    stack: list[tuple[int, str]] = []
+    closed: list[tuple[int, int]] = []
+    in_string = False
+    skip = -1
+    for n, m in enumerate(_STRUCTURE.finditer(text)):
+        if n >= _MAX_STRUCTURE:  # a flood of brackets and quotes: no answer looks like that
+            break
+        i = m.start()
+        if i == skip:
+            continue
+        c = m.group()
+        if in_string:
+            if c == "\\":
+                skip = i + 1
+            elif c == '"':
+                in_string = False
+            continue
+        if c == '"':
+            in_string = bool(stack)
+        elif c in "{[":
+            stack.append((i, c))
+        elif c in "}]" and stack and stack[-1][1] == ("{" if c == "}" else "["):
+            start = stack.pop()[0]
+            if len(stack) <= _MAX_STRAYS:
+                closed.append((start, i + 1))
+    # Balanced spans nest or are disjoint: in start order, a span starting past the end of
+    # the current level-0 span is a new level-0 span; inside one, the same rule finds level 1.
+    closed.sort(key=lambda se: (se[0], -se[1]))
+    spans: list[tuple[int, int, int]] = []
+    top_end = child_end = -1
+    for start, end in closed:
+        if start >= top_end:
+            spans.append((start, end, 0))
+            top_end, child_end = end, start
+        elif start >= child_end:
+            spans.append((start, end, 1))
+            child_end = end
+    open_at = None
+    for start, c in stack:  # the first unclosed object that reads like JSON ({"key" ...)
+        if c == "{" and text[start + 1:start + 40].lstrip()[:1] in ('"', "}", ""):
+            open_at = start
+            break
+    if open_at is None and stack:
+        open_at = next((start for start, c in reversed(stack) if c == "{"), None)
+    return spans, open_at
+
+
+def _decode(text: str) -> tuple[Any, int]:
+    """The JSON value of `text` and how many decimal commas were normalised (-1: failed)."""
     try:
-        obj, _end = _DECODER.raw_decode(text, start)
+        return json.loads(text), 0
     except (ValueError, RecursionError):
-        return None
-    return obj
+        pass
+    fixed_text, n = normalise_decimals(text)
+    if n:
+        try:
+            return json.loads(fixed_text), n
+        except (ValueError, RecursionError):
+            pass
+    return None, -1
 
 
-def parse_json_object(text: str, *, normalise: bool = True) -> tuple[Any, ParseReport]:
-    """The first JSON object (or array) in a completion, and how it was obtained.
+def _holds_object(value: Any) -> bool:
+    return isinstance(value, dict) or (isinstance(value, list) and any(isinstance(x, dict) for x in value))
 
+
+def _fence_spans(text: str) -> list[tuple[int, int, str]]:
+    if "```" not in text:
+        return []
+    return [(f.body_start, f.body_end, f.lang) for f in fence_list(text)]
+
+
+def parse_json_object(
+    text: str, *, normalise: bool = True, rank: Callable[[Any], float] | None = None, pick: str = "best",
+) -> tuple[Any, ParseReport]:
+    """The answer's JSON object (or array holding objects) in a completion, and how it was
+    obtained. `rank` scores a decoded candidate (default: all equal); `pick="best"` takes
+    the highest ranked, the last among equals; `pick="first"` the first candidate, in the
+    first ```json fence if there is one (the recipe's parser).
     Returns (None, report) when nothing JSON-like is there."""
     report = ParseReport()
     if len(text) > MAX_SCAN:
         text = text[:MAX_SCAN]
         report.truncated = True
-    region = text
-    for lang, body in fences(text):
-        if lang in ("json", "") and "{" in body:
-            region = body
-            report.in_fence = True
-            break
-    start = region.find("{")
-    bracket = region.find("[")
-    if 0 <= bracket and (start < 0 or bracket < start):
-        # An array before the first object: taken only if it holds an object ([{...}]).
-        obj = _decode_object(region, bracket)
-        if isinstance(obj, list) and any(isinstance(x, dict) for x in obj):
-            report.found = report.strict = True
-            _note_prose(region, bracket, report)
-            return obj, report
-    if start < 0:
+    if "{" not in text:
         return None, report
     report.found = True
-
-    # 1. strict, at each of the first few opening braces (prose may contain a stray "{").
-    pos = start
-    for _ in range(8):
-        obj = _decode_object(region, pos)
-        if obj is not None:
-            report.strict = True
-            _note_prose(region, pos, report)
-            return obj, report
-        pos = region.find("{", pos + 1)
-        if pos < 0:
-            break
-
-    candidate = region[start:]
-    # 2. Portuguese decimals.
-    if normalise:
-        fixed_text, n = normalise_decimals(candidate)
-        if n:
-            obj = _decode_object(fixed_text, 0)
-            if obj is not None:
-                report.strict = True
-                report.decimals_fixed = n
-                _note_prose(region, start, report)
-                return obj, report
+    stripped = text.strip()
+    if stripped[:1] == "{" and stripped[-1:] == "}" and pick == "best":
+        # The common case: the whole completion is one object (then it is the only one).
+        value, fixed = _decode(stripped) if normalise else _strict(stripped)
+        if fixed >= 0 and isinstance(value, dict):
+            report.strict, report.objects, report.decimals_fixed = True, 1, fixed
+            return value, report
+    spans, open_at = _spans(text)
+    tops = [(s, e) for s, e, d in spans if d == 0]
+    if len(tops) > _MAX_CANDIDATES:  # a flood of tiny objects: the longest are the answers
+        tops = sorted(sorted(tops, key=lambda se: se[1] - se[0])[-_MAX_CANDIDATES:])
+    decoded: list[tuple[int, int, Any, int]] = []
+    for start, end in tops:
+        value, fixed = _decode(text[start:end]) if normalise else _strict(text[start:end])
+        if fixed >= 0 and _holds_object(value):
+            decoded.append((start, end, value, fixed))
+        else:
+            # A span that does not decode (prose in braces) or holds no object: the objects
+            # directly inside it.
+            for s2, e2, d2 in spans:
+                if d2 == 1 and start < s2 and e2 < end and len(decoded) < _MAX_CANDIDATES:
+                    v2, f2 = _decode(text[s2:e2]) if normalise else _strict(text[s2:e2])
+                    if f2 >= 0 and _holds_object(v2):
+                        decoded.append((s2, e2, v2, f2))
+    if decoded:
+        decoded.sort(key=lambda item: item[0])
+        chosen = _choose(decoded, text, rank, pick)
+        start, end, value, fixed = chosen
+        report.strict = True
+        report.objects = len(decoded)
+        report.decimals_fixed = fixed
+        fence = next((f for f in _fence_spans(text) if f[0] <= start and end <= f[1]), None)
+        report.in_fence = fence is not None
+        outside = text[:fence[0] if fence else start] + text[fence[1] if fence else end:]
+        report.prose_around = bool(outside.replace("```json", "").replace("```", "").strip())
+        return value, report
 
     # 3. json-repair, on a bounded slice: it is pure Python and slow on huge input.
-    candidate = candidate[:MAX_REPAIR]
+    start = open_at if open_at is not None else text.find("{")
+    candidate = text[start:start + MAX_REPAIR]
     if candidate.count("{") + candidate.count("[") > MAX_REPAIR_BRACKETS:
         report.detail.append("parse: too many brackets to attempt a repair")
         return None, report
+    if normalise:
+        candidate = normalise_decimals(candidate)[0]
     obj = _repair(candidate)
-    if obj is None or obj == "" or obj == [] or obj == {}:
+    if not _holds_object(obj) or obj == {}:
         report.detail.append("parse: no JSON object could be recovered")
         return None, report
     report.repaired = True
     return obj, report
+
+
+def _strict(text: str) -> tuple[Any, int]:
+    try:
+        return json.loads(text), 0
+    except (ValueError, RecursionError):
+        return None, -1
+
+
+def _choose(decoded, text: str, rank, pick: str):
+    if pick == "first":
+        fenced = [d for d in decoded
+                  if any(s <= d[0] and d[1] <= e and lang in ("json", "") for s, e, lang in _fence_spans(text))]
+        return (fenced or decoded)[0]
+    if rank is None:
+        return decoded[-1]
+    best = None
+    best_rank = None
+    for item in decoded:
+        r = rank(item[2])
+        if best is None or r >= best_rank:
+            best, best_rank = item, r
+    return best
 
 
 def _repair(text: str) -> Any:
@@ -220,58 +366,3 @@ def _repair(text: str) -> Any:
         return json_repair.loads(text)
     except Exception:  # a third-party parser on arbitrary input: any failure means "no JSON"
         return None
-
-
-def _note_prose(region: str, start: int, report: ParseReport) -> None:
-    if region[:start].strip():
-        report.prose_around = True
-
-
-# ---------------------------------------------------------------- SQL
-
-_SQL_START = re.compile(r"(?is)\b(?:select|with)\b")
-_SELECT = re.compile(r"(?i)\bselect\b")
-_SQL_END = re.compile(r";|\n[ \t]*\n|```")
-_SQL_FENCE_LANGS = ("sql", "sqlite", "postgresql", "mysql")
-# Everything up to the first semicolon that is not inside a '...' literal.
-_UNTIL_SEMICOLON = re.compile(r"(?:[^;']|'(?:[^']|'')*')*")
-
-
-@dataclass(frozen=True)
-class SQLExtract:
-    sql: str | None
-    source: str  # "fence" | "text" | "none"
-    outside: str  # the completion without the SQL: the explanation
-
-
-def extract_sql(text: str) -> SQLExtract:
-    """The query a completion proposes: the first ```sql fence, else the first fence whose
-    body starts with SELECT/WITH, else the first SELECT/WITH ... statement in the text
-    (up to `;`, a blank line or a fence). `outside` is the rest of the text."""
-    if len(text) > MAX_SCAN:
-        text = text[:MAX_SCAN]
-    if "```" in text:
-        for m in _FENCE.finditer(text):
-            lang, body = m.group(1).lower(), m.group(2)
-            if lang in _SQL_FENCE_LANGS or (not lang and _SQL_START.match(body.lstrip())):
-                sql = _first_statement(body)
-                if sql:
-                    return SQLExtract(sql, "fence", text[: m.start()] + " " + text[m.end():])
-    for tries, m in enumerate(_SQL_START.finditer(text)):
-        if tries >= 20:  # bounded: prose full of "with" must not cost quadratic time
-            break
-        end = _SQL_END.search(text, m.end())
-        stop = end.start() if end else len(text)
-        sql = text[m.start():stop].strip()
-        # Prose such as "with care" is not a query: a statement must select something.
-        if not _SELECT.search(sql):
-            continue
-        after = end.end() if end and end.group() == ";" else stop
-        return SQLExtract(sql, "text", text[: m.start()] + " " + text[after:])
-    return SQLExtract(None, "none", text)
-
-
-def _first_statement(body: str) -> str:
-    # Only the first statement is ever executed; the rest is dropped here so that
-    # "SELECT ...; DROP TABLE x" runs (and fails) as one harmless SELECT.
-    return _UNTIL_SEMICOLON.match(body.strip()).group().strip()

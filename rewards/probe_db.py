@@ -2,8 +2,10 @@
 
 Same table and column names as the Olist schema the real database uses (a subset of
 the columns), 30 orders of deterministic content, so SQL probes have fixed answers and
-run without `tucano-audit data build`. Written to a temporary file and moved into
-place, so a reader never sees a half-built database.
+run without `tucano-audit data build`. `variant=1` builds the second, differently
+"seeded" copy the sql_qa reward checks answers on (other statuses, prices and payment
+types in the same shape). Written to a temporary file and moved into place, so a reader
+never sees a half-built database.
 """
 
 from __future__ import annotations
@@ -47,7 +49,7 @@ PAYMENTS = ("credit_card", "boleto", "credit_card", "voucher", "debit_card")
 N_ORDERS = 30
 
 
-def _rows():
+def _rows(variant: int = 0):
     products = [(f"p{i:02d}", CATEGORIES[i % 4][0], 200 + 150 * i) for i in range(1, 9)]
     customers = [
         (f"c{i:02d}", f"u{(i % 8) + 1:02d}", f"{10000 + i:05d}", STATES[i % 4][1], STATES[i % 4][0])
@@ -55,23 +57,24 @@ def _rows():
     ]
     sellers = [(f"s{i}", f"{20000 + i:05d}", STATES[i % 4][1], STATES[i % 4][0]) for i in range(1, 5)]
     orders, items, payments, reviews = [], [], [], []
-    for i in range(1, N_ORDERS + 1):
+    for i in range(1, N_ORDERS + 7 * variant + 1):
         oid = f"o{i:02d}"
-        status = "canceled" if i % 10 == 0 else "shipped" if i % 7 == 0 else "delivered"
+        j = i * (1 + 2 * variant) + variant  # the second copy: more orders, other outcomes
+        status = "canceled" if j % 10 == 0 else "shipped" if j % 7 == 0 else "delivered"
         month = (i % 6) + 1
         bought = f"2018-{month:02d}-{(i % 27) + 1:02d} 10:00:00"
         estimated = f"2018-{month + 1:02d}-{(i % 27) + 1:02d} 00:00:00"
-        late = i % 4 == 0
+        late = j % 4 == 0
         delivered = (f"2018-{month + 1:02d}-{(i % 27) + 2:02d} 12:00:00" if late
                      else f"2018-{month:02d}-{(i % 27) + 1:02d} 18:00:00") if status == "delivered" else None
         orders.append((oid, f"c{(i % 10) + 1:02d}", status, bought, delivered, estimated))
         total = 0.0
         for k in range(1, 2 + (i % 3 == 0)):
-            price = round(19.9 + 10 * ((i * k) % 9) + 0.5 * k, 2)
+            price = round(19.9 + 10 * ((j * k) % 9) + 0.5 * k, 2)
             freight = round(5.0 + (i % 5) * 1.25, 2)
             items.append((oid, k, f"p{((i + k) % 8) + 1:02d}", f"s{(i % 4) + 1}", price, freight))
             total += price + freight
-        payments.append((oid, 1, PAYMENTS[i % 5], 1 + (i % 6), round(total, 2)))
+        payments.append((oid, 1, PAYMENTS[j % 5], 1 + (j % 6), round(total, 2)))
         if status == "delivered":
             score = 1 if late and i % 8 == 0 else 2 if late else 5 - (i % 3)
             reviews.append((f"r{i:02d}", oid, score, "chegou atrasado" if late else "tudo certo",
@@ -88,8 +91,9 @@ def _rows():
     }
 
 
-def build_probe_db(path: str | os.PathLike) -> Path:
-    """Write the probe database to `path` (atomically: built beside it, then renamed)."""
+def build_probe_db(path: str | os.PathLike, *, variant: int = 0) -> Path:
+    """Write the probe database to `path` (atomically: built beside it, then renamed);
+    `variant=1` is its second copy."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
@@ -99,7 +103,7 @@ def build_probe_db(path: str | os.PathLike) -> Path:
         try:
             with conn:
                 conn.executescript(DDL)
-                for table, rows in _rows().items():
+                for table, rows in _rows(variant).items():
                     marks = ",".join("?" * len(rows[0]))
                     conn.executemany(f"INSERT INTO {table} VALUES ({marks})", rows)
         finally:

@@ -1,172 +1,266 @@
-"""The sql_qa reward: a business question answered with a SQL query and its explanation.
+"""The sql_qa reward: a business question answered with a SQL query and a Portuguese
+explanation, judged by running the query.
 
-The recipe's four heuristic tiers (`sql_qa_heuristic`, weights 0.30/0.25/0.25/0.20):
-- sql_structure: SQL keywords (SELECT, FROM, WHERE, JOIN, GROUP, ...), full at >= 3 distinct;
-- query_explanation: a query *and* at least 10 words of explanation outside it (a query
-  alone earns half);
-- concrete_numbers: the explanation (outside the SQL) states at least one number;
-- domain_coherence: distinct Portuguese business terms from a 50-term vocabulary (the
-  recipe asks for a vocabulary of >= 30 words), full at >= 3 distinct terms.
+Components (positive weights sum to 1):
+- sql_runs 0.10: the query ran read-only to the end within its operation budget and
+  read a table of the schema (an answer typed in as `SELECT 50.0` reads none).
+- sql_correct 0.45: its rows match the reference answer (rewards.sql_compare, lenient:
+  the answer's own rounding and a percent/fraction scale are fine) on the prompt's
+  database *and* on a second, differently seeded copy (meta `db_path_b`), where the
+  reference query runs too. An answer typed in, or a wrong filter whose result happens
+  to coincide, does not survive the second database. One extra result column is free, two
+  earn half, more earn nothing (a query spraying columns hoping one matches). Row order
+  counts only when the question asks for an order (meta `order_matters`), and then only
+  the order of the sort key: tied rows may come in any order.
+- sql_structure 0.05 (three SQL keywords), query_explanation 0.15 (ten words of Portuguese
+  explanation outside the query, not a copy of the question), concrete_numbers 0.10 (the
+  explanation restates a figure of the result; any digit no longer pays), domain_coherence
+  0.15 (three business terms). When the query is wrong these earn half, and
+  concrete_numbers nothing.
+- cap (penalty): the total is capped when the query reads no table (0.15), or the
+  explanation is in English (0.35), repeats a quarter of its sentences (0.35), stops
+  mid-sentence (0.35: a completion cut at the token limit), or states figures that are
+  neither in the question, the query nor the result (0.35).
 
-The recipe could not tell "mentions SQL" from "writes correct SQL", so the default
-`sql_qa` reward executes the query (rewards/sql_exec.py sandbox) and compares the result
-with the prompt's reference answer (rewards/sql_compare.py):
-- sql_runs 0.10: the query ran read-only to the end within the time limit;
-- sql_correct 0.40: its rows match the reference answer;
-- the four tiers scaled down to sql_structure 0.10, query_explanation 0.15,
-  concrete_numbers 0.10, domain_coherence 0.15.
-Execution is half the reward: a fluent answer with wrong SQL stays below 0.6.
-
-Meta: `reference_answer` (JSON rows) or else `reference_sql` (run in the same sandbox to
-get them), `db_path` (the commerce database; the caller's `data.prompts.reward_meta(row)`
-supplies it; without one the query is not run and the note says so).
+Meta: `reference_answer` (JSON rows; else `reference_sql` is run to get them),
+`reference_sql`, `db_path` (without it the query is not run and the note says so),
+`db_path_b` (without it, or when the file is missing, only the first database is checked
+and the note says so), `order_matters`, `question`, `prompt_text`. Budget: ten times the
+operations the reference query needs, at least 2 million, at most 10 million
+(`budget_for`; a query on the full-size database needs 6,000-2,000,000, median 33,000);
+the reference itself runs once per process and file (cached).
 """
 
 from __future__ import annotations
 
-import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from rewards import sql_compare, sql_exec
-from rewards.lexicon import BUSINESS_STEMS, SQL_KEYWORDS, words
-from rewards.parsing import MAX_SCAN, extract_sql
-from rewards.types import Reward, RewardBreakdown
+from rewards import figures, sql_compare, sql_exec
+from rewards.lexicon import BUSINESS_STEMS, SQL_KEYWORDS, tokens, words
+from rewards.parsing import MAX_SCAN
+from rewards.sql_extract import extract_sql
+from rewards.text import cut_off, language, ngram_share, ngrams, repeated_lines
+from rewards.types import Reward, RewardBreakdown, capped
 
-HEURISTIC_WEIGHTS = {"sql_structure": 0.30, "query_explanation": 0.25, "concrete_numbers": 0.25,
-                     "domain_coherence": 0.20}
-EXECUTION_WEIGHTS = {"sql_runs": 0.10, "sql_correct": 0.40, "sql_structure": 0.10, "query_explanation": 0.15,
-                     "concrete_numbers": 0.10, "domain_coherence": 0.15}
-MIN_KEYWORDS = 3
+WEIGHTS = {"sql_runs": 0.10, "sql_correct": 0.45, "sql_structure": 0.05, "query_explanation": 0.15,
+           "concrete_numbers": 0.10, "domain_coherence": 0.15, "cap": -1.0}
+COMPONENTS = tuple(WEIGHTS)
+CAPS = {"typed": 0.15, "english": 0.35, "invented": 0.35, "repeats": 0.35, "cut": 0.35}
 MIN_EXPLANATION_WORDS = 10
-MIN_BUSINESS_TERMS = 3
-_DIGIT = re.compile(r"\d")
+BUDGET_FACTOR, BUDGET_FLOOR, BUDGET_CEILING = 10, 2_000_000, 10_000_000
+_REFERENCE_BUDGET = 500_000_000
 
 
-def _heuristics(text: str, weights: dict[str, float], notes: list[str]) -> tuple[dict[str, float], Any]:
-    scan = text[:MAX_SCAN]
-    extract = extract_sql(scan)
-    tokens = words(scan)
-    token_set = set(tokens)
-
-    keywords = SQL_KEYWORDS & token_set
-    structure = weights["sql_structure"] * (min(len(keywords), MIN_KEYWORDS) / MIN_KEYWORDS)
-    if len(keywords) < MIN_KEYWORDS:
-        notes.append(f"sql_structure: {len(keywords)} SQL keyword(s), {MIN_KEYWORDS} expected")
-
-    explanation_words = len(words(extract.outside)) if extract.sql else len(tokens)
-    if extract.sql and explanation_words >= MIN_EXPLANATION_WORDS:
-        explanation = weights["query_explanation"]
-    elif extract.sql:
-        explanation = weights["query_explanation"] / 2
-        notes.append(f"query_explanation: only {explanation_words} word(s) of explanation")
-    else:
-        explanation = 0.0
-        notes.append("query_explanation: no SQL query found")
-
-    numbers = weights["concrete_numbers"] if _DIGIT.search(extract.outside) else 0.0
-    if not numbers:
-        notes.append("concrete_numbers: the explanation states no number")
-
-    terms = BUSINESS_STEMS.matches(token_set)
-    domain = weights["domain_coherence"] * (min(len(terms), MIN_BUSINESS_TERMS) / MIN_BUSINESS_TERMS)
-    if len(terms) < MIN_BUSINESS_TERMS:
-        notes.append(f"domain_coherence: {len(terms)} business term(s), {MIN_BUSINESS_TERMS} expected")
-    comps = {"sql_structure": structure, "query_explanation": explanation, "concrete_numbers": numbers,
-             "domain_coherence": domain}
-    return comps, extract
+def budget_for(reference_ops: int | None) -> int:
+    """VM operations a candidate may use on a prompt whose reference needs `reference_ops`
+    (None: no reference query to measure)."""
+    if reference_ops is None:
+        return sql_exec.DEFAULT_BUDGET_OPS
+    return max(BUDGET_FLOOR, min(BUDGET_CEILING, BUDGET_FACTOR * reference_ops))
 
 
-@lru_cache(maxsize=1024)
-def _reference_rows_from_sql(db_key: tuple, reference_sql: str, time_limit_ms: float, max_rows: int):
-    result = sql_exec.run_readonly(db_key[0], reference_sql, time_limit_ms=time_limit_ms * 5, max_rows=max_rows)
+def _file_key(path: Path) -> tuple:
+    st = path.stat()
+    return (str(path), st.st_ino, st.st_size, st.st_mtime_ns)
+
+
+@lru_cache(maxsize=2048)
+def _reference(file_key: tuple, sql: str, max_rows: int) -> sql_exec.QueryResult:
+    return sql_exec.run_readonly(file_key[0], sql, budget_ops=_REFERENCE_BUDGET, deadline_ms=60_000,
+                                 max_rows=max_rows)
+
+
+def _reference_run(path: Path, sql: str, max_rows: int) -> sql_exec.QueryResult:
+    result = _reference(_file_key(path), sql, max_rows)
     if not result.ok:
-        raise ValueError(f"reference_sql does not run on {db_key[0]}: {result.error}")
-    return tuple(result.rows)
+        raise ValueError(f"reference_sql does not run on {path}: {result.error}")
+    return result
 
 
-def _execution(extract, meta: dict[str, Any], params: dict[str, Any], notes: list[str]) -> dict[str, float]:
-    w = EXECUTION_WEIGHTS
-    out = {"sql_runs": 0.0, "sql_correct": 0.0}
+@lru_cache(maxsize=64)
+def _schema_tables(file_key: tuple) -> frozenset[str]:
+    result = sql_exec.run_readonly(file_key[0], "SELECT name FROM sqlite_master WHERE type = 'table'")
+    return frozenset(r[0] for r in result.rows or ())
+
+
+def _correct(result, ref_rows, order_matters: bool, key, params, where: str, notes: list[str]) -> float:
+    c = sql_compare.compare(result.rows, ref_rows, ordered=order_matters, key=key, rel_tol=params["rel_tol"],
+                            abs_tol=params["abs_tol"], lenient=True)
+    if not c.ok:
+        notes.append(f"sql_correct: wrong answer on the {where} ({c.reason})")
+        return 0.0
+    if c.extra >= 2:
+        notes.append(f"sql_correct: {c.extra} extra columns" + (" (column spray)" if c.extra > 2 else ""))
+    return 1.0 if c.extra <= 1 else 0.5 if c.extra == 2 else 0.0
+
+
+def _execution(sql: str | None, meta: dict[str, Any], params: dict, notes: list[str], caps: list,
+               values: list, counts: list) -> tuple[float, float, bool | None]:
+    """(runs, correct, judged-correct or None when not judged); `values` gets the result's
+    cells, `counts` its number of rows (an explanation may say how many rows there are)."""
+    if sql is None:
+        notes.append("sql_runs: nothing to execute")
+        return 0.0, 0.0, False
+    if "db_path" not in meta:
+        notes.append("sql_runs: no database given (db_path), query not run")
+        return 0.0, 0.0, None
+    db_a = Path(meta["db_path"])
+    if not db_a.is_file():
+        notes.append(f"sql_runs: database not found at {db_a} (run `tucano-audit data build`)")
+        return 0.0, 0.0, None
     reference_sql = meta.get("reference_sql")
-    ref_rows = None
+    db_b = Path(meta["db_path_b"]) if meta.get("db_path_b") else None
+    if db_b is not None and not db_b.is_file():
+        notes.append(f"sql_correct: second database not found at {db_b}: checked on the main one only")
+        db_b = None
+    if db_b is None and reference_sql:
+        notes.append("sql_correct: no second database: an answer typed in cannot be told from a query")
+    ref_a = _reference_run(db_a, str(reference_sql), params["max_rows"]) if reference_sql else None
+    ref_b = _reference_run(db_b, str(reference_sql), params["max_rows"]) if reference_sql and db_b else None
+    budget = budget_for(max(r.ops for r in (ref_a, ref_b) if r) if ref_a else None)
+    got_a, got_b = sql_exec.run_pair(db_a, db_b if ref_b else None, sql, budget_ops=budget,
+                                     max_rows=params["max_rows"], cache=True)
+    for got, where in ((got_a, "main database"), (got_b, "second database")):
+        if got is not None and not got.ok:
+            notes.append(f"sql_runs: {got.error}" + ("" if where == "main database" else f" (on the {where})"))
+            return 0.0, 0.0, False
+    if not got_a.tables & _schema_tables(_file_key(db_a)):
+        notes.append("sql_runs: the query reads no table of the schema")
+        caps.append(("typed", "the answer is typed in, not queried"))
+        return 0.0, 0.0, False
+    values.extend(v for row in got_a.rows for v in row)
+    counts.append(len(got_a.rows))
     if "reference_answer" in meta:
         ref = meta["reference_answer"]
         ref_rows = sql_compare.parse_reference_answer(ref) if isinstance(ref, str) else sql_compare.rows_from_json(ref)
-    if extract.sql is None:
-        notes.append("sql_runs: nothing to execute")
-        return out
-    if "db_path" not in meta:
-        notes.append("sql_runs: no database given (db_path), query not run")
-        return out
-    db_path = Path(meta["db_path"])
-    if not db_path.is_file():
-        notes.append(f"sql_runs: database not found at {db_path} (run `tucano-audit data build`)")
-        return out
-    result = sql_exec.run_readonly(db_path, extract.sql, time_limit_ms=params["time_limit_ms"],
-                                   max_rows=params["max_rows"], cache=True)
-    if not result.ok:
-        notes.append(f"sql_runs: {result.error}")
-        return out
-    if result.truncated:
-        notes.append(f"sql_runs: more than {params['max_rows']} rows; result cut")
-    out["sql_runs"] = w["sql_runs"]
-    if ref_rows is None and reference_sql:
-        st = db_path.stat()
-        ref_rows = _reference_rows_from_sql((str(db_path), st.st_mtime_ns, st.st_size), str(reference_sql),
-                                            params["time_limit_ms"], params["max_rows"])
+    else:
+        ref_rows = tuple(ref_a.rows) if ref_a else None
     if ref_rows is None:
         notes.append("sql_correct: no reference answer, correctness not judged")
-        return out
-    if result.truncated:
+        return 1.0, 0.0, None
+    values.extend(v for row in ref_rows for v in row)
+    counts.append(len(ref_rows))
+    if got_a.truncated or (got_b is not None and got_b.truncated):
         notes.append("sql_correct: result too large to compare")
-        return out
-    ok, reason = sql_compare.compare_results(
-        result.rows, ref_rows, ordered=sql_compare.is_ordered(reference_sql),
-        rel_tol=params["rel_tol"], abs_tol=params["abs_tol"],
-    )
-    if ok:
-        out["sql_correct"] = w["sql_correct"]
-        if reason != "match":
-            notes.append(f"sql_correct: {reason}")
+        return 1.0, 0.0, False
+    order = meta.get("order_matters")
+    order_matters = sql_compare.is_ordered(reference_sql) if order is None else bool(order)
+    key = sql_compare.sort_key(reference_sql, ref_a.columns) if ref_a else None
+    correct = _correct(got_a, ref_rows, order_matters, key, params, "main database", notes)
+    if correct and ref_b is not None:
+        on_b = _correct(got_b, ref_b.rows, order_matters, key, params, "second database", notes)
+        if not on_b:
+            notes.append("sql_correct: agrees on the main database only (a coincidence, or the answer typed in)")
+        correct = min(correct, on_b)
+    return 1.0, correct, correct > 0
+
+
+@lru_cache(maxsize=4096)
+def _question(question: str) -> tuple[frozenset, frozenset]:
+    toks = tokens(question)
+    return frozenset(toks), frozenset(ngrams(toks, 4))
+
+
+def _restates(explanation_tokens: list[bytes], question: str) -> bool:
+    """Most of the explanation's 4-grams are the question's (checked only when most of its
+    words are)."""
+    vocabulary, grams = _question(question)
+    if len(vocabulary.intersection(explanation_tokens)) < 0.6 * len(set(explanation_tokens)):
+        return False
+    return ngram_share(explanation_tokens, grams, 4) >= 0.6
+
+
+def _text_tiers(text: str, extract, meta: dict, values: list, counts: list, judged: bool | None,
+                notes: list[str], caps: list) -> dict[str, float]:
+    explanation = extract.outside if extract.sql else text
+    expl_words = words(explanation)
+    keywords = SQL_KEYWORDS & set(words(extract.sql or ""))
+    structure = min(len(keywords), 3) / 3
+    if len(keywords) < 3:
+        notes.append(f"sql_structure: {len(keywords)} SQL keyword(s), 3 expected")
+    pt, en = language(expl_words)
+    share = pt / (pt + en) if pt + en >= 3 else None
+    portuguese = share is None or share >= 0.5
+    if not portuguese:
+        caps.append(("english", f"the explanation is not Portuguese ({share:.0%} Portuguese function words)"))
+    repeats, line = repeated_lines(explanation)
+    if repeats > 0.25:
+        caps.append(("repeats", f"the explanation repeats itself ({line[:40]!r})"))
+    if cut_off(explanation):
+        caps.append(("cut", "the explanation stops mid-sentence"))
+    question = str(meta.get("question") or meta.get("prompt_text") or "")
+    copied = bool(question) and _restates(tokens(explanation), question)
+    if copied:
+        notes.append("query_explanation: restates the question instead of explaining")
+    if extract.sql and len(expl_words) >= MIN_EXPLANATION_WORDS and portuguese and not copied and repeats <= 0.25:
+        explanation_credit = 1.0
+    elif extract.sql:
+        explanation_credit = 0.5 if portuguese and not copied else 0.0
+        notes.append(f"query_explanation: {len(expl_words)} word(s) of Portuguese explanation")
     else:
-        notes.append(f"sql_correct: wrong answer ({reason})")
-    return out
+        explanation_credit = 0.0
+        notes.append("query_explanation: no SQL query found")
+    found = [f for f in figures.figures(explanation) if not figures.is_generic(f)]
+    restated = invented = []
+    if found:
+        source = figures.Source(figures.numeric_values(values))
+        allowed = (source, figures.Source(counts), figures.source_of(question),
+                   figures.source_of(extract.sql or ""))
+        restated = [f for f in found if source.has(f)]
+        invented = [f for f in found if not any(a.has(f) for a in allowed)]
+    if invented and (values or question):
+        caps.append(("invented", f"figure(s) neither in the question nor the result: "
+                                 f"{', '.join(f.text for f in invented[:3])}"))
+    numbers = 1.0 if restated and judged else 0.0
+    if not numbers:
+        notes.append("concrete_numbers: no figure of a correct result restated")
+    terms = BUSINESS_STEMS.matches(set(expl_words)) if portuguese else set()
+    domain = min(len(terms), 3) / 3
+    if len(terms) < 3:
+        notes.append(f"domain_coherence: {len(terms)} business term(s), 3 expected")
+    tiers = {"sql_structure": structure, "query_explanation": explanation_credit, "concrete_numbers": numbers,
+             "domain_coherence": domain}
+    if judged is False:
+        tiers = {k: v * 0.5 for k, v in tiers.items()}
+    return {k: WEIGHTS[k] * v for k, v in tiers.items()}
 
 
 def make_sql_reward(
     *,
-    execute: bool = True,
-    time_limit_ms: float = sql_exec.DEFAULT_TIME_LIMIT_MS,
     max_rows: int = sql_exec.DEFAULT_MAX_ROWS,
     rel_tol: float = sql_compare.REL_TOL,
     abs_tol: float = sql_compare.ABS_TOL,
-    name: str | None = None,
+    name: str = "sql_qa",
 ) -> Reward:
-    """`execute=True`: the default sql_qa reward (execution + scaled tiers);
-    `execute=False`: the recipe's heuristic tiers only (`sql_qa_heuristic`)."""
-    if time_limit_ms <= 0 or max_rows <= 0:
-        raise ValueError("time_limit_ms and max_rows must be positive")
-    params = {"execute": bool(execute), "time_limit_ms": float(time_limit_ms), "max_rows": int(max_rows),
-              "rel_tol": float(rel_tol), "abs_tol": float(abs_tol)}
-    weights = EXECUTION_WEIGHTS if execute else HEURISTIC_WEIGHTS
+    """The sql_qa reward (execution on both databases + grounded explanation tiers)."""
+    if max_rows <= 0:
+        raise ValueError("max_rows must be positive")
+    params = {"max_rows": int(max_rows), "rel_tol": float(rel_tol), "abs_tol": float(abs_tol),
+              "budget": [BUDGET_FACTOR, BUDGET_FLOOR, BUDGET_CEILING]}
 
     def fn(text: str, meta: dict[str, Any]) -> RewardBreakdown:
         notes: list[str] = []
-        comps, extract = _heuristics(text, weights, notes)
-        if execute:
-            comps = {**_execution(extract, meta, params, notes), **comps}
-        return RewardBreakdown.make(sum(comps.values()), comps, notes)
+        caps: list[tuple[str, str]] = []
+        scan = text[:MAX_SCAN]
+        extract = extract_sql(scan)
+        values: list = []
+        counts: list = []
+        runs, correct, judged = _execution(extract.sql, meta, params, notes, caps, values, counts)
+        components = {"sql_runs": WEIGHTS["sql_runs"] * runs, "sql_correct": WEIGHTS["sql_correct"] * correct,
+                      **_text_tiers(scan, extract, meta, values, counts, judged, notes, caps)}
+        return capped(components, [(CAPS[kind], f"cap: {why}") for kind, why in caps], notes)
 
     return Reward(
-        name=name or ("sql_qa" if execute else "sql_qa_heuristic"),
+        name=name,
         task="sql_qa",
-        components=tuple(weights),
-        weights=dict(weights),
+        components=COMPONENTS,
+        weights=dict(WEIGHTS),
         params=params,
-        meta_keys=("reference_sql", "reference_answer", "db_path") if execute else (),
-        source_modules=(__name__, "rewards.sql_exec", "rewards.sql_compare", "rewards.parsing",
-                        "rewards.lexicon", "rewards.types"),
+        meta_keys=("reference_sql", "reference_answer", "db_path", "db_path_b", "order_matters", "question",
+                   "prompt_text"),
+        source_modules=(__name__, "rewards.sql_exec", "rewards.sql_compare", "rewards.figures", "rewards.parsing",
+                        "rewards.sql_extract", "rewards.lexicon", "rewards.text", "rewards.types"),
         fn=fn,
     )

@@ -25,8 +25,9 @@ so the per-component functions of one batch score each completion once.
 
 from __future__ import annotations
 
+import json
+from collections import OrderedDict
 from collections.abc import Callable, Iterable
-from functools import lru_cache
 from typing import Any
 
 from rewards.parsing import completion_text
@@ -35,24 +36,45 @@ from rewards.routing import route_task
 from rewards.types import Reward, RewardBreakdown
 
 TRLRewardFunc = Callable[..., list[float | None]]
+# A dataset column holding each row's reward meta as JSON text (data.prompts.reward_meta):
+# grounding fields are nested (a brief, gold labels, a data summary) and differ by task,
+# which a columnar dataset would pad with nulls; one text column keeps each row as it was.
+META_COLUMN = "reward_meta"
+
+
+def row_meta(columns: dict, i: int) -> dict[str, Any]:
+    """Row i's reward meta: the META_COLUMN JSON, then any plain column of the same name
+    (plain columns win); None values dropped."""
+    packed = columns.get(META_COLUMN)
+    meta = json.loads(packed[i]) if packed is not None and packed[i] else {}
+    if not isinstance(meta, dict):
+        raise ValueError(f"column {META_COLUMN!r} row {i} is not a JSON object")
+    meta.update({k: col[i] for k, col in columns.items() if k != META_COLUMN and col is not None
+                 and isinstance(col, list | tuple) and i < len(col)})
+    return {k: v for k, v in meta.items() if v is not None}
 
 
 def _resolve(reward: str | Reward) -> Reward:
     return reward if isinstance(reward, Reward) else get_reward(reward)
 
 
-@lru_cache(maxsize=4096)
-def _cached_score(reward: Reward, text: str, meta_items: tuple) -> RewardBreakdown:
-    return reward.score(text, **dict(meta_items))
+_MEMO: OrderedDict = OrderedDict()
+_MEMO_SIZE = 4096
 
 
 def _score(reward: Reward, text: str, meta: dict[str, Any]) -> RewardBreakdown:
-    items = tuple(sorted(meta.items()))
-    try:
-        hash(items)
-    except TypeError:  # a list-valued meta column: score without the memo
-        return reward.score(text, **meta)
-    return _cached_score(reward, text, items)
+    # Meta columns may be dicts or lists (a brief, a gold label set, a data summary): the
+    # memo key is their canonical JSON text.
+    key = (reward.name, reward.version, text, json.dumps(meta, sort_keys=True, default=str))
+    hit = _MEMO.get(key)
+    if hit is not None:
+        _MEMO.move_to_end(key)
+        return hit
+    breakdown = reward.score(text, **meta)
+    _MEMO[key] = breakdown
+    if len(_MEMO) > _MEMO_SIZE:
+        _MEMO.popitem(last=False)
+    return breakdown
 
 
 def _breakdowns(reward: Reward, prompts, completions, columns, insights_before_push: bool):
@@ -61,7 +83,7 @@ def _breakdowns(reward: Reward, prompts, completions, columns, insights_before_p
         raise ValueError("TRL reward function called without completions")
     n = len(completions)
     tasks = columns.get("task")
-    meta_columns = {k: columns[k] for k in reward.meta_keys if k in columns}
+    meta_columns = {k: columns[k] for k in (*reward.meta_keys, META_COLUMN) if k in columns}
     for key, col in [("task", tasks), *meta_columns.items()]:
         if col is not None and len(col) != n:
             raise ValueError(f"column {key!r} has {len(col)} values for {n} completions")
@@ -77,7 +99,7 @@ def _breakdowns(reward: Reward, prompts, completions, columns, insights_before_p
         if task != reward.task:
             out.append(None)
             continue
-        meta = {k: col[i] for k, col in meta_columns.items() if col[i] is not None}
+        meta = {k: v for k, v in row_meta(meta_columns, i).items() if k in reward.meta_keys}
         out.append(_score(reward, completion_text(completion), meta))
     return out
 

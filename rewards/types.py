@@ -49,6 +49,33 @@ class RewardBreakdown:
         return {"total": self.total, "components": dict(self.components), "notes": list(self.notes)}
 
 
+def weighted(parts: dict[str, float | None], weights: dict[str, float]) -> dict[str, float]:
+    """Components from each part's fraction (0-1) and weight; a part that could not be
+    scored (None: the row lacks its grounding) earns 0 and the others share its weight."""
+    scale = 1.0 / sum(weights[k] for k, v in parts.items() if v is not None)
+    return {k: (weights[k] * v * scale if v is not None else 0.0) for k, v in parts.items()}
+
+
+def capped(components: dict[str, float], limits: list[tuple[float, str]], notes: list[str]) -> RewardBreakdown:
+    """The breakdown of `components` (every one but `cap`) with the lowest of `limits`
+    applied: a grounded reward caps the total when an answer is disqualified (it contradicts
+    its prompt, copies it, invents figures, ...), whatever its other parts earn. The `cap`
+    component holds the (negative) difference, so the components still sum to the total;
+    every limit that applied is noted, once."""
+    total = sum(v for k, v in components.items() if k != "cap")
+    cap = 0.0
+    if limits:
+        limit = min(limit for limit, _ in limits)
+        for _, why in limits:
+            if why not in notes:
+                notes.append(why)
+        if total > limit:
+            cap = limit - total
+            total = limit  # exactly the limit, not total + (limit - total) in floating point
+    components["cap"] = cap
+    return RewardBreakdown.make(total, components, notes)
+
+
 # The task-independent scorer signature: completion text and the prompt's metadata
 # (already filtered to the reward's meta keys) -> breakdown.
 ScoreFn = Callable[[str, dict[str, Any]], RewardBreakdown]

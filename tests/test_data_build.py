@@ -48,7 +48,7 @@ def test_no_prompt_text_in_both_splits(sets):
 
 def test_same_seed_same_bytes_other_seed_differs(small_data, tmp_path):
     again = build(tmp_path / "again", size="small", seed=42, train=1480, eval=65)
-    for key in ("db", "train", "eval", "card"):
+    for key in ("db", "db_b", "train", "eval", "card"):
         assert again[key].read_bytes() == small_data[key].read_bytes(), key
     other = build(tmp_path / "other", size="small", seed=7, train=40, eval=8)
     assert other["train"].read_bytes() != again["train"].read_bytes()
@@ -90,6 +90,27 @@ def test_reference_answers_match_the_database(small_data, sets):
     for r in rows:
         got = json.loads(json.dumps([list(x) for x in conn.execute(r["reference_sql"]).fetchall()]))
         assert got == json.loads(r["reference_answer"]) and got, r["prompt_id"]
+
+
+def test_the_second_database_is_another_seed_of_the_same_data(small_data):
+    from data import paths
+    from data.schema import TABLES
+
+    assert small_data["db_b"] == paths.second_db(small_data["db"]) == small_data["dir"] / "commerce-b.db"
+    a = sqlite3.connect(f"file:{small_data['db']}?mode=ro", uri=True)
+    b = sqlite3.connect(f"file:{small_data['db_b']}?mode=ro", uri=True)
+    schema = "SELECT type, name, sql FROM sqlite_master ORDER BY name"
+    assert a.execute(schema).fetchall() == b.execute(schema).fetchall()
+    count = "SELECT COUNT(*) FROM orders"
+    assert a.execute(count).fetchone() == b.execute(count).fetchone() == (3000,)
+    # Same shape, other rows: the answers to the same question differ.
+    revenue = "SELECT customer_state, ROUND(SUM(price), 2) FROM order_items JOIN orders USING (order_id) " \
+              "JOIN customers USING (customer_id) GROUP BY 1 ORDER BY 1"
+    assert a.execute(revenue).fetchall() != b.execute(revenue).fetchall()
+    assert {t for (t,) in b.execute("SELECT name FROM sqlite_master WHERE type = 'table'")} == set(TABLES)
+    card = small_data["card"].read_text(encoding="utf-8")
+    assert "Second database `commerce-b.db`: synthetic, seed `42:second`" in card
+    assert "612 of 612 reviews carry the gold labels" in card
 
 
 def test_cli_builds_and_reports(tmp_path, capsys):

@@ -13,6 +13,7 @@ import pytest
 
 from data.build import build
 from data.olist_import import FILES, OlistImportError
+from data.prompts import load_prompts
 from data.schema import TABLES, column_names
 
 
@@ -78,6 +79,12 @@ def test_round_trip_keeps_every_row(csv_dir, small_data, tmp_path):
                 == dst.execute(f"SELECT {cols} FROM {table} ORDER BY 1, 2").fetchall()), table
     card = built["card"].read_text(encoding="utf-8")
     assert "Olist CSV" in card
+    # Imported reviews have no gold labels: the rows say so (null), and so does the card.
+    rows = load_prompts(built["train"]) + load_prompts(built["eval"])
+    ext = [r for r in rows if r["task"] == "extraction"]
+    assert ext and all(r["gold"] is None and r["review"] for r in ext)
+    assert f"0 of {len(ext)} reviews carry the gold labels" in card and "without its correctness" in card
+    assert built["db_b"].is_file() and "Second database `commerce-b.db`: synthetic" in card
 
 
 def test_optional_geolocation_may_be_absent(csv_dir, tmp_path):
@@ -225,9 +232,9 @@ def test_empty_comment_column_is_a_clear_error(csv_dir, tmp_path):
 def test_failed_import_keeps_previous_build(csv_dir, tmp_path):
     out = tmp_path / "out"
     first = build(out, olist_dir=csv_dir, train=20, eval=8)
-    before = {k: first[k].read_bytes() for k in ("db", "train", "eval", "card")}
+    before = {k: first[k].read_bytes() for k in ("db", "db_b", "train", "eval", "card")}
     _rewrite(csv_dir / FILES["orders"], lambda lines: lines[:-1] + [lines[-1][:40]])
     with pytest.raises(OlistImportError):
         build(out, olist_dir=csv_dir, train=20, eval=8)
     assert {k: first[k].read_bytes() for k in before} == before
-    assert _files(out) == ["README.md", "commerce.db", "eval.jsonl", "train.jsonl"]
+    assert _files(out) == ["README.md", "commerce-b.db", "commerce.db", "eval.jsonl", "train.jsonl"]

@@ -33,15 +33,29 @@ def test_extraction_prompts_describe_the_reward_schema(rows):
     ext = [r for r in rows if r["task"] == "extraction"]
     assert all(f'"{name}"' in _user(r) for r in ext for name in FIELD_NAMES)
     assert all("Comentário:" in _user(r) for r in ext)
-    # The rating is metadata for the mismatch check, not part of the text.
-    assert all(r["rating"] in range(1, 6) and "nota" not in _user(r).split("Avaliação do cliente:")[1] for r in ext)
+    # The rating is metadata for the mismatch check, not part of the text (customers may
+    # write "nota 10" in a comment; the prompt never adds a rating line of its own).
+    assert all(r["rating"] in range(1, 6) for r in ext)
+    assert not any(line.startswith(("Nota", "Estrelas", "Avaliação:")) for r in ext for line in _user(r).splitlines())
+    # The review's text and the labels it was composed from go into the row for the reward.
+    for r in ext:
+        assert r["review"] and r["review"].split(". ")[-1][:20] in _user(r)
+        assert set(r["gold"]) >= {"sentiment", "delivery_issue", "product_quality_issue", "customer_service_issue",
+                                  "would_recommend", "main_topic", "other_topics", "themes"}
+        assert r["gold"]["sentiment"] == ("negativo" if r["rating"] <= 2 else "neutro" if r["rating"] == 3
+                                          else "positivo")
 
 
 def test_sql_prompts_carry_question_schema_and_reference(rows):
+    from data.prompt_facts import asks_for_order
+
     sql = [r for r in rows if r["task"] == "sql_qa"]
+    assert {r["order_matters"] for r in sql} == {True, False}
     for r in sql:
         text = _user(r)
         assert text.startswith("Pergunta de negócio:") and "Tabelas que você pode usar" in text
+        # The question's words say whether it asks for an order; the row's flag agrees.
+        assert r["question"] in text and asks_for_order(r["question"]) == r["order_matters"]
         assert r["reference_sql"].lstrip().upper().startswith("SELECT")
         answer = json.loads(r["reference_answer"])
         assert isinstance(answer, list) and answer and all(isinstance(x, list) for x in answer)
@@ -54,25 +68,57 @@ def test_insights_cover_retention_and_reengagement(rows):
     reeng = [r for r in ins if r["topic"] == "reengajamento"]
     assert reeng and all("reengajamento" in _user(r) and "Resumo dos dados" in _user(r) for r in reeng)
     assert all("R$" in _user(r) for r in ins)
+    for r in ins:
+        assert r["data_summary"][0].startswith("Resumo dos dados") and r["request"] in _user(r)
+        assert all(line in _user(r) for line in r["data_summary"])
 
 
 def test_push_briefs_ask_for_120_characters(rows):
     push = [r for r in rows if r["task"] == "push"]
     assert all("no máximo 120 caracteres" in _user(r) and "Ocasião:" in _user(r) for r in push)
     assert len({r["topic"] for r in push}) >= 8
+    for r in push:
+        brief = r["brief"]
+        assert brief["occasion"] == r["topic"] and f"Oferta: {brief['offer']}" in _user(r)
+        assert f"Produto em destaque: {brief['product']} ({brief['category']})" in _user(r)
 
 
 def test_reward_meta_per_task(rows, small_data):
     by_task = {r["task"]: r for r in rows}
     ext = by_task["extraction"]
-    assert reward_meta(ext) == {"rating": ext["rating"]}
+    assert reward_meta(ext) == {"rating": ext["rating"], "gold": ext["gold"], "review": ext["review"]}
     sql = by_task["sql_qa"]
-    # Rewards know no home folder: the row's meta names the database (the home's, unless given).
-    assert reward_meta(sql) == {"reference_sql": sql["reference_sql"], "reference_answer": sql["reference_answer"],
-                                "db_path": str(paths.commerce_db())}
-    assert reward_meta(sql, db_path=small_data["db"])["db_path"] == str(small_data["db"])
-    assert reward_meta(by_task["push"])["max_chars"] == 120
-    assert reward_meta(by_task["insights"]) == {"topic": by_task["insights"]["topic"]}
+    # Rewards know no home folder: the meta names the databases (the home's, unless given),
+    # the second one beside the first.
+    meta = reward_meta(sql)
+    assert meta["db_path"] == str(paths.commerce_db()) and meta["db_path_b"] == str(paths.commerce_db_b())
+    assert {k: meta[k] for k in ("reference_sql", "reference_answer", "question", "order_matters")} == \
+        {k: sql[k] for k in ("reference_sql", "reference_answer", "question", "order_matters")}
+    given = reward_meta(sql, db_path=small_data["db"])
+    assert given["db_path"] == str(small_data["db"]) and given["db_path_b"] == str(small_data["db_b"])
+    push = reward_meta(by_task["push"])
+    assert push["max_chars"] == 120 and push["brief"] == by_task["push"]["brief"] and "Briefing" in push["prompt_text"]
+    ins = reward_meta(by_task["insights"])
+    assert ins["data_summary"] == by_task["insights"]["data_summary"] and ins["request"] == by_task["insights"]["request"]
+
+
+def test_rows_that_lost_their_grounding_get_it_back_from_their_text(rows):
+    by_task = {r["task"]: r for r in rows}
+    for task, fields in (("extraction", ("review",)), ("push", ("brief",)), ("insights", ("data_summary", "request")),
+                         ("sql_qa", ("question", "order_matters"))):
+        row = by_task[task]
+        bare = {**row, **dict.fromkeys(fields)}
+        meta = reward_meta(bare)
+        for field in fields:
+            if field == "brief":  # the occasion's key comes from the topic, the rest from the text
+                assert {k: meta["brief"][k] for k in ("offer", "product", "category", "tone")} == \
+                    {k: row["brief"][k] for k in ("offer", "product", "category", "tone")}
+            elif field == "review":
+                assert meta["review"].split(". ")[-1] == row["review"].split(". ")[-1]
+            else:
+                assert meta[field] == row[field], (task, field)
+    # Gold labels are in no text: a row without them stays without them.
+    assert "gold" not in reward_meta({**by_task["extraction"], "gold": None})
 
 
 def test_load_prompts_filters_and_validates(tmp_path, small_data):
@@ -96,6 +142,11 @@ def test_load_prompts_filters_and_validates(tmp_path, small_data):
     path.write_text(json.dumps(dict(good, prompt="hello")) + "\n", encoding="utf-8")
     with pytest.raises(ValueError, match="'prompt' must be a list"):
         load_prompts(path)
+    path.write_text(json.dumps(dict(good, brief="Natal")) + "\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="'brief' must be dict or null"):
+        load_prompts(path)
+    with pytest.raises(ValueError, match="unknown prompt field"):
+        make_row("push", "sys", "Escreva", briefing={})
     with pytest.raises(FileNotFoundError, match="data build"):
         load_prompts(tmp_path / "missing.jsonl")
 

@@ -107,7 +107,8 @@ def _comments(n, seed=0):
     nouns = [noun for c in CATEGORIES for noun in c.nouns]
     scores = rng.choices((1, 2, 3, 4, 5), (11.5, 3.2, 8.2, 19.3, 57.8), k=n)
     return [review_text.compose(rng, review_text.OrderFacts(s, "delivered", rng.randint(-12, 6) if s < 4 else
-                                                            rng.randint(-12, 0), rng.choice(nouns))) for s in scores]
+                                                            rng.randint(-12, 0), rng.choice(nouns)))[0]
+            for s in scores]
 
 
 def test_comment_diversity_bound():

@@ -29,9 +29,10 @@ def test_score_prints_breakdown_json(monkeypatch, capsys):
     assert code == 0
     data = json.loads(out)
     assert data["task"] == "extraction" and data["reward"] == "extraction"
-    assert data["total"] == pytest.approx(0.8)
-    assert data["components"]["rating_penalty"] == -0.2
-    assert any("rating_penalty" in n for n in data["notes"])
+    # A "negativo" answer for a 5-star review: the contradiction caps the total at 0.30.
+    assert data["total"] == pytest.approx(0.3)
+    assert data["components"]["cap"] < 0
+    assert any("5-star review labelled negativo" in n for n in data["notes"])
     assert data["version"] == get_reward("extraction").version
 
 
@@ -39,10 +40,15 @@ def test_score_runs_sql_on_the_home_database_unless_meta_names_one(monkeypatch, 
     from rewards.probe_db import build_probe_db
 
     build_probe_db(home / "commerce.db")  # 23 delivered orders
-    sql = b"```sql\nSELECT COUNT(*) FROM orders WHERE order_status = 'delivered'\n```\n"
-    argv = ["rewards", "score", "--task", "sql_qa", "--meta", '{"reference_answer": "[[23]]"}']
+    build_probe_db(home / "commerce-b.db", variant=1)  # its second copy: 28
+    query = "SELECT COUNT(*) FROM orders WHERE order_status = 'delivered'"
+    sql = f"```sql\n{query}\n```\n".encode()
+    argv = ["rewards", "score", "--task", "sql_qa", "--meta",
+            json.dumps({"reference_answer": "[[23]]", "reference_sql": query})]
     code, out, _ = _run(monkeypatch, capsys, argv, sql)
-    assert code == 0 and json.loads(out)["components"]["sql_correct"] == pytest.approx(0.40)
+    data = json.loads(out)
+    assert code == 0 and data["components"]["sql_correct"] == pytest.approx(0.45)
+    assert not any("no second database" in n for n in data["notes"])  # the home's second database was found
     other = json.dumps({"reference_answer": "[[23]]", "db_path": str(tmp_path / "nada.db")})
     code, out, _ = _run(monkeypatch, capsys, argv[:-1] + [other], sql)
     assert any("database not found" in n for n in json.loads(out)["notes"])
@@ -103,3 +109,24 @@ def test_probe_bench_catches_each_planted_bug(overrides, routing_ok, failing):
     assert not report.passed
     assert failing in [r.check.describe() for r in report.failures]
     assert "FAIL" in format_report(report)
+
+
+def test_probe_exploits_passes_on_the_built_prompts_and_fails_the_recipes_rewards(monkeypatch, capsys,
+                                                                                  small_data_home):
+    code, out, _ = _run(monkeypatch, capsys, ["rewards", "probe", "--exploits", "--prompts-per-family", "20"])
+    assert code == 0, out
+    assert "constant_template" in out and "FAIL" not in out and "exploit families below 0.4" in out
+    code, out, _ = _run(monkeypatch, capsys, ["rewards", "probe", "--exploits", "--json", "--reward", "push_recipe",
+                                              "--prompts-per-family", "15"])
+    data = json.loads(out)
+    assert code == 1 and data["passed"] is False
+    (report,) = data["reports"]
+    assert report["reward"] == "push_recipe" and report["families"]["off_brief"]["failed"]
+    assert report["families"]["off_brief"]["example"]["prompt_id"].startswith("push-")
+
+
+def test_probe_exploits_says_what_is_missing(monkeypatch, capsys, home):
+    code, out, err = _run(monkeypatch, capsys, ["rewards", "probe", "--exploits"])
+    assert code == 2 and "data build" in err and err.count("\n") == 1
+    code, _, err = _run(monkeypatch, capsys, ["rewards", "probe", "--reward", "push"])
+    assert code == 2 and "--reward goes with --exploits" in err

@@ -8,7 +8,8 @@ import json
 import pytest
 
 from rewards.lexicon import BUSINESS_STEMS, StemLexicon, fold, words
-from rewards.parsing import completion_text, extract_sql, normalise_decimals, parse_json_object
+from rewards.parsing import completion_text, normalise_decimals, parse_json_object
+from rewards.sql_extract import extract_sql
 
 
 def test_completion_text_accepts_strings_messages_bytes_and_none():
@@ -104,3 +105,47 @@ def test_stem_lexicon_matches_prefixes_and_rejects_short_stems():
         StemLexicon(["abc"])
     # The recipe asks for a business vocabulary of at least 30 words.
     assert len(BUSINESS_STEMS) >= 30
+
+
+def test_the_most_complete_object_wins_the_last_among_equals():
+    answer = json.dumps({"sentiment": "negativo", "sentiment_score": 2, "summary": "Chegou tarde."})
+    partial = '{"sentiment": "negativo"}'
+    rank = len  # how many fields: what the extraction reward ranks by
+    # A line of reasoning quoting a partial object before the answer, or after it.
+    for text in (f"Penso em {partial} e respondo:\n{answer}", f"{answer}\nOu seja, {partial}."):
+        obj, report = parse_json_object(text, rank=rank)
+        assert obj == json.loads(answer) and report.objects == 2
+    # Two drafts of the same size: the last one is the answer.
+    first, second = '{"a": 1, "b": 2}', '{"a": 3, "b": 4}'
+    assert parse_json_object(f"{first}\nCorrigindo: {second}", rank=rank)[0] == {"a": 3, "b": 4}
+    # The recipe's parser took the first object, in the first json fence when there is one.
+    assert parse_json_object(f"{first}\nCorrigindo: {second}", pick="first")[0] == {"a": 1, "b": 2}
+    assert parse_json_object(f"{first}\n```json\n{second}\n```", pick="first")[0] == {"a": 3, "b": 4}
+
+
+def test_stray_braces_and_quotes_in_prose_do_not_hide_the_answer():
+    answer = '{"sentiment": "positivo", "summary": "Gostei"}'
+    for prose in ("Use { para abrir: ", 'O cliente disse "ótimo. ', "{prosa entre chaves} ", "Nota 5\" e "):
+        assert parse_json_object(prose + answer)[0] == json.loads(answer), prose
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        '{"a": 1,5' + '\\"' * 8000,                  # a decimal comma, then a long run of escaped quotes
+        '{"a": "' + "9" * 60000 + ",9",              # a long digit run with a decimal comma
+        "{}" * 30000,                                 # a flood of tiny objects
+        "{" * 64000,
+        '{"a": ' * 12000,
+        '"' * 64000,
+        "[" * 32000 + "]" * 32000,
+    ],
+    ids=["escaped-quotes", "digits", "tiny-objects", "braces", "nested-keys", "quotes", "arrays"],
+)
+def test_json_scan_is_linear_on_pathological_input(text):
+    import time
+
+    start = time.thread_time()
+    parse_json_object(text)
+    # CPU time of this thread: the quadratic regex took 6 s on the first case at 16 KB.
+    assert time.thread_time() - start < 0.1

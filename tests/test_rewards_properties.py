@@ -1,4 +1,5 @@
-"""Bad input: any string yields a breakdown in [0, 1] and never an exception, every reward."""
+"""Bad input: any string yields a breakdown in [0, 1] and never an exception, every reward;
+and the same completion gets the same score every time."""
 
 from __future__ import annotations
 
@@ -17,16 +18,29 @@ from rewards.types import RewardBreakdown
 
 @pytest.fixture(scope="module")
 def db(tmp_path_factory):
-    yield str(build_probe_db(tmp_path_factory.mktemp("prop-db") / "commerce.db"))
+    folder = tmp_path_factory.mktemp("prop-db")
+    build_probe_db(folder / "commerce-b.db", variant=1)
+    yield str(build_probe_db(folder / "commerce.db"))
     sql_exec.close_all()
 
 
+GOLD = {"sentiment": "neutro", "delivery_issue": True, "product_quality_issue": None, "customer_service_issue": False,
+        "would_recommend": None, "main_topic": ["entrega"], "other_topics": []}
+BRIEF = {"occasion": "natal", "occasion_label": "Natal", "product": "panela", "category": "utilidades domésticas",
+         "offer": "cupom NATAL20 com 20% off", "audience": "clientes de SP", "tone": "acolhedor", "ticket": "R$ 99,90"}
+SUMMARY = ["Resumo dos dados em SP (pedidos de 2017-01-01 a 2018-08-29):", "Pedidos: 1.234; ticket médio: R$ 98,70"]
+SQL_META = {"reference_sql": "SELECT COUNT(*) FROM orders", "reference_answer": "[[30]]", "order_matters": False,
+            "question": "Quantos pedidos existem?"}
 META = {
-    "extraction": {"rating": 3},
-    "sql_qa": {"reference_sql": "SELECT COUNT(*) FROM orders", "reference_answer": "[[30]]"},
+    "extraction": {"rating": 3, "gold": GOLD, "review": "Demorou, mas chegou bem embalado."},
+    "sql_qa": SQL_META,
+    "sql_qa_recipe": {k: SQL_META[k] for k in ("reference_sql", "reference_answer")},
     "sql_qa_heuristic": {},
-    "insights": {},
-    "push": {"max_chars": 120},
+    "insights": {"data_summary": SUMMARY, "request": "Analise a recompra em SP.", "prompt_text": "Resumo"},
+    "push": {"max_chars": 120, "brief": BRIEF, "prompt_text": "Briefing da campanha"},
+    "extraction_recipe": {"rating": 3},
+    "insights_recipe": {},
+    "push_recipe": {"max_chars": 120},
 }
 
 
@@ -39,12 +53,18 @@ def _check(b: RewardBreakdown, reward) -> None:
     json.dumps(b.to_dict())  # serialisable (surrogates are escaped, not fatal)
 
 
+def _with_db(name: str, db: str) -> dict:
+    meta = dict(META[name])
+    if name in ("sql_qa", "sql_qa_recipe"):
+        meta["db_path"] = db
+        if name == "sql_qa":
+            meta["db_path_b"] = db.replace("commerce.db", "commerce-b.db")
+    return meta
+
+
 def _score_all(text: str, db: str) -> None:
     for name, reward in REWARDS.items():
-        meta = dict(META[name])
-        if name == "sql_qa":
-            meta["db_path"] = db
-        _check(reward.score(text, **meta), reward)
+        _check(reward.score(text, **_with_db(name, db)), reward)
 
 
 any_text = st.one_of(
@@ -112,5 +132,12 @@ def test_non_string_completions_are_accepted(db):
 
 def _score_all_obj(completion, db) -> None:
     for name, reward in REWARDS.items():
-        meta = {**META[name], **({"db_path": db} if name == "sql_qa" else {})}
-        _check(reward.score(completion, **meta), reward)
+        _check(reward.score(completion, **_with_db(name, db)), reward)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(text=st.one_of(any_text, structured))
+def test_the_same_completion_gets_the_same_score(db, text):
+    for name, reward in REWARDS.items():
+        meta = _with_db(name, db)
+        assert reward.score(text, **meta).to_dict() == reward.score(text, **meta).to_dict()

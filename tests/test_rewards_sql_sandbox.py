@@ -1,4 +1,6 @@
-"""The SQL sandbox: hostile queries leave the database byte-identical and stop in time."""
+"""The SQL sandbox: hostile queries leave the database byte-identical and stop in time; the
+operation budget stops a query at the same point on every run; no single function call at
+the length limit runs long; the tables a query reads are known."""
 
 from __future__ import annotations
 
@@ -42,6 +44,10 @@ HOSTILE = [
 ]
 
 
+# About 40 ms of the simplest VM loop on this machine: far more than any probe query needs.
+BUDGET = 2_000_000
+
+
 @pytest.fixture
 def db(tmp_path):
     path = build_probe_db(tmp_path / "commerce.db")
@@ -67,7 +73,7 @@ def test_hostile_sql_leaves_database_identical_and_returns_in_time(db, tmp_path,
     before = _digest(db)
     files_before = sorted(os.listdir(tmp_path))
     start, cpu_start = time.perf_counter(), time.thread_time()
-    result = sql_exec.run_readonly(db, sql, time_limit_ms=200)
+    result = sql_exec.run_readonly(db, sql, budget_ops=BUDGET)
     elapsed, cpu = time.perf_counter() - start, time.thread_time() - cpu_start
     _assert_in_time(sql, elapsed, cpu, 0.25)
     assert _digest(db) == before
@@ -77,15 +83,85 @@ def test_hostile_sql_leaves_database_identical_and_returns_in_time(db, tmp_path,
     assert result.ok or result.error
 
 
-def test_endless_recursion_is_reported_as_a_timeout(db):
+def test_endless_recursion_stops_at_the_operation_budget_the_same_way_every_time(db):
     sql = "WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r) SELECT count(*) FROM r"
     cpu_start = time.thread_time()
-    result = sql_exec.run_readonly(db, sql, time_limit_ms=100)
-    assert not result.ok and result.timed_out and "time limit" in result.error
-    _assert_in_time(sql, result.elapsed_ms / 1000, time.thread_time() - cpu_start, 0.15)
+    result = sql_exec.run_readonly(db, sql, budget_ops=BUDGET)
+    assert not result.ok and result.stopped == "budget" and "operation budget" in result.error
+    _assert_in_time(sql, result.elapsed_ms / 1000, time.thread_time() - cpu_start, 0.25)
+    # Counted in SQLite operations, not milliseconds: a second run stops at the same step,
+    # however busy the machine is.
+    again = sql_exec.run_readonly(db, sql, budget_ops=BUDGET)
+    assert again.ops == result.ops and again.stopped == "budget"
     # The cached connection is usable afterwards.
-    again = sql_exec.run_readonly(db, "SELECT count(*) FROM orders")
-    assert again.ok and again.rows == [(30,)]
+    after = sql_exec.run_readonly(db, "SELECT count(*) FROM orders")
+    assert after.ok and after.rows == [(30,)] and after.tables == frozenset({"orders"})
+
+
+def test_the_wall_clock_deadline_is_only_a_safety_net(db):
+    sql = "WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r) SELECT count(*) FROM r"
+    result = sql_exec.run_readonly(db, sql, budget_ops=10**12, deadline_ms=50)
+    assert not result.ok and result.stopped == "deadline" and "deadline" in result.error
+    # A deadline stop depends on the machine: it is never cached; a budget stop is.
+    assert sql_exec.run_readonly(db, sql, budget_ops=10**12, deadline_ms=50, cache=True) is not \
+        sql_exec.run_readonly(db, sql, budget_ops=10**12, deadline_ms=50, cache=True)
+    first = sql_exec.run_readonly(db, sql, budget_ops=BUDGET, cache=True)
+    assert sql_exec.run_readonly(db, sql, budget_ops=BUDGET, cache=True) is first
+
+
+# The built-ins whose time grows fastest with their arguments, at the 64 KB length limit:
+# each single call must stay short, because nothing can interrupt SQLite inside one call.
+SLOW_CALLS = [
+    "SELECT instr(printf('%.*c', 64000, 'a'), printf('%.*c', 32000, 'a') || 'b')",
+    "SELECT length(replace(printf('%.*c', 64000, 'a'), printf('%.*c', 32000, 'a') || 'b', 'x'))",
+    "SELECT length(trim(printf('%.*c', 64000, 'a'), printf('%.*c', 5400, 'b') || 'a'))",
+    "SELECT length(ltrim(printf('%.*c', 64000, 'a'), printf('%.*c', 5400, 'b') || 'a'))",
+    "SELECT length(rtrim(printf('%.*c', 64000, 'a'), printf('%.*c', 5400, 'b') || 'a'))",
+    "SELECT printf('%.*c', 64000, 'a') LIKE '%a%a%a%a%a%a%a%a%a%a%a%a%a%a%a%a%a%a%a%b'",
+    "SELECT printf('%.*c', 64000, 'a') GLOB '*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*b'",
+    "SELECT printf('%.*c', 64000, 'a') LIKE printf('%%%.*c%%b', 900, 'a')",
+    "SELECT length(printf('%.*c', 1000000, 'a'))",
+    "SELECT instr(printf('%.*c', 1000000, 'a'), 'b')",
+    "SELECT zeroblob(1000000000)",
+]
+
+
+@pytest.mark.parametrize("sql", SLOW_CALLS)
+def test_no_single_function_call_at_the_length_limit_runs_long(db, sql):
+    cpu_start = time.thread_time()
+    start = time.perf_counter()
+    result = sql_exec.run_readonly(db, sql)
+    _assert_in_time(sql, time.perf_counter() - start, time.thread_time() - cpu_start, 0.1)
+    assert result.ok or "too big" in result.error or "pattern" in result.error
+
+
+def test_trim_with_a_character_set_is_the_builtin_made_linear(db):
+    result = sql_exec.run_readonly(db, "SELECT trim('xxabcxx', 'x'), ltrim('aab', 'a'), rtrim('baa', 'a'), "
+                                       "trim('  oi  '), trim(NULL, 'a'), trim('abc', NULL)")
+    assert result.rows == [("abc", "b", "b", "oi", None, None)]
+
+
+def test_the_tables_a_query_reads_are_known(db):
+    assert sql_exec.run_readonly(db, "SELECT 50.0").tables == frozenset()
+    join = sql_exec.run_readonly(db, "SELECT count(*) FROM orders o JOIN customers c ON c.customer_id = o.customer_id")
+    assert join.tables == {"orders", "customers"}
+    typed = sql_exec.run_readonly(db, "SELECT * FROM (VALUES (1), (2)) WHERE EXISTS (SELECT 1 FROM orders)")
+    assert typed.ok and typed.tables == {"orders"}
+
+
+def test_run_pair_runs_on_both_databases(db, tmp_path):
+    import sqlite3
+
+    other = tmp_path / "other.db"
+    conn = sqlite3.connect(other)
+    conn.execute("CREATE TABLE orders (order_id TEXT)")
+    conn.executemany("INSERT INTO orders VALUES (?)", [("a",), ("b",)])
+    conn.commit()
+    conn.close()
+    a, b = sql_exec.run_pair(db, other, "SELECT count(*) FROM orders")
+    assert a.rows == [(30,)] and b.rows == [(2,)]
+    a, none = sql_exec.run_pair(db, None, "SELECT count(*) FROM orders")
+    assert a.rows == [(30,)] and none is None
 
 
 def test_result_size_is_bounded(db):
@@ -127,6 +203,6 @@ def test_hostile_completions_through_the_reward(db):
     before = _digest(db)
     for sql in HOSTILE[:8]:
         b = reward.score(f"```sql\n{sql};\n```\nPronto: removi 3 pedidos dos clientes.",
-                         reference_answer="[[23]]", db_path=str(db))
+                         reference_answer="[[23]]", db_path=str(db), db_path_b=str(db))
         assert b.components["sql_runs"] == 0.0 and b.components["sql_correct"] == 0.0
     assert _digest(db) == before

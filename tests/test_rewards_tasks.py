@@ -1,4 +1,6 @@
-"""The four task rewards: components, weights, the recipe's rules and its planted bugs."""
+"""The task rewards: the registry, the recipe's rewards kept under their own names, and the
+grounded defaults for extraction, push and insights, each judged against what its prompt
+knows (sql_qa: tests/test_rewards_sql_qa.py)."""
 
 from __future__ import annotations
 
@@ -10,30 +12,25 @@ import pytest
 from rewards import schema
 from rewards.extraction import make_extraction_reward
 from rewards.insights import make_insights_reward
-from rewards.probe_db import build_probe_db
-from rewards.push import length_score, make_push_reward
-from rewards.registry import REWARDS, default_reward_name, get_reward, score
-from rewards.sql_compare import compare_results, is_ordered, parse_reference_answer
-from rewards.sql_qa import make_sql_reward
+from rewards.push import make_push_reward
+from rewards.recipe.extraction import make_extraction_recipe_reward
+from rewards.recipe.push import length_score
+from rewards.registry import RECIPE_REWARDS, REWARDS, default_reward_name, get_reward, score
 from rewards.types import TASKS, RewardBreakdown
 
 GOOD = schema.example_json()
 
-
-@pytest.fixture(scope="module")
-def probe_db(tmp_path_factory):
-    return build_probe_db(tmp_path_factory.mktemp("rewards-db") / "commerce.db")
-
-
 # ---------------------------------------------------------------- registry
 
 
-def test_registry_names_defaults_and_unknown():
-    assert set(REWARDS) == {"extraction", "sql_qa", "sql_qa_heuristic", "insights", "push"}
+def test_registry_names_defaults_and_the_recipes_rewards():
+    assert set(REWARDS) == {"extraction", "sql_qa", "insights", "push", "extraction_recipe", "sql_qa_recipe",
+                            "sql_qa_heuristic", "insights_recipe", "push_recipe"}
     for task in TASKS:
-        assert default_reward_name(task) == task
-        assert get_reward(task).task == task
-    with pytest.raises(KeyError, match="valid rewards: extraction, sql_qa, sql_qa_heuristic, insights, push"):
+        assert default_reward_name(task) == task and get_reward(task).task == task
+        recipe = get_reward(RECIPE_REWARDS[task])
+        assert recipe.task == task and recipe.version != get_reward(task).version
+    with pytest.raises(KeyError, match="valid rewards: extraction, sql_qa, insights, push, extraction_recipe"):
         get_reward("sql")
     with pytest.raises(ValueError, match="valid tasks"):
         default_reward_name("chat")
@@ -41,267 +38,272 @@ def test_registry_names_defaults_and_unknown():
     assert isinstance(b, RewardBreakdown) and set(b.components) == set(get_reward("push").components)
 
 
-def test_breakdown_total_is_clamped_and_components_sum_before_clamp():
+def test_breakdown_total_is_clamped_and_components_sum_to_it():
     assert RewardBreakdown(1.7, {}).total == 1.0
     assert RewardBreakdown(-0.2, {}).total == 0.0
     assert RewardBreakdown(float("nan"), {}).total == 0.0
-    assert RewardBreakdown.make(-0.1, {"a": -0.1}, ["x"]).total == 0.0
     for name, reward in REWARDS.items():
         assert abs(sum(w for w in reward.weights.values() if w > 0) - 1.0) < 1e-9, name
+    b = get_reward("extraction").score(json.dumps({**GOOD, "sentiment": "positivo"}), rating=1)
+    assert sum(b.components.values()) == pytest.approx(b.total) == pytest.approx(0.30)
+
+
+# ---------------------------------------------------------------- the recipe's rewards, as they were
+
+
+def test_recipe_extraction_never_reads_the_review():
+    r = get_reward("extraction_recipe")
+    perfect = r.score(json.dumps(GOOD), rating=2)
+    assert perfect.total == pytest.approx(1.0)
+    assert r.score(json.dumps({**GOOD, "sentiment": "positivo"}), rating=1).total == pytest.approx(0.8)
+    assert r.score(json.dumps({**GOOD, "sentiment_score": True})).components["value_validity"] == \
+        pytest.approx(0.40 * 8 / 9)
+    buggy = make_extraction_recipe_reward(normalise_decimals=False, strict_int=False)
+    decimal = json.dumps(GOOD).replace('"confidence": 0.9', '"confidence": 0,9')
+    assert r.score(decimal).total == pytest.approx(1.0) and buggy.score(decimal).total < 0.9
+
+
+def test_recipe_push_and_insights_never_read_their_prompt():
+    assert get_reward("push_recipe").score("de do da ç 1").total == pytest.approx(1.0, abs=0.05)
+    bullet = "## Recomendações\n" + "\n".join(["- Recomendamos priorizar e melhorar a entrega aos clientes."] * 9)
+    assert get_reward("insights_recipe").score(bullet + " palavra" * 60).total > 0.9
 
 
 # ---------------------------------------------------------------- extraction
 
-
-def test_schema_has_ten_fields_nine_checked():
-    assert len(schema.EXTRACTION_FIELDS) == 10 and len(set(schema.FIELD_NAMES)) == 10
-    assert len(schema.CHECKED_FIELDS) == 9
-    for f in schema.EXTRACTION_FIELDS:
-        assert {"name", "type", "allowed", "checked", "description"} <= set(f)
-    assert "sentiment_score" in schema.describe_schema()
-
-
-def test_extraction_perfect_partial_and_missing():
-    r = get_reward("extraction")
-    perfect = r.score(json.dumps(GOOD), rating=2)
-    assert perfect.total == pytest.approx(1.0) and perfect.notes == ()
-    partial = {k: v for k, v in GOOD.items() if k not in ("summary", "confidence")}
-    b = r.score(json.dumps(partial))
-    assert b.components["completeness"] == pytest.approx(0.30 * 8 / 10)
-    assert b.components["value_validity"] == pytest.approx(0.40 * 7 / 9)
-    assert any("missing summary, confidence" in n for n in b.notes)
-    none = r.score("O cliente gostou do produto.")
-    assert none.total == 0.0 and "json_valid: no JSON object found" in none.notes
+REVIEW = "A toalha chegou rasgada e com duas semanas de atraso. Não recomendo."
+GOLD = {"sentiment": "negativo", "delivery_issue": True, "product_quality_issue": True,
+        "customer_service_issue": False, "would_recommend": False, "main_topic": ["qualidade", "embalagem"],
+        "other_topics": ["entrega"]}
+RIGHT = {"sentiment": "negativo", "sentiment_score": 1, "delivery_issue": True, "product_quality_issue": True,
+         "customer_service_issue": False, "would_recommend": False, "main_topic": "qualidade",
+         "summary": "Toalha chegou rasgada e atrasada.", "confidence": 0.9, "product_mentioned": "toalha"}
+META = {"rating": 1, "gold": GOLD, "review": REVIEW}
 
 
-def test_extraction_integer_and_string_echo_rules():
-    r = get_reward("extraction")
-    as_bool = r.score(json.dumps({**GOOD, "sentiment_score": True}))
-    assert as_bool.components["value_validity"] == pytest.approx(0.40 * 8 / 9)
-    as_float = r.score(json.dumps({**GOOD, "sentiment_score": 4.5}))
-    assert as_float.components["value_validity"] == pytest.approx(0.40 * 8 / 9)
-    echo = r.score(json.dumps({**GOOD, "delivery_issue": "delivery_issue", "summary": "summary"}))
-    assert echo.components["value_validity"] == pytest.approx(0.40 * 7 / 9)
-    assert any("echoes the schema" in n for n in echo.notes)
-    # Enum values are accent- and case-insensitive; booleans must be JSON booleans.
-    ok = r.score(json.dumps({**GOOD, "main_topic": "Preço", "sentiment": "NEGATIVO"}))
-    assert ok.components["value_validity"] == pytest.approx(0.40)
-    assert r.score(json.dumps({**GOOD, "would_recommend": "false"})).components["value_validity"] < 0.40
+def _ext(obj, **meta):
+    return get_reward("extraction").score(json.dumps(obj, ensure_ascii=False), **{**META, **meta})
 
 
-def test_extraction_rating_penalty_only_on_contradiction():
-    r = get_reward("extraction")
-    positive = json.dumps({**GOOD, "sentiment": "positivo"})
-    assert r.score(positive, rating=1).components["rating_penalty"] == -0.20
-    assert r.score(positive, rating=5).components["rating_penalty"] == 0.0
-    assert r.score(json.dumps(GOOD), rating=5).components["rating_penalty"] == -0.20  # negativo vs 5 stars
-    assert r.score(json.dumps({**GOOD, "sentiment": "neutro"}), rating=1).components["rating_penalty"] == 0.0
-    assert r.score(positive).components["rating_penalty"] == 0.0  # no rating given
+def test_extraction_right_answer_and_its_components():
+    b = _ext(RIGHT)
+    assert b.total == pytest.approx(1.0) and b.notes == ()
+    assert b.components["correctness"] == pytest.approx(0.50) and b.components["sentiment"] == pytest.approx(0.20)
+
+
+def test_extraction_correctness_follows_the_gold_labels():
+    one_wrong = _ext({**RIGHT, "customer_service_issue": True})
+    assert one_wrong.components["correctness"] == pytest.approx(0.50 * (1 - (25 / 3) / 50))
+    assert any("customer_service_issue" in n for n in one_wrong.notes)
+    side_topic = _ext({**RIGHT, "main_topic": "entrega"})  # a topic of another theme: half
+    assert side_topic.components["correctness"] == pytest.approx(0.50 * (1 - 10 / 50))
+    # A label the gold leaves open is not scored either way.
+    open_gold = {**GOLD, "delivery_issue": None}
+    assert _ext({**RIGHT, "delivery_issue": False}, gold=open_gold).components["correctness"] == pytest.approx(0.50)
+    flipped = _ext({**RIGHT, "delivery_issue": False, "product_quality_issue": False,
+                    "customer_service_issue": True, "would_recommend": True, "main_topic": "preco"})
+    assert flipped.total <= 0.35 and any("most labels contradict" in n for n in flipped.notes)
+
+
+def test_extraction_star_rating_contradiction_caps_the_total():
+    for obj in ({**RIGHT, "sentiment": "positivo"}, {**RIGHT, "sentiment_score": 5}):
+        b = _ext(obj)
+        assert b.total == pytest.approx(0.30) and b.components["cap"] < 0
+    # Neutral on a 2-star review is half right, not a contradiction.
+    b = _ext({**RIGHT, "sentiment": "neutro", "sentiment_score": 2}, rating=2)
+    assert b.components["sentiment"] == pytest.approx(0.20 * (0.6 * 0.5 + 0.4)) and b.components["cap"] == 0
     with pytest.raises(ValueError, match="rating must be an integer from 1 to 5"):
-        r.score(positive, rating=7)
-    with pytest.raises(ValueError, match="rating"):
-        r.score(positive, rating=True)
+        _ext(RIGHT, rating=7)
+
+
+def test_extraction_cross_field_consistency():
+    b = _ext({**RIGHT, "would_recommend": True}, gold={**GOLD, "would_recommend": None})
+    assert b.components["consistency"] == pytest.approx(-0.05)
+    assert any("would_recommend true with sentiment negativo" in n for n in b.notes)
+
+
+def test_extraction_summary_must_be_about_the_review_and_not_the_schema():
+    for summary in ("Cliente satisfeito com a compra.", "Resumo da avaliação em uma frase, de 10 a 200 caracteres.",
+                    "xxxxxxxx"):
+        b = _ext({**RIGHT, "summary": summary})
+        assert b.components["summary"] == 0 and b.total <= 0.35, summary
+
+
+def test_extraction_without_gold_labels_is_scored_without_correctness():
+    b = _ext(RIGHT, gold=None)
+    assert b.components["correctness"] == 0 and b.total == pytest.approx(1.0)
+    assert any("no gold labels" in n for n in b.notes)
+    with pytest.raises(ValueError, match="gold.main_topic"):
+        _ext(RIGHT, gold={**GOLD, "main_topic": ["logistica"]})
+
+
+def test_extraction_repaired_json_is_capped_and_form_checks_stay():
+    b = _ext(RIGHT | {"confidence": 0.9}, gold=GOLD)
+    truncated = get_reward("extraction").score(json.dumps(RIGHT)[:-40], **META)
+    assert truncated.total <= 0.30 < b.total
+    as_bool = _ext({**RIGHT, "sentiment_score": True})
+    assert as_bool.components["value_validity"] == pytest.approx(0.05 * 8 / 9)
+    echo = _ext({**RIGHT, "delivery_issue": "delivery_issue"})
+    assert any("delivery_issue" in n for n in echo.notes)
 
 
 def test_extraction_planted_bugs_change_scores_and_versions():
     good, buggy = get_reward("extraction"), make_extraction_reward(normalise_decimals=False, strict_int=False)
-    decimal = json.dumps(GOOD).replace('"confidence": 0.9', '"confidence": 0,9')
-    assert good.score(decimal).total == pytest.approx(1.0)
-    assert buggy.score(decimal).total < 0.9
-    as_bool = json.dumps({**GOOD, "sentiment_score": True})
-    assert buggy.score(as_bool).components["value_validity"] == pytest.approx(0.40)
-    assert good.score(as_bool).components["value_validity"] < 0.40
-    assert buggy.version != good.version
-    assert make_extraction_reward().version == good.version
-
-
-def test_extraction_array_wrapped_object_gets_half_json_credit():
-    b = get_reward("extraction").score(json.dumps([GOOD]))
-    assert b.components["json_valid"] == 0.15 and b.components["completeness"] == pytest.approx(0.30)
-
-
-# ---------------------------------------------------------------- sql_qa
-
-EXPLANATION = ("A consulta conta os pedidos entregues aos clientes. O resultado mostra 23 pedidos, a maior "
-               "parte das vendas do período.")
-COUNT_SQL = "SELECT COUNT(*) FROM orders WHERE order_status = 'delivered'"
-
-
-def test_sql_heuristic_tiers():
-    r = get_reward("sql_qa_heuristic")
-    assert r.components == ("sql_structure", "query_explanation", "concrete_numbers", "domain_coherence")
-    full = r.score(f"```sql\n{COUNT_SQL};\n```\n{EXPLANATION}")
-    assert full.total == pytest.approx(1.0)
-    bare = r.score(f"```sql\n{COUNT_SQL}\n```")
-    assert bare.components["query_explanation"] == pytest.approx(0.125)
-    assert bare.components["concrete_numbers"] == 0.0
-    prose = r.score("Use SQL para descobrir isso.")
-    assert prose.components["query_explanation"] == 0.0 and prose.components["sql_structure"] == 0.0
-
-
-def test_sql_execution_right_wrong_and_broken(probe_db):
-    r = get_reward("sql_qa")
-    meta = {"reference_sql": COUNT_SQL, "reference_answer": "[[23]]", "db_path": str(probe_db)}
-    right = r.score(f"```sql\n{COUNT_SQL}\n```\n{EXPLANATION}", **meta)
-    assert right.components["sql_runs"] == 0.10 and right.components["sql_correct"] == 0.40
-    assert right.total == pytest.approx(1.0)
-    wrong = r.score(f"```sql\n{COUNT_SQL.replace('delivered', 'shipped')}\n```\n{EXPLANATION}", **meta)
-    assert wrong.components["sql_runs"] == 0.10 and wrong.components["sql_correct"] == 0.0
-    assert any("wrong answer" in n for n in wrong.notes)
-    broken = r.score(f"```sql\nSELEC COUNT(*) FROM orders\n```\n{EXPLANATION}", **meta)
-    assert broken.components["sql_runs"] == 0.0 and any("syntax error" in n for n in broken.notes)
-    assert right.total > wrong.total > broken.total
-
-
-def test_sql_reference_from_reference_sql_and_missing_reference(probe_db):
-    r = get_reward("sql_qa")
-    text = f"```sql\n{COUNT_SQL}\n```\n{EXPLANATION}"
-    from_sql = r.score(text, reference_sql=COUNT_SQL, db_path=str(probe_db))
-    assert from_sql.components["sql_correct"] == 0.40
-    unjudged = r.score(text, db_path=str(probe_db))
-    assert unjudged.components["sql_runs"] == 0.10 and unjudged.components["sql_correct"] == 0.0
-    assert any("no reference answer" in n for n in unjudged.notes)
-    with pytest.raises(ValueError, match="reference_answer is not valid JSON"):
-        r.score(text, reference_answer="[[23]", db_path=str(probe_db))
-    with pytest.raises(ValueError, match="reference_sql does not run"):
-        r.score(text, reference_sql="SELECT nope FROM nada", db_path=str(probe_db))
-
-
-def test_sql_missing_database_is_a_note_not_an_exception(tmp_path):
-    text = f"```sql\n{COUNT_SQL}\n```"
-    b = get_reward("sql_qa").score(text, reference_answer="[[23]]", db_path=str(tmp_path / "nada.db"))
-    assert b.components["sql_runs"] == 0.0
-    assert any("database not found" in n and "data build" in n for n in b.notes)
-    from rewards.sql_exec import DatabaseMissing, check_database
-
-    with pytest.raises(DatabaseMissing, match="tucano-audit data build"):
-        check_database(tmp_path / "nada.db")
-
-
-def test_sql_reward_is_pure_the_database_comes_as_an_argument(tmp_path):
-    # No home folder, no default path: without db_path the query is not run, and the note says why.
-    b = get_reward("sql_qa").score(f"```sql\n{COUNT_SQL}\n```", reference_answer="[[23]]")
-    assert b.components["sql_runs"] == 0.0 and b.components["sql_correct"] == 0.0
-    assert any("no database given" in n for n in b.notes)
-    db = build_probe_db(tmp_path / "probe.db")
-    b = get_reward("sql_qa").score(f"```sql\n{COUNT_SQL}\n```", reference_answer="[[23]]", db_path=str(db))
-    assert b.components["sql_correct"] == 0.40
-
-
-def test_compare_results_rules():
-    # Order-insensitive without ORDER BY; order-sensitive with it (outside subqueries).
-    assert compare_results([(1,), (2,)], [(2,), (1,)], ordered=False)[0]
-    ok, reason = compare_results([(1,), (2,)], [(2,), (1,)], ordered=True)
-    assert not ok and "wrong order" in reason
-    assert is_ordered("SELECT a FROM t ORDER BY a") and not is_ordered("SELECT a FROM (SELECT a FROM t ORDER BY a)")
-    assert not is_ordered(None)
-    # Numeric tolerance: rounding to cents matches; 1% off does not.
-    assert compare_results([(123.4567,)], [(123.46,)], ordered=False)[0]
-    assert not compare_results([(124.7,)], [(123.46,)], ordered=False)[0]
-    # Numbers written as text, case and whitespace in text.
-    assert compare_results([("12.50", " SP ")], [(12.5, "sp")], ordered=False)[0]
-    # Extra columns are ignored, missing ones are not; columns may come in any order.
-    ok, reason = compare_results([("beleza", 10, 3.5)], [(10,)], ordered=False)
-    assert ok and "extra column" in reason
-    assert not compare_results([(10,)], [("beleza", 10)], ordered=False)[0]
-    assert compare_results([(10, "beleza"), (7, "moveis")], [("moveis", 7), ("beleza", 10)], ordered=False)[0]
-    # Row pairing matters, not only column contents.
-    assert not compare_results([("a", 1), ("b", 2)], [("a", 2), ("b", 1)], ordered=False)[0]
-    assert not compare_results([(1,)], [(1,), (1,)], ordered=False)[0]
-    assert compare_results([], [], ordered=False)[0]
-    assert compare_results([(None,)], [(None,)], ordered=False)[0]
-    assert not compare_results([(None,)], [(0,)], ordered=False)[0]
-    with pytest.raises(ValueError, match="row 0 is not a list"):
-        parse_reference_answer("[1, 2]")
-
-
-def test_sql_reward_parameters_are_validated():
-    with pytest.raises(ValueError):
-        make_sql_reward(time_limit_ms=0)
-    assert make_sql_reward(execute=False).name == "sql_qa_heuristic"
-    assert make_sql_reward(time_limit_ms=100).version != get_reward("sql_qa").version
-
-
-# ---------------------------------------------------------------- insights
-
-ANALYSIS = "\n".join(
-    ["## Diagnóstico", ""]
-    + ["As vendas de beleza cresceram e os clientes de São Paulo compraram mais produtos no trimestre."] * 6
-    + ["", "## Recomendações", "",
-       "- Priorizar transportadoras mais rápidas.",
-       "- Implementar cupons de recompra.",
-       "- Recomendamos monitorar a nota média por vendedor."]
-)
-
-
-def test_insights_components():
-    r = get_reward("insights")
-    b = r.score(ANALYSIS)
-    assert b.components == {"action_words": 0.40, "length": 0.30, "structure": 0.20, "domain": 0.10}
-    flat = r.score(ANALYSIS.replace("## ", "").replace("- ", ""))
-    assert flat.components["structure"] == 0.0
-    bold = r.score(ANALYSIS.replace("## Diagnóstico", "**Diagnóstico**"))
-    assert bold.components["structure"] == 0.20
-
-
-def test_insights_length_is_in_words():
-    r = get_reward("insights")
-    sentence = "Recomendamos priorizar e melhorar a entrega dos pedidos aos clientes. "
-    n = len(sentence.split())  # 10 words
-    assert r.score(sentence * 5).components["length"] == pytest.approx(0.30 * 5 * n / 100)
-    assert r.score(sentence * 50).components["length"] == 0.30  # 500 words
-    assert r.score(sentence * 120).components["length"] == pytest.approx(0.30 * (1 - 400 / 800))
-    assert r.score(sentence * 170).components["length"] == 0.0
-    # Markdown symbols and numbers are not words.
-    assert r.score("## - ** 123 456 **").components["length"] == 0.0
-    with pytest.raises(ValueError):
-        make_insights_reward(min_words=900)
+    decimal = json.dumps(RIGHT).replace('"confidence": 0.9', '"confidence": 0,9')
+    assert good.score(decimal, **META).total == pytest.approx(1.0)
+    assert buggy.score(decimal, **META).total <= 0.30  # only json-repair reads it: capped
+    as_bool = json.dumps({**RIGHT, "sentiment_score": True})  # True == 1 == the rating
+    assert buggy.score(as_bool, **META).total == pytest.approx(1.0)
+    assert good.score(as_bool, **META).total < 0.95
+    assert buggy.version != good.version and make_extraction_reward().version == good.version
 
 
 # ---------------------------------------------------------------- push
 
-
-def _push_of(n: int) -> str:
-    base = "Ana, seu tênis favorito está com 15% de desconto e frete grátis só hoje. Corra! "
-    text = (base * 4)[: n - 1] + "!"
-    assert len(text.strip()) == n
-    return text
+BRIEF = {"occasion": "dia_das_maes", "occasion_label": "Dia das Mães", "product": "secador",
+         "category": "beleza e saúde", "offer": "cupom MAE15 com 15% off", "audience": "clientes de MG",
+         "tone": "acolhedor", "ticket": "R$ 132,10"}
+FAITHFUL = "Dia das Mães: o secador que ela merece com 15% off no cupom MAE15! Presenteie 💐"
 
 
-def test_push_length_component():
-    r = get_reward("push")
-    assert r.score(_push_of(120)).components["length"] == 0.50
-    assert r.score(_push_of(121)).components["length"] == pytest.approx(0.50 * math.exp(-1 / 16), abs=1e-6)
-    assert r.score(_push_of(200)).components["length"] > 0.0
-    assert r.score(_push_of(201)).components["length"] == 0.0
-    assert length_score(140, 120, 200) < 0.3  # steep
-    # Characters are code points after NFC: a decomposed accent counts once.
-    assert r.score("e\u0301" * 120).components["length"] == 0.50
-    # Per-prompt max_chars from meta.
-    assert r.score(_push_of(100), max_chars=90).components["length"] < 0.50
-    with pytest.raises(ValueError, match="max_chars must be a positive integer"):
-        r.score("oi", max_chars=0)
+def _push(text, **meta):
+    return get_reward("push").score(text, **{"brief": BRIEF, **meta})
 
 
-def test_push_portuguese_creativity_and_formality():
-    r = get_reward("push")
-    good = r.score("Seu pedido chegou! Avalie sua compra e ganhe R$ 10 de desconto na próxima 📦")
-    assert good.total == pytest.approx(1.0)
-    generic = r.score("Confira nossas ofertas")
-    assert generic.components["creativity"] == 0.0  # identical to a template, no hook
-    repeated = r.score("Oferta oferta oferta para você hoje! 50% de desconto")
-    assert repeated.components["creativity"] == 0.0
-    english = r.score("Your order has arrived! Rate it and get $10 off")
-    assert english.components["portuguese"] == 0.0
-    formal = r.score("Prezado cliente, seu pedido foi enviado. Atenciosamente, equipe.")
-    assert formal.components["formal_penalty"] == -0.20
-    assert r.score("Ei, seu pedido foi enviado!").components["formal_penalty"] == 0.0
+def test_push_faithful_to_its_brief():
+    b = _push(FAITHFUL)
+    assert b.total >= 0.99 and b.components["brief"] == pytest.approx(0.45)
+    no_offer = _push("Dia das Mães: o secador que ela merece está te esperando na loja! 💐")
+    assert no_offer.components["brief"] == pytest.approx(0.45 * 0.55) and no_offer.total < b.total
 
 
-def test_push_length_penalty_bug():
+@pytest.mark.parametrize(
+    "text, cap",
+    [
+        ("Aproveite as ofertas especiais da semana na nossa loja! Confira já 🛍️", "names nothing of the brief"),
+        ("Natal chegou: secador com 15% off no cupom MAE15! 🎄", "names another occasion"),
+        ("Dia das Mães: secador com 70% off! 💐", "not in the brief: 70%"),
+        ("Dia das Mães: secador com 15% off, só 3 unidades! 💐", "not in the brief: 3"),
+        ("Estimado cliente, comunicamos que o secador está com 15% off no cupom MAE15. Att., Loja", "formal"),
+        ("DIA DAS MÃES: SECADOR COM 15% OFF NO CUPOM MAE15!!! 💐💐💐💐", "shouting"),
+        ("Olá {nome}, o secador está com 15% off no cupom MAE15!", "placeholder"),
+        ("Mother's Day: get the hair dryer with 15% off using code MAE15 today!", "English"),
+        ("secador secador secador 15% off MAE15 Dia das Mães", "repeats"),
+        ("dia maes secador beleza saude cupom MAE15 15% off oferta aproveite", "keywords"),
+        ("Dia das Mães: o secador que ela merece com 15% off no cup", "stops mid-sentence"),
+    ],
+)
+def test_push_exploits_are_capped(text, cap):
+    b = _push(text, prompt_text="Briefing da campanha")
+    assert b.total <= 0.30 and any(cap in n for n in b.notes), b.notes
+
+
+def test_push_content_words_before_length_and_over_length_cap():
+    assert _push("de do da ç 1").components["length"] < 0.05
+    long = FAITHFUL + " Aproveite também a entrega rápida para todo o estado."
+    assert len(long) > 120 and _push(long).total < _push(FAITHFUL).total
+    assert _push(" ".join([FAITHFUL] * 3)).total <= 0.30
+    assert length_score(140, 120, 200) < 0.3
+    assert _push("e\u0301" * 120).components["length"] < 0.05  # one content word: length barely pays
+
+
+def test_push_prompt_copy_is_capped():
+    prompt = ("Briefing da campanha\n- Ocasião: Dia das Mães\n- Público: clientes de MG\n- Produto em destaque: "
+              "secador (beleza e saúde)\n- Oferta: cupom MAE15 com 15% off")
+    assert _push(prompt[:118], prompt_text=prompt).total <= 0.20
+
+
+def test_push_without_a_brief_is_scored_without_fidelity_and_the_length_bug():
+    b = get_reward("push").score(FAITHFUL)
+    assert b.components["brief"] == 0 and any("no campaign brief" in n for n in b.notes)
     buggy = make_push_reward(length_penalty=False)
-    assert buggy.score(_push_of(121)).total == pytest.approx(buggy.score(_push_of(120)).total, abs=0.05)
-    assert buggy.score(_push_of(300)).components["length"] == 0.50
+    long = " ".join([FAITHFUL.replace("!", ".")] + ["Entrega rápida para todo o estado, troca grátis."])
+    assert buggy.score(long, brief=BRIEF).total > _push(long).total
     assert buggy.version != get_reward("push").version
     with pytest.raises(ValueError):
         make_push_reward(max_chars=120, hard_limit=100)
+    with pytest.raises(ValueError, match="max_chars must be a positive integer"):
+        _push("oi", max_chars=0)
+    with pytest.raises(ValueError, match="brief must be an object"):
+        _push("oi", brief="Natal")
+    assert math.isfinite(_push("").total) and _push("").total == 0.0
+
+
+# ---------------------------------------------------------------- insights
+
+SUMMARY = ["Resumo dos dados em Minas Gerais (MG) (pedidos de 2016-09-04 a 2018-08-29):",
+           "Pedidos: 11.354; receita de produtos: R$ 1.402.115,77; ticket médio: R$ 123,49",
+           "Clientes únicos: 10.878; compraram mais de uma vez: 3,1%",
+           "Clientes sem comprar há mais de 180 dias (até 2018-08-29): 61,4%"]
+REQUEST = "Proponha uma estratégia de reengajamento para os clientes inativos em Minas Gerais (MG): quais " \
+          "segmentos priorizar, que ações e canais usar e como medir o resultado."
+ANALYSIS = """## Diagnóstico
+
+Em Minas Gerais, 61,4% dos clientes não compram há mais de 180 dias e só 3,1% compraram mais de uma vez, com \
+ticket médio de R$ 123,49. O reengajamento dos inativos é a maior alavanca para a receita.
+
+## Recomendações
+
+- Priorizar os segmentos de inativos com ticket acima da média, com ofertas por canal de e-mail e push.
+- Sugerimos testar cupons de retorno por 30 dias e medir a recompra contra um grupo de controle.
+- Deveríamos rever a frequência das mensagens para não cansar os clientes que ainda compram.
+
+## Como medir
+
+Acompanhar mês a mês a taxa de recompra e a parcela de inativos, comparando os canais usados."""
+
+
+def _ins(text, **meta):
+    return get_reward("insights").score(text, **{"data_summary": SUMMARY, "request": REQUEST, **meta})
+
+
+def test_insights_grounded_analysis_scores_high():
+    b = _ins(ANALYSIS)
+    assert b.total >= 0.9 and b.components["grounding"] == pytest.approx(0.30)
+    assert b.components["recommendations"] == pytest.approx(0.25) and b.components["coverage"] > 0.1
+
+
+def test_insights_invented_figures_and_no_figures():
+    invented = ANALYSIS.replace("61,4%", "72,8%").replace("3,1%", "9,7%").replace("R$ 123,49", "R$ 310,00")
+    assert _ins(invented).total <= 0.35 and _ins(invented).components["invented"] < 0
+    rounded = ANALYSIS.replace("61,4%", "61%").replace("R$ 123,49", "R$ 123")
+    assert _ins(rounded).components["grounding"] == pytest.approx(0.30)
+    no_figures = "\n".join(line for line in ANALYSIS.splitlines() if not any(c.isdigit() for c in line))
+    assert _ins(no_figures).total <= 0.35
+
+
+def test_insights_form_and_length_alone_earn_at_most_a_third():
+    filler = "\n".join(["## Contexto", "", "Este tema merece atenção da equipe ao longo do tempo e em várias áreas.",
+                        "", "## Pontos", "", *[f"- Ponto número {w} que a equipe deve observar com calma e método."
+                                                for w in ("um", "dois", "três", "quatro", "cinco", "seis")]]) * 2
+    assert _ins(filler).total <= 0.35
+
+
+def test_insights_copies_repeats_english_salad_and_cuts():
+    assert _ins("## Análise\n" + "\n".join(f"- {line}" for line in SUMMARY) + "\n" + REQUEST).total <= 0.25
+    bullet = "- Recomendamos priorizar os clientes inativos de MG com 61,4% sem comprar."
+    assert _ins("## Recomendações\n" + "\n".join([bullet] * 9)).total <= 0.30
+    english = ("## Diagnosis\nIn Minas Gerais 61,4% of the customers have not bought in the last 180 days and "
+               "only 3,1% bought more than once. We recommend prioritizing the inactive segments with the "
+               "highest ticket and measuring the repurchase rate.")
+    assert _ins(english).total <= 0.20
+    salad = "## Análise\n" + " ".join(["reengajamento inativos segmentos canais priorizar medir 61,4% 3,1%"] * 4)
+    assert _ins(salad).total <= 0.30
+    assert _ins(ANALYSIS[: len(ANALYSIS) // 2].rstrip(" .")).total <= 0.35
+
+
+def test_insights_verbs_of_recommendation():
+    from rewards.lexicon import RECOMMEND_STEMS, words
+
+    for verb in ("deveríamos", "devemos", "rever", "medir", "sugerimos", "priorizar", "recomendamos", "melhorar",
+                 "aumentar", "lançar"):
+        assert RECOMMEND_STEMS.matches(set(words(verb))), verb
+    assert not RECOMMEND_STEMS.matches(set(words("o melhor mês teve aumento e lançamento")))
+
+
+def test_insights_without_summary_and_parameters():
+    b = get_reward("insights").score(ANALYSIS)
+    assert b.components["grounding"] == 0 and any("no data summary" in n for n in b.notes)
+    assert make_insights_reward(max_words=900).version != get_reward("insights").version
+    with pytest.raises(ValueError):
+        make_insights_reward(min_words=900)

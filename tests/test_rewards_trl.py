@@ -36,7 +36,7 @@ def test_reward_func_returns_none_for_other_tasks_and_reads_meta():
     out = f(prompts=prompts, completions=completions, task=["extraction", "push", "extraction"],
             rating=[5, None, 2], topic=[None, "x", None], **extra)
     assert out[1] is None
-    assert out[0] == pytest.approx(0.8)  # negativo JSON, 5-star rating: penalty read from the column
+    assert out[0] == pytest.approx(0.3)  # negativo JSON, 5-star rating: the contradiction cap, read from the column
     assert out[2] == 0.0
     push = trl_reward_func("push")(prompts=prompts, completions=completions,
                                    task=["extraction", "push", "extraction"], max_chars=[None, 120, None])
@@ -71,12 +71,16 @@ def test_bad_batches_raise_clear_errors():
 def test_component_funcs_names_values_and_weights():
     funcs = trl_component_funcs("extraction")
     assert [f.__name__ for f in funcs] == [
-        "reward_extraction__json_valid", "reward_extraction__completeness",
-        "reward_extraction__value_validity", "reward_extraction__rating_penalty"]
+        "reward_extraction__json_valid", "reward_extraction__completeness", "reward_extraction__value_validity",
+        "reward_extraction__sentiment", "reward_extraction__correctness", "reward_extraction__summary",
+        "reward_extraction__consistency", "reward_extraction__cap"]
     prompts, completions, extra = _batch()
     cols = {"task": ["extraction", "push", "extraction"], "rating": [5, None, 2], **extra}
     values = [f(prompts=prompts, completions=completions, **cols) for f in funcs]
-    assert [v[0] for v in values] == [0.30, 0.30, pytest.approx(0.40), -0.20]
+    # No gold labels or review in these columns: correctness and summary are not scored and
+    # the form and sentiment share their weight; the 5-star "negativo" hits the 0.30 cap.
+    form = pytest.approx(0.05 / 0.35)
+    assert [v[0] for v in values] == [form, form, form, 0.0, 0.0, 0.0, 0.0, pytest.approx(0.30 - 3 * 0.05 / 0.35)]
     assert all(v[1] is None for v in values)
     # The components of a row sum to its total (before clamping).
     total = trl_reward_func("extraction")(prompts=prompts, completions=completions, **cols)
@@ -85,16 +89,21 @@ def test_component_funcs_names_values_and_weights():
     tasks = ["extraction", "push"]
     assert [f.__name__ for f in trl_reward_funcs(tasks)] == ["reward_extraction", "reward_push"]
     per = trl_reward_funcs(tasks, per_component=True)
-    assert len(per) == 8 and per[-1].__name__ == "reward_push__formal_penalty"
+    assert len(per) == 13 and per[-1].__name__ == "reward_push__cap"
     assert trl_reward_weights(tasks) == [1.0, 1.0]
-    assert trl_reward_weights(tasks, per_component=True) == [0.30, 0.30, 0.40, 0.20, 0.50, 0.30, 0.20, 0.20]
+    assert trl_reward_weights(tasks, per_component=True) == [0.05, 0.05, 0.05, 0.20, 0.50, 0.15, 0.10, 1.0,
+                                                             0.20, 0.15, 0.45, 0.20, 1.0]
 
 
 def test_adapter_accepts_reward_objects_and_sql_meta(tmp_path):
     buggy = make_push_reward(length_penalty=False, name="push_no_length")
     f = trl_reward_func(buggy)
     assert f.__name__ == "reward_push_no_length"
-    assert f(prompts=["x"], completions=["Oi! " + "a" * 300], task=["push"])[0] >= 0.5
+    long_push = (PUSH + " Aproveite também as novidades da semana na loja, com entrega rápida para todo o Brasil e "
+                 "condições exclusivas no pagamento. Não deixe para depois: as melhores peças da temporada acabam "
+                 "logo e o estoque é limitado!")  # over 300 characters
+    assert f(prompts=["x"], completions=[long_push], task=["push"])[0] >= \
+        trl_reward_func("push")(prompts=["x"], completions=[long_push], task=["push"])[0] + 0.15
 
     db = build_probe_db(tmp_path / "commerce.db")
     sql = "```sql\nSELECT COUNT(*) FROM orders\n```\nSão 30 pedidos de clientes no total da loja."

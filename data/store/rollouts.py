@@ -13,7 +13,7 @@ import hashlib
 import json
 import math
 
-from data.prompts import reward_meta
+from data.prompts import FIELDS, reward_meta
 from data.store import assignment
 from data.store.errors import InvalidInput
 from data.store.values import dumps, utcnow
@@ -22,7 +22,7 @@ from rewards.types import TASKS
 
 PROMPT_FIELDS = ("prompt_id", "task", "prompt", "messages", "split")
 # Prompt-row fields kept in prompts.meta (and handed to data.prompts.reward_meta).
-PROMPT_META_FIELDS = ("stratum", "rating", "reference_sql", "reference_answer", "topic")
+PROMPT_META_FIELDS = tuple(f for f in FIELDS if f not in PROMPT_FIELDS)  # what a prompt row knows beyond its text
 ROLLOUT_FIELDS = ("prompt_id", "model_id", "checkpoint_id", "gen_params", "sample_index", "completion",
                   "prompt_tokens", "completion_tokens", "truncated", "source", "batch_id")
 REWARD_FIELDS = ("reward_name", "reward_total", "reward_components", "reward_notes", "reward_version")

@@ -239,7 +239,8 @@ def _score(plan: Plan, row: dict, text: str):
 
 def _stored_meta(row: dict) -> dict:
     meta = dict(reward_meta(row))
-    meta.pop("db_path", None)  # machine-specific; the reward falls back to the home's commerce.db
+    for k in ("db_path", "db_path_b", "prompt_text"):  # machine-specific, or the messages again
+        meta.pop(k, None)
     for k in ("stratum", "topic", "rating"):
         if row.get(k) is not None:
             meta[k] = row[k]

@@ -8,12 +8,13 @@ which keeps a brief sample of what the policy wrote for the monitor's hacking al
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
 from data import paths
-from data.prompts import load_prompts
-from rewards.trl_adapter import trl_component_funcs, trl_reward_func
+from data.prompts import load_prompts, reward_meta
+from rewards.trl_adapter import META_COLUMN, trl_component_funcs, trl_reward_func
 from rewards.versions import reward_version
 from train.grpo.callbacks import RewardNames
 from train.grpo.config import TrainingError, reward_plan
@@ -69,11 +70,9 @@ def to_dataset(rows: list[dict], db_path: str | None):
     """A datasets.Dataset whose columns TRL hands to the reward functions as keyword arguments."""
     from datasets import Dataset
 
-    columns = ("prompt", "task", "prompt_id", "rating", "reference_sql", "reference_answer", "topic")
-    records = [{k: row.get(k) for k in columns} for row in rows]
-    if db_path:
-        for r in records:
-            r["db_path"] = db_path
+    records = [{"prompt": row["prompt"], "task": row["task"], "prompt_id": row["prompt_id"],
+                META_COLUMN: json.dumps(reward_meta(row, db_path=db_path), ensure_ascii=False, default=str)}
+               for row in rows]
     return Dataset.from_list(records)
 
 

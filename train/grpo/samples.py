@@ -35,9 +35,10 @@ import random
 from collections.abc import Callable
 
 from rewards.parsing import completion_text
+from rewards.trl_adapter import META_COLUMN, row_meta
 
 SAMPLES_FILE = "samples.jsonl"  # in the run folder: one line per logging step
-ROW_FIELDS = ("prompt_id", "task", "rating", "topic", "reference_sql", "reference_answer")
+ROW_FIELDS = ("prompt_id", "task")  # beside the reward meta column
 NGRAM = 3
 MAX_TEXT = 1000   # characters of a completion kept as an example
 PER_TASK = 6      # random examples kept per task and logging step
@@ -113,7 +114,9 @@ class CompletionSampler:
         for i, (completion, reward) in enumerate(zip(completions, rewards, strict=True)):
             if reward is None or not math.isfinite(reward):
                 continue  # another task's row (or a row the reward could not score)
-            row = {k: columns[k][i] for k in ROW_FIELDS if k in columns and columns[k][i] is not None}
+            # The prompt row as the reward saw it: its ids and its reward meta (for the examples
+            # shown with an alarm, and for an exploit-family check of the kept completions).
+            row = dict(row_meta({k: columns[k] for k in (META_COLUMN, *ROW_FIELDS) if k in columns}, i))
             tokens = len(ids[i]) if ids is not None else None
             self.tasks.setdefault(task, _TaskStep(self.rng)).add(completion_text(completion), float(reward),
                                                                  row, tokens)

@@ -1,0 +1,214 @@
+"""Figures in text: reading Portuguese (and English) numbers, and telling a figure that
+restates a source from one that was made up.
+
+`figures(text)` finds every number a reader would call a figure: "R$ 1.234,56", "12,5%",
+"1,2 mil", "3.210 pedidos", "0.85". Each `Figure` keeps the readings the text allows
+("1.234" is 1234 in Portuguese and 1.234 in English) and the decimals it shows, so a
+source value matches when the text could be that value rounded as shown: 12.46 matches
+"12,5%" and "12%", not "13,1%". A value and its percent or fraction (0.125 and "12,5%")
+match too.
+
+`is_generic(figure)` marks numbers that state nothing about the data: small counts
+("3 ações", list numbering), years and durations ("90 dias", "6 meses"). The rewards
+neither pay nor penalise those.
+"""
+
+from __future__ import annotations
+
+import bisect
+import math
+import re
+from collections.abc import Iterable
+from functools import lru_cache
+from typing import NamedTuple
+
+# A number is found in two steps, both linear and cheap: a run of digits and separators
+# (a regex that starts at a digit, so the engine skips to the digits), then, only where
+# needed, its shape (thousands separators, decimals) and what follows it (a percent sign, a
+# Portuguese multiplier or a unit); what precedes it (a minus, R$, a letter that makes it
+# part of a code) is read in Python.
+_RUN = re.compile(r"\d[\d.,]*")
+_SHAPE = re.compile(r"\d{1,3}(?:\.\d{3})++(?:,\d+)?|\d{1,3}(?:,\d{3})++(?:\.\d+)?|\d++(?:[.,]\d++)?")
+_TAIL = re.compile(
+    r"(\s*%|\s*(?:mil|milh[õo]es|milh[ãa]o|bilh[õo]es|bilh[ãa]o|bi)\b)?"
+    r"(\s*(?:dias?|meses|m[eê]s|semanas?|horas?|h|anos?|minutos?|min|x|vezes|estrelas?|caracteres)\b)?",
+    re.IGNORECASE,
+)
+_TAIL_STARTS = frozenset("%mMbBdDsShHaAxXvVeEcC") - {""}
+_MULTIPLIERS = {"mil": 1e3, "milhao": 1e6, "milhão": 1e6, "milhoes": 1e6, "milhões": 1e6,
+                "bilhao": 1e9, "bilhão": 1e9, "bilhoes": 1e9, "bilhões": 1e9, "bi": 1e9}
+_MAX_FIGURES = 400
+_DIGIT = re.compile(r"\d")
+
+
+class Figure(NamedTuple):
+    text: str
+    readings: tuple[tuple[float, int], ...]  # (value, decimals shown) per possible reading
+    percent: bool
+    money: bool
+    unit: str  # "dias", "x", ... ("" for none)
+
+    @property
+    def value(self) -> float:
+        return self.readings[0][0]
+
+
+@lru_cache(maxsize=65536)
+def _readings(number: str, mult: float) -> tuple[tuple[float, int], ...]:
+    if mult == 1.0 and number.isdigit():  # the common case: a plain integer
+        return ((float(number), 0),)
+    return tuple((v, d) for v, d in _parse(number, mult) if math.isfinite(v))
+
+
+def _parse(number: str, mult: float) -> tuple[tuple[float, int], ...]:
+    sign = -1.0 if number.startswith("-") else 1.0
+    n = number.lstrip("-")
+    out: list[tuple[float, int]] = []
+    if "." in n and "," in n:
+        if n.rfind(",") > n.rfind("."):  # 1.234,56 (Portuguese)
+            whole, dec = n.replace(".", "").split(",")
+        else:  # 1,234.56 (English)
+            whole, dec = n.replace(",", "").split(".")
+        out.append((float(f"{whole}.{dec}"), len(dec)))
+    elif "," in n:
+        whole, dec = n.split(",", 1)
+        if len(dec) == 3 and whole != "0" and "," not in dec:
+            out.append((float(whole + dec), 0))  # 1,234 (English thousands)
+        out.insert(0, (float(f"{whole}.{dec.replace(',', '')}"), len(dec)))  # 1,5 (Portuguese decimal)
+    elif "." in n:
+        parts = n.split(".")
+        if len(parts) > 2 or (len(parts[1]) == 3 and parts[0] != "0"):
+            out.append((float("".join(parts)), 0))  # 1.234 (Portuguese thousands)
+        if len(parts) == 2:
+            out.append((float(n), len(parts[1])))  # 0.85, 1.234 (English decimal)
+    else:
+        out.append((float(n), 0))
+    if mult != 1.0:
+        # "1,2 mil": the shown decimals apply to the mantissa, so 1.2e3 stands for 1150-1250.
+        return tuple((sign * v * mult, d - round(math.log10(mult))) for v, d in out)
+    return tuple((sign * v, d) for v, d in out)
+
+
+def figures(text: str) -> list[Figure]:
+    """Every figure in `text` (at most a few hundred: the rest of a huge text adds nothing).
+    A number glued to a word on its left (the 20 of NATAL20) is part of a code, not a figure."""
+    if not _DIGIT.search(text):
+        return []
+    out = []
+    append = out.append
+    for m in _RUN.finditer(text):
+        start = m.start()
+        number = m.group()
+        sign = ""
+        if start:
+            prev = text[start - 1]
+            if prev == "-":
+                before = text[start - 2:start - 1]
+                if before and (before.isalnum() or before in "_.,-"):
+                    continue  # the "09" of "2016-09"
+                sign = "-"
+            elif prev.isalnum() or prev in "_.,":
+                continue
+        if not number.isdigit():
+            number = _SHAPE.match(number).group()
+        end = start + len(number)
+        suffix = unit = ""
+        nxt = text[end:end + 4].lstrip()[:1]
+        if nxt and nxt in _TAIL_STARTS:
+            tail = _TAIL.match(text, end)
+            if tail.end() > end:
+                suffix, unit = (tail.group(1) or "").strip(), (tail.group(2) or "").strip().lower()
+                end = tail.end()
+        readings = _readings(sign + number, _MULTIPLIERS.get(suffix.lower(), 1.0) if suffix and suffix != "%"
+                             else 1.0)
+        if not readings:  # a number too large to be a float
+            continue
+        shown = sign + text[start:end].rstrip()
+        if start >= 2 and "R$" in text[start - 4:start]:
+            append(Figure("R$ " + shown, readings, suffix == "%", True, unit))
+        else:
+            append(Figure(shown, readings, suffix == "%", False, unit))
+        if len(out) >= _MAX_FIGURES:
+            break
+    return out
+
+
+def is_generic(f: Figure) -> bool:
+    """A number that states nothing about the data: a small count or rank, a year, a duration."""
+    if f.percent or f.money:
+        return False
+    v, d = f.readings[0]
+    if d > 0 and not f.unit:
+        return False
+    if f.unit and f.unit not in ("x",):
+        return True
+    return (0 <= v <= 12 and v == int(v)) or (1990 <= v <= 2035 and v == int(v))
+
+
+def numeric_values(items: Iterable) -> list[float]:
+    """The numbers among cells or figures (text cells that read as numbers included)."""
+    out: list[float] = []
+    for item in items:
+        if isinstance(item, Figure):
+            out.extend(v for v, _ in item.readings)
+        elif isinstance(item, bool) or item is None:
+            continue
+        elif isinstance(item, int | float):
+            if math.isfinite(float(item)):
+                out.append(float(item))
+        elif isinstance(item, str):
+            out.extend(v for f in figures(item) for v, _ in f.readings)
+    return out
+
+
+@lru_cache(maxsize=4096)
+def source_of(text: str) -> Source:
+    """The Source of every reading of every figure of a prompt-side text (cached: a
+    prompt's summary, brief or question is read once, however many answers it gets)."""
+    return Source(v for f in figures(text) for v, _ in f.readings)
+
+
+class Source:
+    """The figures a text may restate, indexed so that matching stays fast for a long text."""
+
+    def __init__(self, values: Iterable[float]):
+        self.values = sorted({round(v, 9) for v in values if math.isfinite(v)})
+        self._seen: dict[tuple, bool] = {}  # readings -> answer: answers quote the same figures
+
+    def __bool__(self) -> bool:
+        return bool(self.values)
+
+    def has(self, f: Figure) -> bool:
+        """True when `f` could be one of the values as the text shows it: rounded to the
+        decimals it shows (never coarser than units: "12" does not stand for 14.9), or the
+        value's percent or fraction."""
+        vals = self.values
+        if not vals:
+            return False
+        known = self._seen.get(f.readings)
+        if known is not None:
+            return known
+        found = self._has(vals, f.readings)
+        if len(self._seen) < 4096:
+            self._seen[f.readings] = found
+        return found
+
+    @staticmethod
+    def _has(vals: list[float], readings: tuple) -> bool:
+        for shown, decimals in readings:
+            tol = 0.5 * 10.0 ** (-decimals) + 1e-9 * (1.0 + abs(shown))
+            for target, t in ((shown, tol), (shown / 100.0, tol / 100.0), (shown * 100.0, tol * 100.0)):
+                i = bisect.bisect_left(vals, target - t)
+                if i < len(vals) and vals[i] <= target + t:
+                    return True
+        return False
+
+
+def split(found: list[Figure], source: Source) -> tuple[list[Figure], list[Figure]]:
+    """(figures restating the source, figures made up); generic numbers are in neither."""
+    grounded, invented = [], []
+    for f in found:
+        if is_generic(f):
+            continue
+        (grounded if source.has(f) else invented).append(f)
+    return grounded, invented

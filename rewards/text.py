@@ -1,0 +1,204 @@
+"""Text signals the grounded rewards share, and the exploit detector reads.
+
+Each is a property a reader notices at a glance and a policy can exploit if nobody looks:
+which language the text is in (`language`), whether it is running text or a keyword list
+(`function_share`), lines said twice (`repeated_lines`), lines or n-grams copied from the
+prompt (`copied_lines`, `ngram_share`), template placeholders (`placeholders`), shouting
+(`shouting`), and a text cut off mid-sentence (`cut_off`). All run in linear time on any
+string: the read limit (rewards.parsing.MAX_SCAN) bounds their cost.
+
+Tokens here keep digits (`lexicon.tokens`): "15% off em 10x" is ["15", "off", "em", "10x"], so
+copies of figures count as copies. Matching is accent- and case-insensitive.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+from rewards.lexicon import EN_FUNCTION_WORDS, PT_FUNCTION_WORDS, STOPWORDS, tokens, tokens_table, words
+
+# {nome}, {{cupom}}, [X], [NOME DO PRODUTO], <produto>, XX%, xxxxxxxx, ___, lorem ipsum, R$ X
+_PLACEHOLDER = re.compile(
+    r"\{\{?\s*[A-Za-zÀ-ÿ_][\wÀ-ÿ .-]{0,30}\}\}?|\[\s*(?:[A-Z][A-Z_ ]{0,29}|[a-zà-ÿ_][a-zà-ÿ_ ]{1,29})\s*\](?!\()"
+    r"|<\s*[A-Za-zÀ-ÿ_][\wÀ-ÿ ]{0,30}>|(?<![A-Za-z])[Xx]{2,}(?![A-Za-z])|_{3,}|\blorem ipsum\b|R\$\s?X\b"
+)
+_LETTERS_ONLY = re.compile(r"[^\W\d_]")
+_UPPER_ONLY = re.compile(r"[A-ZÀ-ÖØ-Þ]")
+_PLACEHOLDER_HINTS = ("{", "[", "<", "___", "lorem", "R$ X")
+_EMOJI = re.compile("[\u2600-\u27bf\U0001f000-\U0001faff]")
+_SENTENCE_SPLIT = re.compile(r"[.!?;]\s+|\n+")
+_LIST_MARK = re.compile(r"^\s*(?:[-*•+]|\d{1,2}[.)]|#{1,6})\s*")
+
+
+def content_words(text: str) -> list[bytes]:
+    """Words (letters only) that say something: stopwords and words under 3 letters removed."""
+    return [w for w in words(text) if len(w) > 2 and w not in STOPWORDS]
+
+
+def language(word_list: list[bytes]) -> tuple[int, int]:
+    """(Portuguese, English) function words among `word_list` (from `lexicon.words`)."""
+    pt, en = PT_FUNCTION_WORDS, EN_FUNCTION_WORDS
+    return len([w for w in word_list if w in pt]), len([w for w in word_list if w in en])
+
+
+def function_share(word_list: list[bytes]) -> float:
+    """Share of Portuguese function words among all words: running Portuguese is 30-45%,
+    a telegraphic push 15-30%, a keyword list under 10%."""
+    if not word_list:
+        return 0.0
+    return language(word_list)[0] / len(word_list)
+
+
+_LINES_TABLE = bytes(tokens_table()[:10]) + b"\n" + bytes(tokens_table()[11:])
+
+
+def fold_lines(text: str) -> list[bytes]:
+    """`text` folded as `tokens` folds it, one bytes string per line (split at "\n" only,
+    as `text.split("\n")` splits it): one translation for the whole text."""
+    return text.encode("latin-1", "ignore").translate(_LINES_TABLE).split(b"\n")
+
+
+def line_tokens(line: str) -> list[bytes]:
+    """The tokens of a line as the repetition and copy checks compare it: list marks, case,
+    accents, punctuation and spacing ignored."""
+    head = line.lstrip()[:1]
+    if head and (head.isdigit() or head in "-*•+#"):
+        line = _LIST_MARK.sub("", line)
+    return tokens(line)
+
+
+def normal_line(line: str) -> bytes:
+    """`line_tokens` joined: the key two lines are compared by."""
+    return b" ".join(line_tokens(line))
+
+
+def units(text: str) -> list[str]:
+    """Lines and sentences (their end marks dropped): what a reader sees repeated."""
+    return [u for u in _SENTENCE_SPLIT.split(text) if u and u.strip()]
+
+
+def repeated_lines(text: str, *, min_tokens: int = 2) -> tuple[float, str | None]:
+    """Share of the text's lines/sentences (of at least `min_tokens` tokens) that repeat an
+    earlier one, and the first repeated one."""
+    seen: set[bytes] = set()
+    total = repeats = 0
+    first = None
+    for unit in units(text):
+        key = normal_line(unit)
+        if key.count(b" ") + 1 < min_tokens:
+            continue
+        total += 1
+        if key in seen:
+            repeats += 1
+            first = first or unit.strip()
+        else:
+            seen.add(key)
+    return (repeats / total if total else 0.0), first
+
+
+def ngrams(toks: list[bytes], n: int) -> set[tuple[bytes, ...]]:
+    return {tuple(toks[i:i + n]) for i in range(len(toks) - n + 1)}
+
+
+def ngram_share(text_tokens: list[bytes], source: set[tuple[bytes, ...]], n: int) -> float:
+    """Share of the text's n-grams found in `source` (n-grams of the prompt)."""
+    if len(text_tokens) < n:
+        return 0.0
+    grams = [tuple(text_tokens[i:i + n]) for i in range(len(text_tokens) - n + 1)]
+    return sum(1 for g in grams if g in source) / len(grams)
+
+
+def copied_lines(text: str, prompt: str, *, min_tokens: int = 4) -> tuple[list[str], list[str]]:
+    """(own lines, copied lines): a line is copied when it is a line of the prompt, or
+    when nearly all its 4-grams are the prompt's. Short lines (headers) are never copies."""
+    prompt_lines = {normal_line(line) for line in prompt.splitlines()}
+    prompt_grams = ngrams(tokens(prompt), 4)
+    own, copied = [], []
+    for line in text.splitlines():
+        key = normal_line(line)
+        toks = key.split()
+        if len(toks) >= min_tokens and (key in prompt_lines or ngram_share(toks, prompt_grams, 4) >= 0.8):
+            copied.append(line)
+        else:
+            own.append(line)
+    return own, copied
+
+
+def placeholders(text: str) -> list[str]:
+    """Template placeholders left in the text ({nome}, [X], XX%, xxxx, ___, <produto>)."""
+    # Most texts have none of the characters a placeholder needs: skip the regex for them.
+    if not any(c in text for c in _PLACEHOLDER_HINTS) and "xx" not in text.lower():
+        return []
+    return [m.group() for m in _PLACEHOLDER.finditer(text)][:5]
+
+
+def shouting(text: str) -> str | None:
+    """Why the text shouts (capitals, emoji or exclamation spam), or None."""
+    letters = len(_LETTERS_ONLY.findall(text))
+    if letters >= 12:
+        upper = len(_UPPER_ONLY.findall(text))
+        if upper / letters > 0.6:
+            return f"{upper}/{letters} letters in capitals"
+    emoji = len(_EMOJI.findall(text))
+    if emoji > 3:
+        return f"{emoji} emoji"
+    if "!!!" in text or "???" in text:
+        return "repeated punctuation"
+    return None
+
+
+_TERMINAL = ".!?:)\"'»”…*_`]"
+
+
+def _ends_sentence(line: str) -> bool:
+    line = line.rstrip()
+    return bool(line) and (line[-1] in _TERMINAL or bool(_EMOJI.match(line[-1])))
+
+
+def cut_off(text: str) -> bool:
+    """True when the text stops mid-sentence: its last line is running text (four words or
+    more) that ends without a full stop, question or exclamation mark; or it is a list item
+    that does, while two thirds of the text's other lines end theirs (a style without full
+    stops in lists cannot be told from a cut)."""
+    lines = [line.strip() for line in text.rstrip().splitlines() if line.strip()]
+    if not lines:
+        return False
+    last = lines[-1]
+    if last.startswith(("#", "|", "```")) or len(words(last)) < 4 or _ends_sentence(last):
+        return False
+    if not _LIST_MARK.match(last) and not last.startswith("**"):
+        return True
+    others = [line for line in lines[:-1] if not line.startswith(("#", "|", "```")) and len(words(line)) >= 4]
+    return bool(others) and sum(map(_ends_sentence, others)) >= 2 * len(others) / 3
+
+
+# Words a Portuguese sentence cannot end on: a text that stops at one was cut off.
+DANGLING = frozenset(words("de da do das dos com para pra por pelo pela em no na nos nas o a os as um uma e ou "
+                           "que seu sua seus suas ao aos mas se sem nosso nossa cada entre sobre"))
+
+
+def prefixes(vocabulary: Iterable[bytes]) -> frozenset[bytes]:
+    """Every proper prefix of the vocabulary's words that is not itself one of them."""
+    vocab = frozenset(vocabulary)
+    return frozenset(w[:i] for w in vocab for i in range(1, len(w))) - vocab
+
+
+def stops_mid_word(text: str, cut_forms: frozenset[bytes]) -> bool:
+    """True when a short text (a push) ends without punctuation on a word it cannot end
+    on: a preposition or article ("... com 15% de"), or a word cut short (`cut_forms`:
+    `prefixes()` of the words the prompt uses, such as "cup" for "cupom")."""
+    stripped = text.rstrip()
+    if not stripped or not stripped[-1].isalpha():
+        return False
+    last = words(stripped.rsplit(None, 1)[-1])
+    if not last:
+        return False
+    return last[-1] in DANGLING or last[-1] in cut_forms
+
+
+def prefix_overlap(a: Iterable[bytes], b: Iterable[bytes], *, prefix: int = 5) -> set[bytes]:
+    """Words of `a` that share their first `prefix` letters with a word of `b` (so
+    "atrasou" meets "atraso", "toalhas" meets "toalha")."""
+    keys = {w[:prefix] for w in b}
+    return {w for w in a if w[:prefix] in keys}
