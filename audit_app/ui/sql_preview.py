@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from data.prompts import reward_meta
 from rewards import sql_exec
-from rewards.parsing import extract_sql
+from rewards.sql_extract import extract_sql
 
 SHOW_ROWS = 10
 SUMMARY_CHARS = 160

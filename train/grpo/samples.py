@@ -35,10 +35,11 @@ import random
 from collections.abc import Callable
 
 from rewards.parsing import completion_text
-from rewards.trl_adapter import META_COLUMN, row_meta
+from rewards.trl_adapter import row_meta
 
 SAMPLES_FILE = "samples.jsonl"  # in the run folder: one line per logging step
-ROW_FIELDS = ("prompt_id", "task")  # beside the reward meta column
+# What TRL passes a reward function beside the dataset columns (not part of the prompt row).
+TRL_ARGUMENTS = frozenset({"completion_ids", "trainer_state", "log_extra", "log_metric"})
 NGRAM = 3
 MAX_TEXT = 1000   # characters of a completion kept as an example
 PER_TASK = 6      # random examples kept per task and logging step
@@ -116,7 +117,7 @@ class CompletionSampler:
                 continue  # another task's row (or a row the reward could not score)
             # The prompt row as the reward saw it: its ids and its reward meta (for the examples
             # shown with an alarm, and for an exploit-family check of the kept completions).
-            row = dict(row_meta({k: columns[k] for k in (META_COLUMN, *ROW_FIELDS) if k in columns}, i))
+            row = dict(row_meta({k: v for k, v in columns.items() if k not in TRL_ARGUMENTS}, i))
             tokens = len(ids[i]) if ids is not None else None
             self.tasks.setdefault(task, _TaskStep(self.rng)).add(completion_text(completion), float(reward),
                                                                  row, tokens)
