@@ -6,6 +6,8 @@ the next attempt wait.
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from tests.fixtures_browser import seed_items, wait_for_app_idle
@@ -104,6 +106,7 @@ def test_disabled_or_demoted_users_go_back_to_the_login_page_on_their_next_actio
     open_page(page, f"{server.url}/annotate")
     fill_login(page, "ana", PW["ana"])
     page.locator("[class*='st-key-annotate_score_'] button").first.wait_for()
+    wait_for_app_idle(page)  # keys pressed before the item is fully drawn are ignored on purpose
     with Store(home / "store.db") as store:
         store.disable_user("ana", actor=SYSTEM)
     page.keyboard.press("4")
@@ -125,17 +128,31 @@ def test_disabled_or_demoted_users_go_back_to_the_login_page_on_their_next_actio
 
 
 def test_repeated_wrong_passwords_make_the_next_attempt_wait(server, browser_page):
+    from data.store import Store
+
     page = browser_page
     open_page(page, server.url)
     for _ in range(3):
         fill_login(page, "rui", "not-the-password")
         page.get_by_text("Wrong username or password.").wait_for()
-    # The fourth attempt comes too early: refused unchecked, even with the right password.
+    with Store(server.store_path) as store:
+        # Three more failures from this browser's address, now: the wait grows to 8 s, long
+        # enough that the checks below never depend on how fast a loaded machine clicks.
+        (client,) = {r["client"] for r in store.query("SELECT client FROM login_failures")}
+        now = time.time()
+        with store.transaction(immediate=True):
+            store.db["login_failures"].insert_all({"username": "rui", "client": client, "at": now} for _ in range(3))
+        assert store.login_wait("rui", client) > 5
+    # The next attempt comes too early: refused unchecked, even with the right password.
     fill_login(page, "rui", PW["rui"])
     page.get_by_text("Too many failed log-ins. Wait").wait_for()
     # The same client trying another account is slowed down too.
     fill_login(page, "ana", "not-the-password")
     page.get_by_text("Too many failed log-ins. Wait").wait_for()
-    page.wait_for_timeout(1500)  # the wait after three failures is 1 s
+    with Store(server.store_path) as store:
+        for _ in range(60):
+            if store.login_wait("rui", client) == 0:
+                break
+            page.wait_for_timeout(500)
     fill_login(page, "rui", PW["rui"])
     see_title(page, "Audit & gate")
