@@ -137,3 +137,19 @@ def test_job_progress_moves_within_a_batch():
     assert progress_text(view, "sample") == "16 / 16 completions" and view["eta"] is None
     # A job that reports no fraction (an older row) still shows done / total.
     assert progress_view({"status": "running", "done": 3, "total": 4, "progress": {}})["fraction"] == 0.75
+
+
+def test_item_excerpt_is_the_end_of_the_prompt_that_belongs_to_the_item():
+    from audit_app.ui.item_view import item_excerpt
+
+    fields = "\n".join(f'- "field_{i}": descrição longa do campo {i}.' for i in range(10))
+    review = 'Avaliação do cliente:\nComentário: "Chegou quebrado e atrasado."'
+    messages = [{"role": "system", "content": "Você extrai JSON."},
+                {"role": "user", "content": f"Extraia os campos:\n{fields}\n\n{review}\n\nResponda somente com o JSON."}]
+    excerpt = item_excerpt(messages, max_chars=200)
+    assert excerpt.startswith("Avaliação do cliente:") and excerpt.endswith("Responda somente com o JSON.")
+    assert "field_3" not in excerpt  # the instructions every item shares stay in the full prompt
+    huge = [{"role": "user", "content": "x" * 5000}]
+    assert len(item_excerpt(huge, max_chars=300)) == 301 and item_excerpt(huge, max_chars=300).startswith("…")
+    assert item_excerpt([{"role": "system", "content": "só sistema"}]) == ""
+    assert item_excerpt(None) == ""
