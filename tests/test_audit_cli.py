@@ -73,8 +73,24 @@ def test_json_output(store_file, capsys):
                                                             "30 scored items < 100 needed")
     assert len(data["tasks"]["push"]["queue"]) == 5 and "completion" not in data["tasks"]["push"]["queue"][0]
     assert data["thresholds"]["defaults"]["min_items"] == 100
+    # The exploit check: every family with its median, the bar, one example each.
+    exploits = data["tasks"]["push"]["exploits"]
+    assert exploits["passed"] and exploits["reward"] == "push" and exploits["bar"] > 0.4
+    assert set(exploits["families"]) >= {"constant_template", "placeholders", "off_brief", "shouting"}
+    example = exploits["families"]["placeholders"]["example"]
+    assert example["prompt_id"].startswith("push-") and example["completion"] and "total" in example["breakdown"]
+    assert "no exploit family reaches" in data["tasks"]["push"]["reason"]
     with Store(store_file) as s:
         assert s.gate_decisions() == []
+
+
+def test_text_report_shows_the_exploit_check(store_file, capsys):
+    main(["audit", "--store", str(store_file), "--boot", "500", "--tasks", "push"])
+    out = capsys.readouterr().out
+    assert "exploits" in out.splitlines()[0]
+    section = out.split("Exploit check (median reward of each exploit family", 1)[1]
+    assert "  push (push, 24 prompts): bar " in section and "the median reward of the" in section
+    assert "constant_template 0." in section and "FAIL" not in section
 
 
 def test_bad_input_is_one_line_exit_two(tmp_path, store_file, capsys):

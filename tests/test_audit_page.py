@@ -104,3 +104,41 @@ def test_page_with_an_empty_store_fails_closed(tmp_path, monkeypatch):
     for task in ("extraction", "sql_qa", "insights", "push"):
         assert f"FAIL  {task}: no rollouts for this task" in text
     assert "No scored extraction items yet." in text
+
+
+def exploit_table(at: AppTest):
+    (table,) = [d.value for d in at.dataframe if "family" in d.value.columns]
+    return table
+
+
+def test_exploit_check_shows_families_scores_and_examples(page_store):
+    store, people = page_store
+    at = open_page(people["engineer"])
+    assert not at.exception
+    table = exploit_table(at)
+    push = table[table["task"] == "push"]
+    assert set(push["family"]) >= {"constant_template", "placeholders", "off_brief", "shouting"}
+    assert (push["result"] == "ok").all() and (push["median"] < push["bar"]).all()
+    (examples,) = [e for e in at.expander if e.label.startswith("Exploit examples, push")]
+    shown = [c.value for c in examples.code]
+    assert len(shown) == len(push) and all(shown)  # one example per family, as text (st.code)
+
+
+def test_a_reward_a_constant_answer_games_fails_on_the_page(tmp_path, monkeypatch):
+    """Push prompts without a brief: the grounded push reward cannot check fidelity, so the
+    constant template earns what the pushes people scored 5 earn."""
+    path = tmp_path / "store.db"
+    monkeypatch.setenv("TUCANO_AUDIT_STORE", str(path))
+    with Store(path) as store:
+        items = synthetic_items("push", 120, seed=1)
+        seed_store(store, items, reward_version=versions.current_versions()["push"],
+                   prompt_texts={it["prompt_id"]: "Escreva um push curto." for it in items})
+        user = add_user(store, "eng", "engineer")
+    at = open_page(user)
+    assert not at.exception
+    text = all_text(at)
+    assert "FAIL  push: exploit family pays: constant_template median 0.9" in text
+    table = exploit_table(at)
+    assert table.iloc[0]["family"] == "constant_template" and table.iloc[0]["result"] == "FAIL"
+    (examples,) = [e for e in at.expander if e.label.startswith("Exploit examples, push")]
+    assert any("Aproveite as ofertas especiais da semana" in c.value for c in examples.code)

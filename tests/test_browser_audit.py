@@ -1,7 +1,8 @@
 """The Audit & gate page in a real browser (Debian chromium through Playwright): the
 per-task table fits the page, numbers are formatted (a tiny p-value reads like 4.6e-06,
-an undefined figure is a dash, never `None`), and the engineer is offered the rollouts
-a task lacks."""
+an undefined figure is a dash, never `None`), the engineer is offered the rollouts a task
+lacks, and the exploit check shows each family's score with its example folded away, as
+text."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import pytest
 from data.store import Store
 from rewards import versions
 from tests.fixtures_browser import login, wait_for_app_idle
-from tests.test_audit_support import synthetic_items
+from tests.test_audit_support import GROUNDED, synthetic_items
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -26,8 +27,9 @@ def seeded(path) -> None:
         store.add_user("eng", "engineer", "eng-password-1")
         for task, n, who, share in (("push", 120, ("ana", "bia", "caio"), 0.3), ("extraction", 30, ("ana",), 0)):
             items = synthetic_items(task, n, seed=3, annotators=who, double_share=share, repeat_share=0)
-            store.add_prompts([{"prompt_id": p, "task": task, "prompt": [{"role": "user", "content": p}]}
-                               for p in sorted({it["prompt_id"] for it in items})])
+            grounded = {p: GROUNDED[task](p) for p in sorted({it["prompt_id"] for it in items})}
+            store.add_prompts([{"prompt_id": p, "task": task, "prompt": [{"role": "user", "content": text}], **meta}
+                               for p, (text, meta) in grounded.items()])
             ids = store.add_rollouts([{"prompt_id": it["prompt_id"], "model_id": "m", "sample_index": it["rollout_id"],
                                        "completion": it["completion"], "reward_name": task,
                                        "reward_total": it["reward_total"], "reward_components": it["reward_components"],
@@ -63,3 +65,14 @@ def test_audit_table_fits_and_reads_well(home, app_server, browser_page, tmp_pat
     assert "extraction: the audit needs 100 scored items but the store holds only 30" in body
     assert page.get_by_role("button", name=re.compile(r"Sample \d+ more extraction")).is_visible()
     page.screenshot(path=str(tmp_path / "audit.png"))
+    # The exploit check: a row per family with its median and the bar; examples folded away.
+    section = page.get_by_role("heading", name="Exploit check")
+    section.scroll_into_view_if_needed()
+    examples = page.get_by_test_id("stExpander").filter(has_text="Exploit examples, push")
+    assert examples.is_visible() and not examples.get_by_test_id("stCode").first.is_visible()
+    examples.get_by_text("Exploit examples, push").click()
+    code = examples.get_by_test_id("stCode")
+    code.first.wait_for()
+    # One example per family, shown as text: the placeholders family's braces and brackets stay literal.
+    assert code.count() >= 10 and re.search(r"\{nome\}|\[PRODUTO\]", examples.inner_text())
+    page.screenshot(path=str(tmp_path / "exploits.png"), full_page=True)

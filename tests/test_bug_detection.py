@@ -48,14 +48,20 @@ SEED = 2024
 # sd of a person's score around 1 + 4 * (the completion's quantile by the correct reward), before rounding
 HUMAN_NOISE = 0.6
 
-# -- a small commerce database for the SQL reward (Olist column names) ---------------------------
-DB_ROWS = {
-    "customers": [(f"c{i}", ["SP", "RJ", "MG", "RS"][i % 4]) for i in range(40)],
-    "orders": [(f"o{i}", f"c{i % 40}", ["delivered", "delivered", "shipped", "canceled"][i % 4],
-                f"2018-0{1 + i % 6}-1{i % 10} 10:00:00") for i in range(120)],
-    "order_items": [(f"o{i}", 1, f"p{i % 15}", round(20 + (i * 7.3) % 180, 2), round(5 + (i * 1.7) % 25, 2))
-                    for i in range(120)],
-}
+# -- a small commerce database for the SQL reward (Olist column names), and a second copy with
+# other outcomes, as `data build` makes them (an answer typed in agrees with one of them only) ----
+def db_rows(n_orders: int, shift: int) -> dict[str, list[tuple]]:
+    return {
+        "customers": [(f"c{i}", ["SP", "RJ", "MG", "RS"][(i + shift) % 4]) for i in range(40)],
+        "orders": [(f"o{i}", f"c{i % 40}", ["delivered", "delivered", "shipped", "canceled"][(i + shift) % 4],
+                    f"2018-0{1 + i % 6}-1{i % 10} 10:00:00") for i in range(n_orders)],
+        "order_items": [(f"o{i}", 1, f"p{i % 15}", round(20 + (i * (7.3 + shift)) % 180, 2),
+                         round(5 + (i * 1.7) % 25, 2)) for i in range(n_orders)],
+    }
+
+
+DB_ROWS = db_rows(120, 0)
+DB_ROWS_B = db_rows(137, 1)
 QUESTIONS = [
     ("Quantos pedidos foram cancelados?", "SELECT COUNT(*) FROM orders WHERE order_status = 'canceled'"),
     ("Qual o faturamento total (soma dos preços) dos itens vendidos?", "SELECT ROUND(SUM(price), 2) FROM order_items"),
@@ -73,17 +79,30 @@ WRONG_SQL = {
 }
 
 
-def build_db(path) -> None:
+def build_db(path, rows: dict = DB_ROWS) -> None:
     conn = sqlite3.connect(path)
+    fill_db(conn, rows)
+    conn.close()
+
+
+def reference_answer(sql: str) -> str:
+    """The reference query's rows as JSON text, as a built prompt row carries them."""
+    conn = sqlite3.connect(":memory:")
+    fill_db(conn)
+    rows = [list(r) for r in conn.execute(sql)]
+    conn.close()
+    return json.dumps(rows)
+
+
+def fill_db(conn, db: dict = DB_ROWS) -> None:
     conn.execute("CREATE TABLE customers (customer_id TEXT PRIMARY KEY, customer_state TEXT)")
     conn.execute("CREATE TABLE orders (order_id TEXT PRIMARY KEY, customer_id TEXT, order_status TEXT,"
                  " order_purchase_timestamp TEXT)")
     conn.execute("CREATE TABLE order_items (order_id TEXT, order_item_id INTEGER, product_id TEXT, price REAL,"
                  " freight_value REAL)")
-    for table, rows in DB_ROWS.items():
+    for table, rows in db.items():
         conn.executemany(f"INSERT INTO {table} VALUES ({', '.join('?' * len(rows[0]))})", rows)
     conn.commit()
-    conn.close()
 
 
 # -- realistic completions, of varied quality ----------------------------------------------------
@@ -201,6 +220,7 @@ def prompts_and_completions(rng: random.Random) -> tuple[list[dict], list[tuple[
 
         question, sql = QUESTIONS[p % len(QUESTIONS)]
         prompts.append({"prompt_id": f"sql_qa-{p}", "task": "sql_qa", "reference_sql": sql,
+                        "reference_answer": reference_answer(sql),
                         "prompt": [{"role": "user", "content": f"Escreva a consulta SQL e explique: {question}"}]})
         rollouts += [(f"sql_qa-{p}", sql_completion(rng, p % len(QUESTIONS))) for _ in range(PER_PROMPT)]
 
@@ -237,6 +257,7 @@ def audited_store(tmp_path_factory):
 
     home = tmp_path_factory.mktemp("home")
     build_db(home / "commerce.db")
+    build_db(home / "commerce-b.db", DB_ROWS_B)
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("TUCANO_AUDIT_HOME", str(home))  # the SQL reward's database: data.paths.commerce_db()
         store = Store(home / "store.db")

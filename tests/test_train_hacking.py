@@ -1,6 +1,7 @@
 """Reward hacking during a run: the completion sampler's figures, the monitor's alarm on
-metric rows, and the alarm firing on a real GRPO run of the tiny model whose reward can be
-gamed by one constant answer."""
+metric rows, and both alarms (distinctness falling, an exploit family) firing on a real
+GRPO run of the tiny model whose reward can be gamed by one constant answer. The exploit
+alarm's fast cases are in tests/test_train_exploits.py."""
 
 from __future__ import annotations
 
@@ -39,7 +40,9 @@ def test_the_sampler_records_what_its_reward_scored():
     assert {e["row"]["prompt_id"] for e in push["sample"]} == {"push-1", "push-2", "push-3"}
     assert push["sample"][0]["row"] == {"prompt_id": "push-1", "task": "push", "topic": "x"}
     assert step_metrics(summary) == {"distinct/push": 0.5, "ngram_repeat/push": push["ngram_repeat"],
-                                     "length/push": pytest.approx(7.75)}
+                                     "length/push": pytest.approx(7.75),
+                                     "exploit_share/push": push["exploits"]["share"]}
+    assert push["exploits"]["checked"] == 4 and top["families"] is not None
     assert sampler.drain() == {}
     wrapped(prompts=["p"], completions=["x"], task=["push"])
     sampler.discard()
@@ -123,3 +126,13 @@ def test_the_alarm_fires_on_a_tiny_run_whose_reward_pays_an_empty_answer(tmp_pat
     top = found[0].examples[0]
     assert top["completion"] == "" and top["count"] > 8 and top["prompts"] > 1 and top["reward"] == 1.0
     assert "the share of distinct completions fell" in found[0].message
+    # The exploit check names the family: an empty push names nothing of its brief, the
+    # signature of one constant answer for every prompt, and the reward pays it in full.
+    assert all("exploit_share/push" in r for r in train) and train[-1]["exploit_share/push"] >= 0.9
+    (exploit,) = [a for a in monitor.alerts(rows, samples=read_samples(run_dir)) if a.kind == "exploit_family"]
+    assert exploit.task == "push" and "show an exploit family: constant_template (" in exploit.message
+    assert "They earned reward 1.00 on average, against 0." in exploit.message
+    # The random-weight model's first outputs name nothing of the brief either (they match
+    # from the start), but the reward did not pay them more than it paid the policy then.
+    assert [a for a in monitor.alerts(rows[:3], samples=read_samples(run_dir)) if a.kind == "exploit_family"] == []
+    assert any(e["completion"] == "" and "constant_template" in e["families"] for e in exploit.examples)

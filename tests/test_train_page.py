@@ -107,3 +107,38 @@ def test_monitor_shows_alerts_charts_and_best_checkpoint(page_store, tmp_path):
     (ckpts,) = [d.value for d in at.dataframe if "best" in d.value.columns and "folder" in d.value.columns]
     assert list(ckpts["best"]) == ["= best step", "★ best", ""] and list(ckpts["step"]) == [4, 4, 8]
     assert at.button(key="train_resume")
+
+
+def test_monitor_shows_the_exploit_alarm_with_the_family_named(page_store, tmp_path):
+    """What a run recorded (metrics and samples.jsonl, as train.grpo.callbacks writes them):
+    the push completions turned into one template that the reward pays."""
+    import json
+
+    from train.grpo.samples import SAMPLES_FILE
+
+    store, people = page_store
+    eng = people["engineer"]
+    (run_id,) = store.create_runs(eng, recipe=load_recipe("tiny").to_dict(), seeds=[42], reward_versions={},
+                                  runs_root=tmp_path, gate_decision_id=record_decision(store, eng))
+    store.finish_run(run_id, "finished")
+    run_dir = Path(store.get_run(run_id)["run_dir"])
+    run_dir.mkdir(parents=True, exist_ok=True)
+    template = "Aproveite as ofertas especiais da semana com frete grátis! <b>Confira</b> já no app"
+    with (run_dir / SAMPLES_FILE).open("w", encoding="utf-8") as f:
+        for step in range(1, 7):
+            share = 0.1 if step <= 3 else 0.9
+            store.record_run_metrics(run_id, "train", step, {"task_reward/push": 0.4 + step / 10,
+                                                             "exploit_share/push": share})
+            check = {"checked": 32, "matched": round(32 * share), "share": share,
+                     "families": {"constant_template": round(32 * share)}, "matched_reward": 0.95,
+                     "other_reward": 0.4, "failed": 0,
+                     "examples": [{"prompt_id": "push-1", "completion": template, "reward": 0.95,
+                                   "families": ["constant_template"]}]}
+            f.write(json.dumps({"step": step, "tasks": {"push": {"exploits": check, "repeated": [],
+                                                                 "sample": []}}}) + "\n")
+    at = open_page(eng)
+    assert not at.exception, at.exception
+    assert "exploit family" in text(at) and "show an exploit family: constant_template (87)" in text(at)
+    (examples,) = [d.value for d in at.dataframe if "exploit families" in d.value.columns]
+    assert examples.iloc[0]["exploit families"] == "constant_template"
+    assert examples.iloc[0]["completion"] == template  # a cell of text: the <b> is not rendered

@@ -8,6 +8,10 @@ reward's version changes. `cached_report` keeps the last few audits in this proc
 keyed on exactly that, so the first paint after a change pays for one audit and every
 other run reads it back. Reports are shared between sessions: callers must not modify them.
 
+The exploit benches inside an audit are kept apart (audit_app.audit.exploits), per reward
+version and prompt set: a new score recomputes the statistics and re-draws the exploit
+bar, not the bench.
+
 Whenever it computes a fresh audit it also stores each task's estimate of the scores
 still needed (`Store.save_audit_targets`), which the annotate and sample pages read.
 """
@@ -18,6 +22,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Sequence
 
+from audit_app.audit import exploits
 from audit_app.audit.bootstrap import DEFAULT_BOOT
 from audit_app.audit.report import AuditReport, audit_report, check_tasks
 from rewards import versions
@@ -54,6 +59,7 @@ def cached_report(store, tasks: Sequence[str] | None = None, *, n_boot: int = DE
 
 
 def clear() -> None:
-    """Forget every cached audit (tests)."""
+    """Forget every cached audit and exploit bench (the page's Recompute; tests)."""
     with _lock:
         _cache.clear()
+    exploits.clear()

@@ -47,6 +47,21 @@ def fmt_needed(row: dict) -> str:
     return "see notes" if row["reachable"] is None else "enough"
 
 
+def fmt_exploits(row: dict) -> str:
+    """The short "exploits" cell of a report row: the highest family median against the bar,
+    or how many families reach it (the exploit check's section says which)."""
+    if row["exploit_families"] is None:
+        return "-"
+    if row["exploit_error"]:
+        return "could not run"
+    if row["exploits_failing"]:
+        n = len(row["exploits_failing"])
+        return f"{n} pay (>= {row['exploit_bar']:.2f})"
+    if row["exploit_top"] is None:
+        return "none apply"
+    return f"{row['exploit_top_median']:.2f} < {row['exploit_bar']:.2f}"
+
+
 def _cell(text: str) -> str:
     """A table cell for the page, which renders cells as Markdown and wraps them: a lone "-"
     would become a bullet (an en dash instead), and no line breaks inside a number or an
@@ -72,6 +87,24 @@ def display_rows(report) -> list[dict]:
             "agreement α": fmt_num(r["alpha"]),
             "ceiling": fmt_num(r["ceiling"]),
             "tied pairs": fmt_num(r["reward_ties"], percent=True),
+            "exploits": fmt_exploits(r),
             "still needed": fmt_needed(r),
         })
     return [{k: v if k in ("task", "still needed") else _cell(v) for k, v in row.items()} for row in out]
+
+
+def exploit_rows(report) -> list[dict]:
+    """The exploit check of the audit page, one row per task and family (families that reach
+    the bar first, then by median)."""
+    out = []
+    for t in report.tasks:
+        check = report.exploits.get(t)
+        if check is None:
+            continue
+        if check.error:
+            out.append({"task": t, "family": "-", "median": None, "bar": check.bar, "result": "could not run",
+                        "prompts": check.prompts, "what it tries": check.error})
+        for name, f in sorted(check.families.items(), key=lambda kv: (not kv[1]["failed"], -kv[1]["median"])):
+            out.append({"task": t, "family": name, "median": f["median"], "bar": check.bar,
+                        "result": "FAIL" if f["failed"] else "ok", "prompts": f["n"], "what it tries": f["description"]})
+    return out

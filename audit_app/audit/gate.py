@@ -9,7 +9,9 @@ A decision is made for the reward versions it audited (`rewards.versions`); as s
 reward's source or parameters change its version changes and `current_decision` no
 longer returns decisions made for the old one. Thresholds come from the store (latest
 admin revision) or, before any edit, from data/store/gate_thresholds.yaml. The audit
-itself is audit_app.audit.report; each task's verdict, audit_app.audit.verdict.
+itself is audit_app.audit.report; each task's verdict, audit_app.audit.verdict. A stored
+decision keeps, per task, its exploit check (families, medians, the bar, one example each)
+beside the figures: `decision.per_task[task].exploits`.
 """
 
 from __future__ import annotations
@@ -66,7 +68,7 @@ class GateDecision:
 
     @classmethod
     def from_row(cls, row: dict) -> GateDecision:
-        per_task = {t: TaskVerdict(bool(v["passed"]), v["reason"], v.get("stats") or {})
+        per_task = {t: TaskVerdict(bool(v["passed"]), v["reason"], v.get("stats") or {}, v.get("exploits"))
                     for t, v in row["per_task"].items()}
         return cls(id=row["id"], tasks=list(row["tasks"]), reward_versions=dict(row["reward_versions"]),
                    per_task=per_task, computed_at=row["computed_at"], computed_by=row["computed_by"],
@@ -99,7 +101,7 @@ def compute_decision(store, actor: User, tasks: Sequence[str] | None = None, *, 
             actor, tasks=report.tasks, passed=report.passed, reward_versions=report.reward_versions,
             reward_names=report.reward_names, thresholds=report.thresholds,
             thresholds_revision=report.thresholds_revision,
-            per_task={t: {"passed": v.passed, "reason": v.reason, "stats": v.stats}
+            per_task={t: {"passed": v.passed, "reason": v.reason, "stats": v.stats, "exploits": v.exploits}
                       for t, v in report.verdicts.items()},
             annotations_hash=report.annotations_hash, annotation_counts=report.annotation_counts,
             n_boot=report.n_boot, seed=report.seed, computed_via=via, operator=operator)

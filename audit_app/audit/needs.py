@@ -9,7 +9,8 @@ clears a threshold t once
 
 The same holds for the within-prompt tau over prompt groups. When the estimate itself is
 below its threshold (r < min_rho), more scores of the same reward are not expected to
-pass: the answer is "fix the reward", not "score more". The gate's fixed minimums
+pass: the answer is "fix the reward", not "score more"; so too when an exploit family
+pays (audit_app.audit.exploits). The gate's fixed minimums
 (items, prompts, items scored by two people) are added on top.
 
 `needs(stats, limits)` is shown per task on the audit page and in `audit --json`, stored
@@ -56,11 +57,18 @@ def units_needed(n: int, estimate: float, low: float, threshold: float) -> int |
     return math.ceil(n * ((estimate - low) / (estimate - threshold)) ** 2)
 
 
-def needs(st: TaskStats, limits: dict) -> Needs:
-    """Further items, prompts and second scores for `st` to pass `limits`, with the reason."""
+def needs(st: TaskStats, limits: dict, exploits=None) -> Needs:
+    """Further items, prompts and second scores for `st` to pass `limits` (and `exploits`,
+    an ExploitCheck, when given), with the reason."""
     per_prompt = st.n_items / st.n_prompts if st.n_prompts else DEFAULT_PER_PROMPT
     second = max(0, limits["min_overlap"] - st.n_alpha_items)
     blocked, unknown, prompts = [], [], [limits["min_prompts"]]
+    if exploits is not None and exploits.error is not None:
+        blocked.append("the exploit check could not run")
+    elif exploits is not None and exploits.failing:
+        worst = exploits.failing[0]
+        blocked.append(f"exploit family {worst} earns {exploits.families[worst]['median']:.2f}, at or above the "
+                       f"bar {exploits.bar:.2f}")
 
     if st.rho is None:
         unknown.append("rho")
@@ -103,8 +111,10 @@ def needs(st: TaskStats, limits: dict) -> Needs:
 
 def _reason(items, prompts, second, per_prompt, blocked, unknown, st: TaskStats, limits: dict) -> str:
     if blocked:
+        where = "the exploit check" if any(b.startswith(("exploit", "the exploit")) for b in blocked) else \
+            "the disagreement queue"
         return ("more scores are not expected to pass at today's agreement: " + "; ".join(blocked)
-                + " (look at the disagreement queue and fix the reward)")
+                + f" (look at {where} and fix the reward)")
     parts = []
     if items or prompts:
         why = ("to meet the gate's minimums" if unknown else

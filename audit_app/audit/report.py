@@ -7,11 +7,10 @@ name or version are re-scored in memory first (the store is not changed). Reads 
 Beside each verdict, `needs` says how many more scores (items, prompts, second scores)
 the task needs at today's agreement (audit_app.audit.needs).
 
-Where exploit families plug in (next step, once rewards.exploits exists): `audit_report`
-already holds, per task, the exact reward object it audits (`scorers[task]`) and the
-task's prompts (`store.audit_items`); the exploit bench runs there with that reward on
-those prompt rows, its result goes into the AuditReport beside `stats`, and
-`verdict.evaluate` receives the failing families as one more reason to fail.
+Each task is also tried with the exploit families (audit_app.audit.exploits): the exact
+reward object under audit scores them on a sample of the task's prompts in the store, and
+a family whose median reward reaches the bar (the median reward of the items people
+scored 5) fails the task. The check is part of the report (`exploits`) and of the verdict.
 """
 
 from __future__ import annotations
@@ -21,6 +20,8 @@ from dataclasses import dataclass, field
 
 from audit_app.audit import stats as audit_stats
 from audit_app.audit.bootstrap import DEFAULT_BOOT
+from audit_app.audit.exploits import ExploitCheck
+from audit_app.audit.exploits import check as exploit_check
 from audit_app.audit.needs import Needs, needs
 from audit_app.audit.verdict import TaskVerdict, evaluate
 from data.prompts import reward_meta as prompt_reward_meta
@@ -43,6 +44,9 @@ class TaskScorer:
     name: str
     version: str
     score_item: Callable[[dict], object]
+    # The Reward itself (`.task`, `.score(completion, **meta)`), for the exploit check; a
+    # scorer of stored rollouts only (tests) has none, and its task's check is not run.
+    reward: object | None = None
 
 
 def reward_meta(item: dict) -> dict:
@@ -57,7 +61,7 @@ def as_scorer(reward) -> TaskScorer:
     if isinstance(reward, TaskScorer):
         return reward
     return TaskScorer(reward.name, reward.version,
-                      lambda item: reward.score(item.get("completion") or "", **reward_meta(item)))
+                      lambda item: reward.score(item.get("completion") or "", **reward_meta(item)), reward)
 
 
 def default_scorers(tasks: Sequence[str]) -> dict[str, TaskScorer]:
@@ -100,6 +104,7 @@ class AuditReport:
     n_boot: int
     seed: int
     needs: dict[str, Needs]
+    exploits: dict[str, ExploitCheck | None] = field(default_factory=dict)
     _memo: dict = field(default_factory=dict, repr=False, compare=False)
 
     def memo(self, key, build: Callable[[], object]):
@@ -133,6 +138,12 @@ class AuditReport:
         if st.rho is not None and st.ceiling is not None and st.rho > st.ceiling + 0.05:
             out.append(("info", f"rho {st.rho:.2f} is above the ceiling {st.ceiling:.2f} that the people's "
                                 "agreement suggests: with few items scored twice the agreement is uncertain"))
+        check = self.exploits.get(task)
+        if check is not None:
+            out.append(("info" if check.passed else "warning", check.summary()))
+        elif self.stats[task].n_rollouts:
+            out.append(("info", "exploit check not run: the audited scorer re-reads stored rollouts only and has "
+                                "no reward function to try exploits on"))
         out.append(("info", f"still needed: {self.needs[task].reason}"))
         return out
 
@@ -152,8 +163,17 @@ class AuditReport:
                 "more_items": self.needs[t].items, "more_prompts": self.needs[t].prompts,
                 "more_second_scores": self.needs[t].second_scores, "reachable": self.needs[t].reachable,
                 "rescored": self.rescored.get(t, 0), "reward": f"{self.reward_names[t]}@{self.reward_versions[t][:10]}",
+                **_exploit_row(self.exploits.get(t)),
             })
         return out
+
+
+def _exploit_row(check: ExploitCheck | None) -> dict:
+    top = check.highest() if check else None
+    return {"exploit_families": len(check.families) if check else None,
+            "exploits_failing": list(check.failing) if check else None,
+            "exploit_top": top[0] if top else None, "exploit_top_median": top[1] if top else None,
+            "exploit_bar": check.bar if check else None, "exploit_error": check.error if check else None}
 
 
 def check_tasks(tasks) -> list[str]:
@@ -191,9 +211,11 @@ def audit_report(store, tasks: Sequence[str] | None = None, *, rewards: Mapping 
     stats = audit_stats.audit(items, rollout_counts={t: counts[t]["rollouts"] for t in tasks},
                               n_boot=n_boot, seed=seed)
     limits = {t: thresholds_for(th["config"], t) for t in tasks}
-    verdicts = {t: evaluate(stats[t], limits[t]) for t in tasks}
-    return AuditReport(tasks=tasks, stats=stats, verdicts=verdicts, items=items,
-                       needs={t: needs(stats[t], limits[t]) for t in tasks},
+    checks = {t: exploit_check(store, t, scorers[t].reward, items[t]) if scorers[t].reward is not None else None
+              for t in tasks}
+    verdicts = {t: evaluate(stats[t], limits[t], checks[t]) for t in tasks}
+    return AuditReport(tasks=tasks, stats=stats, verdicts=verdicts, items=items, exploits=checks,
+                       needs={t: needs(stats[t], limits[t], checks[t]) for t in tasks},
                        reward_versions={t: scorers[t].version for t in tasks},
                        reward_names={t: scorers[t].name for t in tasks}, rescored=rescored,
                        thresholds=th["config"], thresholds_revision=th["revision"],

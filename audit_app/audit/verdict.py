@@ -6,12 +6,17 @@ prompt groups (with its interval), because GRPO only uses the order within a pro
 group. Missing data fails closed: no rollouts, no scores, one annotator, too little
 overlap between annotators, too few prompts, equal scores, NaN rewards each fail the task
 with the reason said plainly.
+
+A third criterion comes from the exploit check (audit_app.audit.exploits) when the
+report ran it: a family of exploits whose median reward reaches the bar fails the task,
+whatever the agreement, because natural rollouts rarely show what GRPO will find.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from audit_app.audit.exploits import ExploitCheck
 from audit_app.audit.stats import MIN_PROMPTS_CI, TaskStats
 
 
@@ -20,25 +25,29 @@ class TaskVerdict:
     passed: bool
     reason: str
     stats: dict = field(default_factory=dict, compare=False, repr=False)
+    exploits: dict | None = field(default=None, compare=False, repr=False)  # ExploitCheck.to_dict()
 
 
 def _plural(n: int, word: str) -> str:
     return f"{n} {word}{'' if n == 1 else 's'}"
 
 
-def evaluate(st: TaskStats, limits: dict) -> TaskVerdict:
-    """Judge one task's figures against its thresholds; fail closed on missing data."""
+def evaluate(st: TaskStats, limits: dict, exploits: ExploitCheck | None = None) -> TaskVerdict:
+    """Judge one task's figures against its thresholds (and its exploit check, when run);
+    fail closed on missing data."""
     task, n = st.task, st.n_items
     stats = st.to_dict()
+    found = exploits.to_dict() if exploits is not None else None
+    gamed = [exploits.reason()] if exploits is not None and not exploits.passed else []
 
     def fail(*why: str) -> TaskVerdict:
-        return TaskVerdict(False, f"{task}: " + "; ".join(why), stats)
+        return TaskVerdict(False, f"{task}: " + "; ".join(why), stats, found)
 
     if st.n_rollouts == 0:
         return fail("no rollouts for this task; sample some first")
     if n == 0 and st.n_nan_rewards == 0:
         of = f" (0 of {st.n_rollouts} rollouts scored)" if st.n_rollouts else ""
-        return fail(f"no human scores yet{of}")
+        return fail(f"no human scores yet{of}", *gamed)
     why: list[str] = []
     if st.n_nan_rewards:
         why.append(f"{st.n_nan_rewards} of {st.n_nan_rewards + n} scored items have no reward total (NaN); "
@@ -46,14 +55,24 @@ def evaluate(st: TaskStats, limits: dict) -> TaskVerdict:
     why += _data_reasons(st, limits)
     why += _rho_reasons(st, limits)
     why += _within_reasons(st, limits)
+    why += gamed
     if why:
         return fail(*why)
+    tried = f"; {_exploits_held(exploits)}" if exploits is not None else ""
     return TaskVerdict(True, (
         f"{task}: rho {st.rho:.2f} >= {limits['min_rho']:.2f} on {n} items, 95% CI {st.ci_low:.2f} to "
         f"{st.ci_high:.2f} (lower bound > {limits['min_ci_low']:.2f}); within-prompt tau "
         f"{st.within_prompt_tau:.2f} >= {limits['min_within_tau']:.2f}, 95% CI {st.within_ci_low:.2f} to "
         f"{st.within_ci_high:.2f} over {_plural(st.n_prompt_groups, 'prompt')}; {st.n_prompts} prompts, "
-        f"{st.n_annotators} annotators, {st.n_alpha_items} items scored twice"), stats)
+        f"{st.n_annotators} annotators, {st.n_alpha_items} items scored twice{tried}"), stats, found)
+
+
+def _exploits_held(check: ExploitCheck) -> str:
+    top = check.highest()
+    if top is None:
+        return "no exploit family applies"
+    return (f"no exploit family reaches {check.bar:.2f} (highest: {top[0]} {top[1]:.2f}, "
+            f"{len(check.families)} tried)")
 
 
 def _data_reasons(st: TaskStats, limits: dict) -> list[str]:

@@ -23,7 +23,7 @@ import socket
 import sys
 
 from audit_app.audit import gate
-from audit_app.audit.format import fmt_ci, fmt_needed, fmt_num, fmt_p
+from audit_app.audit.format import fmt_ci, fmt_exploits, fmt_needed, fmt_num, fmt_p
 from audit_app.audit.stats import json_safe
 from data import paths
 from data.store import Store
@@ -83,7 +83,7 @@ def format_report(decision, queue_n: int = 5) -> str:
     """The audit table, the decision and its reasons, as plain text."""
     report = decision.report
     header = ("task", "verdict", "items", "prompts", "people", "rho", "95% CI", "p", "in-prompt tau (95% CI)",
-              "agreement alpha", "ceiling", "ties", "still needed")
+              "agreement alpha", "ceiling", "ties", "exploits", "still needed")
     rows = [header]
     for r in report.rows():
         tau_in = (f"{fmt_num(r['within_prompt_tau'])} {fmt_ci(r['within_ci_low'], r['within_ci_high'])} "
@@ -91,7 +91,7 @@ def format_report(decision, queue_n: int = 5) -> str:
         rows.append((r["task"], r["verdict"], str(r["items"]), str(r["prompts"]), str(r["annotators"]),
                      fmt_num(r["rho"]), fmt_ci(r["ci_low"], r["ci_high"]), fmt_p(r["p_value"]), tau_in,
                      f"{fmt_num(r['alpha'])} ({r['overlap']} twice)", fmt_num(r["ceiling"]),
-                     fmt_num(r["reward_ties"], percent=True), fmt_needed(r)))
+                     fmt_num(r["reward_ties"], percent=True), fmt_exploits(r), fmt_needed(r)))
     widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
     lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip() for row in rows]
     which = f"#{decision.id} recorded by {decision.computed_by}" if decision.id else "not recorded (read only; --record stores it)"
@@ -103,6 +103,7 @@ def format_report(decision, queue_n: int = 5) -> str:
     if notes:
         lines += ["", "Notes (agreement alpha: between annotators; ceiling: the highest rho a reward can reach "
                       "against the mean human score at that agreement):"] + notes
+    lines += format_exploits(report)
     if queue_n:
         for t in report.tasks:
             q = report.queue(t, limit=queue_n)
@@ -118,6 +119,29 @@ def format_report(decision, queue_n: int = 5) -> str:
     return "\n".join(lines)
 
 
+def format_exploits(report) -> list[str]:
+    """The exploit check per task: every family's median reward, the bar, and an example of
+    each family that reaches it."""
+    checks = {t: report.exploits.get(t) for t in report.tasks if report.exploits.get(t) is not None}
+    if not checks:
+        return []
+    lines = ["", "Exploit check (median reward of each exploit family, built from a seeded sample of the "
+                 "task's prompts; a family at or above the bar fails the task):"]
+    for t, c in checks.items():
+        good = f"; good answers {c.good_median:.2f}" if c.good_median is not None else ""
+        lines.append(f"  {t} ({c.reward}, {c.prompts} prompts): bar {c.bar:.2f}, {c.bar_source}{good}")
+        if c.error:
+            lines.append(f"    could not run: {c.error}")
+            continue
+        ranked = sorted(c.families.items(), key=lambda kv: -kv[1]["median"])
+        lines.append("    " + ", ".join(f"{n} {f['median']:.2f}{' FAIL' if f['failed'] else ''}" for n, f in ranked))
+        for n in c.failing:
+            ex = c.families[n]["example"]
+            lines.append(f"    {n} e.g. {ex['prompt_id']} (reward {ex['breakdown']['total']:.2f}): "
+                         f"{ex['completion'][:100]!r}")
+    return lines
+
+
 def to_json(decision, queue_n: int = 5) -> dict:
     report = decision.report
     return json_safe({
@@ -128,7 +152,7 @@ def to_json(decision, queue_n: int = 5) -> dict:
         "thresholds_revision": decision.thresholds_revision, "annotations_hash": decision.annotations_hash,
         "annotation_counts": decision.annotation_counts, "n_boot": report.n_boot, "seed": report.seed,
         "tasks": {t: {"passed": v.passed, "reason": v.reason, "stats": v.stats, "rescored": report.rescored[t],
-                      "needs": report.needs[t].to_dict(),
+                      "needs": report.needs[t].to_dict(), "exploits": v.exploits,
                       "queue": [{k: r[k] for k in r if k != "completion"} for r in report.queue(t, queue_n)]}
                   for t, v in decision.per_task.items()},
     })

@@ -1,4 +1,5 @@
-"""The monitor's reward-hacking alarm: the reward rises while the completions stop differing.
+"""The monitor's reward-hacking alarms: the reward rises while the completions stop
+differing, or the completions take the shape of an exploit family.
 
 A policy that found a degenerate answer the reward pays for (one constant string, a
 keyword loop) gets more reward every step while writing the same thing for every
@@ -11,16 +12,24 @@ reward rose by at least `reward_rise` while the distinct share fell by at least
 (the most repeated completions of the latest step, with how many prompts they answered
 and the reward they got) from the run folder's `samples.jsonl`.
 
-Where exploit-family signatures plug in (next step, once rewards.exploits exists): the
-sampler will add `exploit_share/<task>` (the share of a step's sampled completions whose
-text matches an exploit family, with the family names on its examples); `hacking_alerts`
-is where a second alarm reads that series beside distinctness and shows the matching
-examples, through the same Alert shape.
+The second alarm reads the exploit check the sampler runs at every log
+(`exploit_share/<task>`: the share of the task's checked completions that show an exploit
+family's signature, rewards.exploits.detect; per family counts, rewards and examples in
+samples.jsonl). It fires when, over the last `window` logged steps, at least
+`exploit_share` of the checked completions match a family, at least `exploit_matches` of
+them in all (so one stray sample never alarms, however small the steps), and the reward
+pays them at least as well as the other completions (an exploit the reward punishes is
+being unlearned, not learned); when every checked completion matches, at least
+`reward_rise` more than the task's reward over the run's first `window` logged steps (a
+policy that wrote nothing else from the start, like a random-weight model, is not one that
+just learned it). The alert names the families with their counts and shows matching
+completions, each with its families.
 """
 
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,6 +43,8 @@ class HackingThresholds:
     reward_rise: float = 0.1      # the task's reward must have risen by this much ...
     distinct_drop: float = 0.3    # ... while the share of distinct completions fell by this much
     distinct_level: float = 0.5   # ... to this level or below
+    exploit_share: float = 0.3    # mean share of checked completions showing an exploit family ...
+    exploit_matches: int = 3      # ... and at least this many of them over the window
 
 
 @dataclass(frozen=True)
@@ -83,6 +94,55 @@ def hacking_alerts(rows: Sequence[dict], samples: dict[int, dict] | None = None,
             f"reward pays for whatever the prompt: read the examples, fix the reward (and audit it again), then "
             f"restart from a checkpoint before the fall.{shown}"), tuple(examples)))
     return out
+
+
+def exploit_alerts(rows: Sequence[dict], samples: dict[int, dict] | None = None,
+                   thresholds: HackingThresholds = HackingThresholds()) -> list[HackingAlert]:
+    """Tasks whose recent completions keep showing an exploit family the reward pays for.
+    `samples`: step -> {task: summary} (read_samples), for the counts and the examples."""
+    t, samples, out = thresholds, samples or {}, []
+    tasks = sorted({k.split("/", 1)[1] for r in rows for k in r if k.startswith("exploit_share/")})
+    for task in tasks:
+        shares = _series(rows, f"exploit_share/{task}")[-t.window:]
+        if len(shares) < t.window or _mean(shares) < t.exploit_share:
+            continue
+        checks = [c for s, _ in shares if (c := ((samples.get(s) or {}).get(task) or {}).get("exploits"))]
+        matched, checked = sum(c["matched"] for c in checks), sum(c["checked"] for c in checks)
+        if checks and matched < t.exploit_matches:
+            continue  # the steps were small: too few completions to tell a habit from a stray
+        paid, others = _mean_reward(checks, "matched"), _mean_reward(checks, "other")
+        start = [v for _, v in _series(rows, f"task_reward/{task}")][: t.window]
+        if paid is not None and others is not None and paid < others:
+            continue  # the reward pays these less than the rest: GRPO moves away from them
+        if paid is not None and others is None and len(start) == t.window and \
+                paid < sum(start) / len(start) + t.reward_rise:
+            continue  # all of them match, as from the start (a policy that never wrote anything else)
+        families = Counter()
+        for c in checks:
+            families.update(c["families"])
+        named = ", ".join(f"{n} ({k})" for n, k in families.most_common()) or "see the examples"
+        step = shares[-1][0]
+        counted = f" ({matched} of {checked})" if checks else ""
+        paid_text = "" if paid is None else f" They earned reward {paid:.2f} on average" + (
+            f", the other completions {others:.2f}." if others is not None else
+            f", against {sum(start) / len(start):.2f} for the run's first {len(start)} logged steps." if start else ".")
+        examples = [{**e, "step": s} for s, _ in reversed(shares)
+                    for e in (((samples.get(s) or {}).get(task) or {}).get("exploits") or {}).get("examples", [])]
+        out.append(HackingAlert(task, step, (
+            f"Task {task}: {_mean(shares):.0%} of the completions checked over steps {shares[0][0]}-{step}{counted} "
+            f"show an exploit family: {named}.{paid_text} The policy is writing answers shaped to game the reward: "
+            "read the examples, run the gate's exploit check on the reward (Audit & gate page), fix it, then restart "
+            "from a checkpoint before it spread."), tuple(examples[:6])))
+    return out
+
+
+def _mean_reward(checks: list[dict], which: str) -> float | None:
+    """Mean reward of the matched ("matched") or the other ("other") completions over the
+    checks, each step weighted by its completions."""
+    pairs = [(c[f"{which}_reward"], c["matched"] if which == "matched" else c["checked"] - c["matched"])
+             for c in checks if c.get(f"{which}_reward") is not None]
+    total = sum(n for _, n in pairs)
+    return sum(v * n for v, n in pairs) / total if total else None
 
 
 def _examples(samples: dict[int, dict], task: str) -> list[dict]:

@@ -12,8 +12,9 @@ Alerts look for the ways a GRPO run goes wrong that the recipe we follow ran int
 - the length limit: most completions are cut off at max_completion_length;
 - entropy collapse: entropy well below its early level while the eval reward falls;
 - a stuck task: one task's reward does not move at all;
-- reward hacking: a task's reward rises while its completions stop differing
-  (audit_app.jobs.hacking, with the offending examples from the run's samples.jsonl).
+- reward hacking: a task's reward rises while its completions stop differing, or its
+  completions keep showing an exploit family the reward pays for (audit_app.jobs.hacking,
+  with the offending examples, family named, from the run's samples.jsonl).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from audit_app.jobs.hacking import hacking_alerts, read_samples
+from audit_app.jobs.hacking import exploit_alerts, hacking_alerts, read_samples
 from audit_app.jobs.runner import log_tail as job_log_tail
 
 
@@ -43,11 +44,11 @@ class Thresholds:
 
 @dataclass(frozen=True)
 class Alert:
-    kind: str  # identical_rollouts | length_limit | entropy_collapse | stuck_task | reward_hacking
+    kind: str  # identical_rollouts | length_limit | entropy_collapse | stuck_task | reward_hacking | exploit_family
     message: str
     step: int
     task: str | None = None
-    examples: tuple[dict, ...] = ()  # reward_hacking: the repeated completions behind it
+    examples: tuple[dict, ...] = ()  # reward_hacking / exploit_family: the completions behind it
 
 
 def _series(rows: Sequence[dict], key: str) -> list[tuple[int, float]]:
@@ -109,6 +110,7 @@ def alerts(rows: Sequence[dict], *, temperature: float | None = None, max_comple
     found += _entropy_collapse(train, evals, t)
     found += _stuck_tasks(train, evals, t)
     found += [Alert("reward_hacking", h.message, h.step, h.task, h.examples) for h in hacking_alerts(rows, samples)]
+    found += [Alert("exploit_family", h.message, h.step, h.task, h.examples) for h in exploit_alerts(rows, samples)]
     return found
 
 
@@ -163,6 +165,14 @@ def _stuck_tasks(train, evals, t: Thresholds) -> list[Alert]:
     return out
 
 
+def example_rows(alert: Alert) -> list[dict]:
+    """The table of an alert's examples on the Train page: the exploit families each one
+    shows, how often it was written and for how many prompts, its reward, the text."""
+    return [{"exploit families": ", ".join(e.get("families") or []) or "-", "step": e.get("step"),
+             "times written": e.get("count", 1), "prompts": e.get("prompts", 1), "reward": round(e["reward"], 3),
+             "completion": e["completion"]} for e in alert.examples]
+
+
 # -- checkpoints and log ------------------------------------------------------------------------
 def checkpoint_rows(checkpoints: Sequence[dict], best_step: int | None) -> list[dict]:
     """Checkpoint table for the page: step, eval score, folder, and which one is best."""
@@ -204,6 +214,7 @@ CHARTS: list[tuple[str, list[str]]] = [
     ("Completion length and truncated share", ["completion_length", "truncated_share"]),
     ("Distinct completions per task (share)", ["distinct/*"]),
     ("Repeated word 3-grams per task (share)", ["ngram_repeat/*"]),
+    ("Completions showing an exploit family, per task (share)", ["exploit_share/*"]),
     ("Completion length per task (tokens)", ["length/*"]),
     ("KL and clip ratio", ["kl", "clip_ratio"]),
     ("Learning rate", ["learning_rate"]),

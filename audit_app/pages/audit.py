@@ -3,7 +3,8 @@
 Engineers and reviewers (and admins) see, per task, Spearman rho with its prompt-bootstrap
 CI, the within-prompt tau (the order GRPO uses) with its CI, the inter-annotator agreement
 and the ceiling it sets, ties, the gate verdict and how many more scores each task needs;
-the charts; the disagreement queue with a click-through to each rollout; and record a gate
+the exploit check (each family's median reward against the bar, an example each); the
+charts; the disagreement queue with a click-through to each rollout; and record a gate
 decision. Engineers are offered to sample what the store lacks. Admins also edit the
 thresholds (every change is kept). The audit is cached per (store revision, reward
 versions) by audit_app.audit.cache; statistics live in audit_app.audit; this page only
@@ -17,7 +18,7 @@ from audit_app.audit import cache as audit_cache
 from audit_app.audit import charts as audit_charts
 from audit_app.audit import gate
 from audit_app.audit import stats as audit_stats
-from audit_app.audit.format import display_rows
+from audit_app.audit.format import display_rows, exploit_rows
 from audit_app.jobs.shortfall import sample_missing, shortfalls
 from audit_app.ui.context import get_store, page_guard
 from audit_app.ui.render import render_completion, render_messages
@@ -102,6 +103,28 @@ for t in report.tasks:
     (st.success if verdict.passed else st.error)(("PASS  " if verdict.passed else "FAIL  ") + verdict.reason)
     for level, text in report.notes(t):
         (st.warning if level == "warning" else st.caption)(f"{t}: {text}")
+
+# -- the exploit check: can a policy game the reward? ------------------------------------------
+exploit_table = exploit_rows(report)
+if exploit_table:
+    st.subheader("Exploit check")
+    st.caption("Ways of gaming each reward, built from a seeded sample of the task's prompts and scored by the "
+               "reward being audited. A family whose median reward reaches the bar fails the task: the bar is the "
+               "median reward of the items people scored 5 (0.40 before anyone has), or the good answers' median "
+               "when that is lower.")
+    st.dataframe(pd.DataFrame(exploit_table), hide_index=True, key="audit_exploits", column_config={
+        "median": st.column_config.NumberColumn(format="%.2f"), "bar": st.column_config.NumberColumn(format="%.2f")})
+    for t in report.tasks:
+        check = report.exploits.get(t)
+        if check is None or not check.families:
+            continue
+        with st.expander(f"Exploit examples, {t}: {check.summary().removeprefix('exploit check: ')}"):
+            for name, fam in sorted(check.families.items(), key=lambda kv: -kv[1]["median"]):
+                example = fam["example"]
+                st.markdown(f"**{name}**{' · **FAIL**' if fam['failed'] else ''} · median {fam['median']:.2f} "
+                            f"over {fam['n']} prompts · this example {example['breakdown']['total']:.2f}")
+                st.text(f"prompt {example['prompt_id']}")
+                render_completion(example["completion"])
 
 # -- what the store lacks: offer to sample it (engineers) -------------------------------------
 missing = shortfalls(store, report.tasks)

@@ -95,10 +95,9 @@ def run_monitor(run_id: int) -> None:
         st.warning(f"**{alert.kind.replace('_', ' ')}** (step {alert.step}): {alert.message}")
         if alert.examples:
             with st.expander(f"What the policy wrote for {alert.task} (step {alert.examples[0]['step']})"):
-                st.dataframe(pd.DataFrame([{"times written": e["count"], "prompts": e["prompts"],
-                                            "reward": round(e["reward"], 3), "completion": e["completion"]}
-                                           for e in alert.examples]), hide_index=True,
-                             key=f"train_hack_{run_id}_{alert.task}")
+                # Completions are model text: shown as dataframe cells, never as Markdown or HTML.
+                st.dataframe(pd.DataFrame(monitor.example_rows(alert)), hide_index=True,
+                             key=f"train_{alert.kind}_{run_id}_{alert.task}")
     buttons = st.columns(4)
     if run["status"] in ("queued", "starting", "running") and buttons[0].button("Cancel run", key="train_cancel"):
         try:

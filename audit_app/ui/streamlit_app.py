@@ -7,12 +7,15 @@ multipage app, which st.navigation replaces.
 """
 
 import importlib
+import logging
+import os
 import threading
 
 import streamlit as st
 
-from audit_app.ui.context import session_scripts
+from audit_app.ui.context import session_scripts, store_path
 from audit_app.ui.navigation import build_navigation
+from data.store import Store
 
 # Modules whose first import takes a second or two (scipy, krippendorff, plotly, pandas,
 # every command for the sampling offers).
@@ -24,13 +27,22 @@ def _warm() -> None:
         importlib.import_module(name)
     # The reward versions are hashes of the rewards' source, computed on first use.
     importlib.import_module("rewards.versions").current_versions()
+    # The gate's exploit benches of the store's prompts (seconds of SQL on a full-size build),
+    # kept per reward version and prompt for every audit of this process.
+    path = store_path()
+    if os.path.isfile(path):
+        try:
+            with Store(path) as store:
+                importlib.import_module("audit_app.audit.exploits").warm(store)
+        except Exception:  # noqa: BLE001 - a warm-up only saves time; the audit reports its own errors
+            logging.getLogger("tucano.app").warning("exploit benches not warmed up", exc_info=True)
 
 
 @st.cache_resource  # once per server process
 def warm_up() -> threading.Thread:
-    """Import the audit's statistics and charts and compute the reward versions in the
-    background while the first visitor logs in, so the first Audit & gate page of this
-    server does not wait for them."""
+    """Import the audit's statistics and charts, compute the reward versions and bench the
+    exploit families on the store's prompts in the background while the first visitor logs
+    in, so the first Audit & gate page of this server does not wait for them."""
     thread = threading.Thread(target=_warm, name="warm-up", daemon=True)
     thread.start()
     return thread

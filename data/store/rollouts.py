@@ -225,6 +225,22 @@ class RolloutsMixin:
                           [prompt_id])
         return prompt_row(rows[0]) if rows else None
 
+    def prompt_ids(self, task: str) -> list[str]:
+        """The ids of `task`'s prompts, sorted."""
+        return [r[0] for r in self.conn.execute("SELECT prompt_id FROM prompts WHERE task = ? ORDER BY prompt_id",
+                                                [task])]
+
+    def get_prompts(self, prompt_ids) -> list[dict]:
+        """Prompts in data's row format, in the order of `prompt_ids` (unknown ids are left out)."""
+        ids = list(prompt_ids)
+        found = {}
+        for start in range(0, len(ids), 500):  # SQLite caps the parameters of one statement
+            chunk = ids[start:start + 500]
+            found.update((r["prompt_id"], prompt_row(r)) for r in self.query(
+                "SELECT prompt_id, task, split, messages, meta FROM prompts"
+                f" WHERE prompt_id IN ({', '.join('?' for _ in chunk)})", chunk))
+        return [found[i] for i in ids if i in found]
+
     def count_prompts(self, task: str | None = None) -> int:
         return self.conn.execute("SELECT count(*) FROM prompts WHERE (? IS NULL OR task = ?)",
                                  [task, task]).fetchone()[0]

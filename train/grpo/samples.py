@@ -11,31 +11,38 @@ only means, so `CompletionSampler.wrap(func, task)` wraps each per-task reward f
   the mean length in tokens;
 - the most repeated completions (text, count, how many prompts, mean reward);
 - a few completions drawn at random (reservoir), each with its prompt row's fields
-  (prompt_id, task, rating, topic, reference answer), so a check that needs the prompt
-  can read them.
+  (prompt_id, task, rating, topic, reference answer, the reward meta), so a check that
+  needs the prompt can read them;
+- the exploit check: up to CHECKED completions (all of a step's, or a uniform draw when
+  more arrive between two logs) with their prompt rows, which `drain()` runs through
+  `rewards.exploits.detect(completion, row)`: the share that shows an exploit family's
+  signature (`exploit_share/<task>`), the count per family, the mean reward of those and
+  of the others, and a few of them as examples; every example carries its family names.
 
-The cost is a dict update and a word split per completion: about 0.3 ms for a 512-token
-completion, 10 ms for a step of 32, beside a generation step of seconds. `RunRecorder` (train.grpo.callbacks) calls `drain()` at
-every training log, adds `distinct/<task>`, `ngram_repeat/<task>`, `length/<task>` to
-the step's metrics and writes the examples to `samples.jsonl` in the run folder; it
-calls `discard()` after an evaluation, whose completions are not training's.
-
-Where exploit-family signatures plug in (next step, once rewards.exploits exists):
-`drain()` is the one place that sees every sampled completion with its prompt row;
-`rewards.exploits.detect(completion, row)` runs there on the kept completions and its
-family names go into each example and into an `exploit_share/<task>` metric, which the
-monitor's alarm then reads beside distinctness.
+The cost is a dict update and a word split per completion (about 0.3 ms for a 512-token
+completion), and at each log 0.1-0.5 ms of detection per checked completion: 10-25 ms for
+a step of 32, beside a generation step of seconds. `RunRecorder` (train.grpo.callbacks)
+calls `drain()` at every training log, adds `distinct/<task>`, `ngram_repeat/<task>`,
+`length/<task>` and `exploit_share/<task>` to the step's metrics and writes the examples
+to `samples.jsonl` in the run folder; it calls `discard()` after an evaluation, whose
+completions are not training's. The monitor's alarms read both
+(audit_app.jobs.hacking).
 """
 
 from __future__ import annotations
 
 import functools
+import logging
 import math
 import random
+from collections import Counter
 from collections.abc import Callable
 
+from rewards.exploits import detect
 from rewards.parsing import completion_text
 from rewards.trl_adapter import row_meta
+
+logger = logging.getLogger("tucano.train")
 
 SAMPLES_FILE = "samples.jsonl"  # in the run folder: one line per logging step
 # What TRL passes a reward function beside the dataset columns (not part of the prompt row).
@@ -44,6 +51,8 @@ NGRAM = 3
 MAX_TEXT = 1000   # characters of a completion kept as an example
 PER_TASK = 6      # random examples kept per task and logging step
 TOP_REPEATED = 3  # most repeated completions kept per task and logging step
+CHECKED = 64      # completions per task and logging step run through the exploit check
+EXPLOIT_EXAMPLES = 3  # completions showing an exploit family kept per task and logging step
 
 
 def repeated_ngrams(text: str, n: int = NGRAM) -> tuple[int, int]:
@@ -59,8 +68,9 @@ class _TaskStep:
     def __init__(self, rng: random.Random):
         self.rng, self.n, self.tokens, self.token_rows = rng, 0, 0, 0
         self.repeated, self.grams = 0, 0
-        self.texts: dict[str, dict] = {}  # completion -> {count, prompts, reward_sum}
+        self.texts: dict[str, dict] = {}  # completion -> {count, prompts, reward_sum, row}
         self.sample: list[dict] = []
+        self.checked: list[tuple[str, float, dict]] = []  # (completion, reward, row) for the exploit check
 
     def add(self, text: str, reward: float, row: dict, tokens: int | None) -> None:
         self.n += 1
@@ -68,7 +78,7 @@ class _TaskStep:
             self.tokens, self.token_rows = self.tokens + tokens, self.token_rows + 1
         rep, grams = repeated_ngrams(text)
         self.repeated, self.grams = self.repeated + rep, self.grams + grams
-        seen = self.texts.setdefault(text, {"count": 0, "prompts": set(), "reward_sum": 0.0})
+        seen = self.texts.setdefault(text, {"count": 0, "prompts": set(), "reward_sum": 0.0, "row": row})
         seen["count"] += 1
         seen["prompts"].add(row.get("prompt_id"))
         seen["reward_sum"] += reward
@@ -77,8 +87,13 @@ class _TaskStep:
             self.sample.append(example)
         elif (j := self.rng.randrange(self.n)) < PER_TASK:  # reservoir: every completion equally likely
             self.sample[j] = example
+        if len(self.checked) < CHECKED:
+            self.checked.append((text, reward, row))
+        elif (j := self.rng.randrange(self.n)) < CHECKED:
+            self.checked[j] = (text, reward, row)
 
     def summary(self) -> dict:
+        families = _Detector()
         top = sorted(self.texts.items(), key=lambda kv: -kv[1]["count"])[:TOP_REPEATED]
         return {
             "completions": self.n,
@@ -86,9 +101,51 @@ class _TaskStep:
             "ngram_repeat": self.repeated / self.grams if self.grams else 0.0,
             "length": self.tokens / self.token_rows if self.token_rows else None,
             "repeated": [{"completion": text[:MAX_TEXT], "count": s["count"], "prompts": len(s["prompts"]),
-                          "reward": s["reward_sum"] / s["count"]} for text, s in top if s["count"] > 1],
-            "sample": self.sample,
+                          "reward": s["reward_sum"] / s["count"], "families": families(text, s["row"])}
+                         for text, s in top if s["count"] > 1],
+            "sample": [{**e, "families": families(e["completion"], e["row"])} for e in self.sample],
+            "exploits": families.check(self.checked),
         }
+
+
+class _Detector:
+    """rewards.exploits.detect, once per (completion, prompt) within one drain. A completion
+    the detector fails on is counted apart, never allowed to stop a training run."""
+
+    def __init__(self):
+        self.memo: dict[tuple, list[str] | None] = {}
+
+    def __call__(self, text: str, row: dict) -> list[str] | None:
+        key = (text, row.get("prompt_id"))
+        if key not in self.memo:
+            try:
+                self.memo[key] = detect(text, row)
+            except Exception:  # noqa: BLE001 - a monitor's bug must not end a training run
+                logger.warning("exploit check failed on a completion of %s", row.get("prompt_id"), exc_info=True)
+                self.memo[key] = None
+        return self.memo[key]
+
+    def check(self, checked: list[tuple[str, float, dict]]) -> dict:
+        """The exploit check of the kept completions: share matched, per family, rewards, examples."""
+        counts, matched, others, examples, failed = Counter(), [], [], [], 0
+        for text, reward, row in checked:
+            names = self(text, row)
+            if names is None:
+                failed += 1
+                continue
+            (matched if names else others).append(reward)
+            counts.update(names)
+            if names and len(examples) < EXPLOIT_EXAMPLES:
+                examples.append({"prompt_id": row.get("prompt_id"), "completion": text[:MAX_TEXT], "reward": reward,
+                                 "families": names})
+        n = len(matched) + len(others)
+        return {"checked": n, "matched": len(matched), "share": len(matched) / n if n else None,
+                "families": dict(counts.most_common()), "matched_reward": _mean(matched),
+                "other_reward": _mean(others), "examples": examples, "failed": failed}
+
+
+def _mean(values: list[float]) -> float | None:
+    return sum(values) / len(values) if values else None
 
 
 class CompletionSampler:
@@ -140,4 +197,6 @@ def step_metrics(summaries: dict[str, dict]) -> dict[str, float]:
         out[f"ngram_repeat/{task}"] = s["ngram_repeat"]
         if s["length"] is not None:
             out[f"length/{task}"] = s["length"]
+        if (s.get("exploits") or {}).get("share") is not None:
+            out[f"exploit_share/{task}"] = s["exploits"]["share"]
     return out
