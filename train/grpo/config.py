@@ -11,13 +11,11 @@ import importlib.util
 from dataclasses import dataclass
 from pathlib import Path
 
-from data import paths
 from rewards import registry
 from train.grpo.callbacks import METRIC
 from train.grpo.recipe import Recipe, RecipeError
-from train.models.demo import demo_model_dir, ensure_demo_model, gguf_path, is_converted
 from train.models.loading import choose_backend, resolve_model
-from train.models.tiny import build_tiny_model
+from train.models.local import local_source, resolve_local
 
 
 class TrainingError(ValueError):
@@ -155,22 +153,12 @@ def build_config(recipe: Recipe, plan: ModelPlan, run_dir: Path, *, resume: bool
 
 
 def resolve_model_name(name: str) -> str:
-    """'tiny' and 'demo' name models built or cached on this machine; anything else passes through."""
-    if name == "tiny":
-        folder = paths.models_dir() / "tiny-qwen2"
-        if not (folder / "config.json").is_file():
-            build_tiny_model(folder)
-        return str(folder)
-    if name == "demo":
-        return str(ensure_demo_model())
-    return name
+    """'tiny', 'demo' and 'demo-raw' name models built or cached on this machine
+    (train.models.local); anything else passes through."""
+    return resolve_local(name)
 
 
 def check_model_available(name: str) -> str:
-    """Raise (FileNotFoundError / LookupError) if the recipe's model cannot be found, without loading it."""
-    if name == "tiny":
-        return "tiny (built in process)"
-    if name == "demo":
-        return str(demo_model_dir()) if is_converted(demo_model_dir()) else str(gguf_path())
-
-    return resolve_model(name)[0]
+    """Raise (FileNotFoundError / LookupError / ValueError) if the recipe's model cannot be
+    found or built, without loading or building it."""
+    return local_source(name) or resolve_model(name)[0]
