@@ -154,8 +154,10 @@ def run(args: argparse.Namespace) -> int:
     hf_logging.disable_progress_bar()
     print(f"tucano-audit demo in {paths.home()}", flush=True)
     STEPS["total"] = 6 if args.train else 5
+    if args.train and args.model != DEMO:
+        raise ValueError("--train trains the model its recipe names (--recipe): drop --model")
     ensure_data()
-    model = ensure_model(args.model)
+    model = ensure_model(demo_train.recipe_model(args.recipe) if args.train else args.model)
     store_path = str(os.path.abspath(args.store or paths.store_path()))
     with Store(store_path) as store:
         _step(3, f"accounts in {store_path}")
@@ -163,8 +165,6 @@ def run(args: argparse.Namespace) -> int:
         if not args.train:
             ensure_first_batch(store, model, args)
     if args.train:
-        if args.model != DEMO:
-            raise ValueError("--train trains the demo model (its recipe names it): drop --model")
         return demo_train.run(args, store_path, _step)
     url = f"http://localhost:{args.port}"
     print("\nLog in with:", flush=True)

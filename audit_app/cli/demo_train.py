@@ -11,8 +11,9 @@ Steps, after the demo's data, model and accounts (audit_app.cli.demo):
    scored the demo's rollouts and someone recorded the audit), the gate is not skipped.
 2. training: the first seed in this process (`tucano-audit train --store ...`), the others
    as jobs from the store's seeds queue, one after another; this command waits for them.
-3. the comparison of the demo base (the warm-started model) with every seed's
-   best_checkpoint/ on the whole eval set (`tucano-audit compare`), its report printed.
+3. the comparison of the recipe's base (for cpu-demo the warm-started demo model, so the
+   gain shown is GRPO's alone) with every seed's best_checkpoint/ on the whole eval set
+   (`tucano-audit compare`), its report printed.
 """
 
 from __future__ import annotations
@@ -43,6 +44,11 @@ def add_arguments(p) -> None:
                    help=f"completions per eval prompt and side at temperature 0.1 (default {COMPARE_SAMPLES})")
     g.add_argument("--compare-max-new-tokens", type=int, default=COMPARE_MAX_NEW_TOKENS,
                    help=f"completion length cap of the comparison (default {COMPARE_MAX_NEW_TOKENS})")
+
+
+def recipe_model(recipe_name: str) -> str:
+    """The model the recipe trains (`demo` for cpu-demo): the comparison's base as well."""
+    return load_recipe(recipe_name).model.name
 
 
 def gate_plan(store, recipe) -> tuple[bool, list[str]]:
@@ -121,9 +127,9 @@ def run(args, store_path: str, step) -> int:
     if not adapters:
         print("      no finished run with a best checkpoint: nothing to compare", flush=True)
         return 1
-    step(6, f"comparison: the warm-started base vs {len(adapters)} tuned side(s), {args.compare_samples} sample(s) "
+    step(6, f"comparison: the base ({recipe.model.name}) vs {len(adapters)} tuned side(s), {args.compare_samples} sample(s) "
             f"per prompt at temperature 0.1, up to {args.compare_max_new_tokens} new tokens")
-    argv = ["compare", "--base", "demo", "--samples", str(args.compare_samples), "--temperature", "0.1",
+    argv = ["compare", "--base", recipe.model.name, "--samples", str(args.compare_samples), "--temperature", "0.1",
             "--max-new-tokens", str(args.compare_max_new_tokens), "--store", store_path]
     for a in adapters:
         argv += ["--adapter", a]

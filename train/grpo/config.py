@@ -35,7 +35,7 @@ class ModelPlan:
 
 
 def plan_model(recipe: Recipe, *, cuda_available: bool | None = None, unsloth_installed: bool | None = None,
-               bf16_supported: bool | None = None) -> ModelPlan:
+               bf16_supported: bool | None = None, bitsandbytes_installed: bool | None = None) -> ModelPlan:
     """Backend and precision for `recipe` on a machine; the arguments default to this machine."""
     if cuda_available is None:
         import torch
@@ -48,10 +48,17 @@ def plan_model(recipe: Recipe, *, cuda_available: bool | None = None, unsloth_in
     backend, reason = choose_backend(cuda_available, unsloth_installed, recipe.model.backend)
     m, src = recipe.model, recipe.source or recipe.name
     if m.load_in_4bit and backend != "unsloth":
-        raise RecipeError(
-            f"recipe {src}: model.load_in_4bit trains through Unsloth on CUDA, and this machine uses "
-            f"{backend} ({reason}); use a recipe without 4-bit loading here"
-        )
+        if not cuda_available:
+            raise RecipeError(
+                f"recipe {src}: model.load_in_4bit needs a CUDA device (Unsloth, or transformers + bitsandbytes), "
+                f"and this machine has none ({reason}); use a recipe without 4-bit loading here"
+            )
+        if bitsandbytes_installed is None:
+            bitsandbytes_installed = importlib.util.find_spec("bitsandbytes") is not None
+        if not bitsandbytes_installed:
+            raise RecipeError(f"recipe {src}: model.load_in_4bit on the transformers backend needs bitsandbytes "
+                              "(pip install -e '.[gpu]')")
+        reason += "; 4-bit through bitsandbytes"
     precision = m.precision
     if precision == "auto":
         precision = ("bf16" if bf16_supported else "fp16") if cuda_available else "fp32"

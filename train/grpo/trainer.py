@@ -39,7 +39,7 @@ def linear_module_names(model) -> list[str]:
 def load_policy(recipe: Recipe, plan: ModelPlan):
     """(LoadedModel, model to train, peft_config or None). Unsloth applies LoRA itself."""
     loaded = load_model(resolve_model_name(recipe.model.name), for_training=True, backend=plan.backend,
-                        max_seq_length=4096)
+                        max_seq_length=4096, load_in_4bit=plan.load_in_4bit, quant_type=recipe.model.quant_type)
     model, lora = loaded.model, recipe.lora
     if lora is None:
         return loaded, model, None

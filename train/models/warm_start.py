@@ -20,7 +20,8 @@ checked against them (`overlap`): a cached model that saw an eval prompt is rebu
 
 Cost on CPU: a forward and backward pass over prompt + answer (250-1,100 tokens); see
 docs/sampling.md for the measured minutes. The folder is built once, written to a
-temporary sibling and renamed, `warm_start.json` written last, as the demo conversion does.
+temporary sibling (marker `warm_start.json` included) and renamed into place, as the demo
+conversion does.
 """
 
 from __future__ import annotations
@@ -128,12 +129,10 @@ def _digest(row: dict) -> str:
 
 
 # -- training ------------------------------------------------------------------------------------
-def warm_start(base_dir: str | Path, out_dir: str | Path, train_rows: list[dict], eval_rows: list[dict],
-               spec: WarmStartSpec | None = None, *, on_step: Callable[[int, int, dict], None] | None = None) -> Path:
-    """SFT `base_dir` with LoRA on gold answers, merge, and write a plain model folder at `out_dir`.
-
-    `on_step(step, total, logs)` is called at every logging step (progress). Returns `out_dir`,
-    which holds MARKER (settings, prompt ids, loss, seconds) once complete."""
+def sft_trainer(base_dir: str | Path, rows: list[dict], spec: WarmStartSpec, out_dir: str | Path, *,
+                on_log: Callable[[int, int, dict], None] | None = None):
+    """TRL's SFTTrainer for `rows` (prompt rows with gold answers): LoRA on every linear layer,
+    loss on the completion only. `on_log(step, total, logs)` at every logging step."""
     # Lazy: TRL, PEFT and torch are optional heavy dependencies loaded only to train.
     import torch
     from datasets import Dataset
@@ -141,42 +140,60 @@ def warm_start(base_dir: str | Path, out_dir: str | Path, train_rows: list[dict]
     from transformers import AutoModelForCausalLM, AutoTokenizer, PrinterCallback, TrainerCallback
     from trl import SFTConfig, SFTTrainer
 
+    tokenizer = AutoTokenizer.from_pretrained(base_dir)
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    model = AutoModelForCausalLM.from_pretrained(base_dir, dtype=torch.float32)
+    steps_total = max(1, int(-(-len(rows) * spec.epochs // (spec.batch_size * spec.grad_accum))))
+
+    class Progress(TrainerCallback):
+        def on_log(self, args, state, control, logs=None, **kwargs):
+            if on_log is not None and logs:
+                on_log(state.global_step, steps_total, logs)
+
+    config = SFTConfig(
+        output_dir=str(out_dir), per_device_train_batch_size=spec.batch_size,
+        gradient_accumulation_steps=spec.grad_accum, num_train_epochs=spec.epochs,
+        learning_rate=spec.learning_rate, lr_scheduler_type="cosine", warmup_steps=0.1,
+        max_length=spec.max_length, completion_only_loss=True, seed=spec.seed, data_seed=spec.seed,
+        logging_steps=1, save_strategy="no", report_to=[], disable_tqdm=True, use_cpu=not torch.cuda.is_available(),
+        dataloader_num_workers=0,
+    )
+    trainer = SFTTrainer(
+        model=model, args=config, train_dataset=Dataset.from_list(sft_records(rows)), processing_class=tokenizer,
+        peft_config=LoraConfig(r=spec.lora_r, lora_alpha=spec.lora_alpha, lora_dropout=0.0,
+                               target_modules="all-linear", task_type="CAUSAL_LM"),
+        callbacks=[Progress()],
+    )
+    trainer.remove_callback(PrinterCallback)  # progress goes through on_log, once
+    return trainer
+
+
+def warm_start(base_dir: str | Path, out_dir: str | Path, train_rows: list[dict], eval_rows: list[dict],
+               spec: WarmStartSpec | None = None, *, on_step: Callable[[int, int, dict], None] | None = None) -> Path:
+    """SFT `base_dir` with LoRA on gold answers, merge, and write a plain model folder at `out_dir`.
+
+    `on_step(step, total, logs)` is called at every logging step (progress). Returns `out_dir`,
+    which holds MARKER (settings, prompt ids, loss, seconds) once complete."""
+    import torch  # lazy, as in sft_trainer
+
     spec = spec or WarmStartSpec()
     base_dir, out_dir = Path(base_dir), Path(out_dir)
     rows = select_examples(train_rows, eval_rows, spec)
     started = time.perf_counter()
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
+    losses: list[float] = []
+
+    def logged(step: int, total: int, logs: dict) -> None:
+        if "loss" in logs:
+            losses.append(float(logs["loss"]))
+        if on_step is not None:
+            on_step(step, total, logs)
+
     try:
-        tokenizer = AutoTokenizer.from_pretrained(base_dir)
-        if tokenizer.pad_token is None:
-            tokenizer.pad_token = tokenizer.eos_token
-        model = AutoModelForCausalLM.from_pretrained(base_dir, dtype=torch.float32)
-        steps_total = max(1, int(-(-len(rows) * spec.epochs // (spec.batch_size * spec.grad_accum))))
-        losses: list[float] = []
-
-        class Progress(TrainerCallback):
-            def on_log(self, args, state, control, logs=None, **kwargs):
-                if logs and "loss" in logs:
-                    losses.append(float(logs["loss"]))
-                if on_step is not None and logs:
-                    on_step(state.global_step, steps_total, logs)
-
-        config = SFTConfig(
-            output_dir=str(work / "sft"), per_device_train_batch_size=spec.batch_size,
-            gradient_accumulation_steps=spec.grad_accum, num_train_epochs=spec.epochs,
-            learning_rate=spec.learning_rate, lr_scheduler_type="cosine", warmup_steps=0.1,
-            max_length=spec.max_length, completion_only_loss=True, seed=spec.seed, data_seed=spec.seed,
-            logging_steps=1, save_strategy="no", report_to=[], disable_tqdm=True, use_cpu=not torch.cuda.is_available(),
-            dataloader_num_workers=0, dataset_num_proc=None,
-        )
-        trainer = SFTTrainer(
-            model=model, args=config, train_dataset=Dataset.from_list(sft_records(rows)), processing_class=tokenizer,
-            peft_config=LoraConfig(r=spec.lora_r, lora_alpha=spec.lora_alpha, lora_dropout=0.0,
-                                   target_modules="all-linear", task_type="CAUSAL_LM"),
-            callbacks=[Progress()],
-        )
-        trainer.remove_callback(PrinterCallback)  # progress goes through on_step, once
+        trainer = sft_trainer(base_dir, rows, spec, work / "sft", on_log=logged)
+        tokenizer = trainer.processing_class
         trainer.train()
         # Merged in full precision into a plain folder: every loader reads it without PEFT,
         # and GRPO's own LoRA adapter later sits on top of it.
@@ -190,10 +207,10 @@ def warm_start(base_dir: str | Path, out_dir: str | Path, train_rows: list[dict]
             "first_loss": losses[0] if losses else None, "last_loss": losses[-1] if losses else None,
             "seconds": round(time.perf_counter() - started, 1), "torch_threads": torch.get_num_threads(),
         }
+        (merged / MARKER).write_text(json.dumps(marker, indent=2), encoding="utf-8")
         if out_dir.exists():
             shutil.rmtree(out_dir)  # an older or unfinished warm start being replaced
-        os.replace(merged, out_dir)
-        (out_dir / MARKER).write_text(json.dumps(marker, indent=2), encoding="utf-8")
+        os.replace(merged, out_dir)  # whole, marker included, or not there at all
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return out_dir
@@ -215,9 +232,11 @@ def read_marker(folder: Path) -> dict | None:
 
 
 def ensure_warm_demo(spec: WarmStartSpec | None = None, *, train_path: Path | None = None,
-                     eval_path: Path | None = None, on_step=None, say: Callable[[str], None] = print) -> Path:
-    """The warm-started demo model folder; builds it first when it is missing, unfinished, or
-    trained on a prompt the current eval set holds. Needs the home's prompt sets."""
+                     eval_path: Path | None = None, base: Path | None = None, on_step=None,
+                     say: Callable[[str], None] = print) -> Path:
+    """The warm-started demo model folder; builds it first (from `base`, default the converted
+    demo model) when it is missing, unfinished, or trained on a prompt the current eval set
+    holds. Needs the home's prompt sets."""
     train_path, eval_path = train_path or paths.train_prompts(), eval_path or paths.eval_prompts()
     target = warm_dir()
     marker = read_marker(target)
@@ -239,4 +258,5 @@ def ensure_warm_demo(spec: WarmStartSpec | None = None, *, train_path: Path | No
             progress.report(step, total, f"step {step}/{total}{loss}", stage="warm-starting the demo model")
     say(f"warm-starting the demo model on gold answers of {sum(spec.per_task.values())} train prompts "
         f"(SFT + LoRA, once; several minutes on CPU) -> {target}")
-    return warm_start(ensure_demo_model(), target, load_prompts(train_path), eval_rows, spec, on_step=on_step)
+    return warm_start(base or ensure_demo_model(), target, load_prompts(train_path), eval_rows, spec,
+                      on_step=on_step)
