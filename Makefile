@@ -1,10 +1,11 @@
-# tucano-audit: `make demo` opens the app on the embedded demo; `make test` runs the whole suite.
+# tucano-audit: `make demo` opens the app on the embedded demo, `make demo-train` trains and compares
+# it; `make test` runs the whole suite.
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint bench browser clean
+.PHONY: demo demo-train test lint bench browser clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -36,6 +37,13 @@ test: $(STAMP) browser lint
 
 demo: $(STAMP)
 	$(VENV)/bin/tucano-audit demo
+
+# GRPO on the warm-started demo model through the launch rules (the demo store has no human
+# scores, so the gate is skipped, said so and recorded), then base vs tuned on the eval set.
+# SEEDS="42 123 456" queues more seeds; every seed's best checkpoint enters the comparison.
+SEEDS ?= 42
+demo-train: $(STAMP)
+	$(VENV)/bin/tucano-audit demo --train $(foreach s,$(SEEDS),--seed $(s))
 
 bench: $(STAMP)
 	for f in bench/*.py; do echo "== $$f"; $(PY) $$f || exit 1; done

@@ -74,8 +74,13 @@ def test_cuda_path_with_only_the_device_check_faked(monkeypatch, small_data):
     with pytest.raises(LookupError, match=r"unsloth is not installed: pip install -e '.\[gpu\]'"):
         grpo.preflight(prod)
     auto = prod.with_overrides({"model.backend": "auto"})
-    with pytest.raises(RecipeError, match="load_in_4bit trains through Unsloth"):
-        grpo_config.plan_model(auto)
+    with pytest.raises(RecipeError, match=r"load_in_4bit on the transformers backend needs bitsandbytes"):
+        grpo_config.plan_model(auto, bitsandbytes_installed=False)
+    bnb = grpo_config.plan_model(auto, unsloth_installed=False, bitsandbytes_installed=True)
+    assert (bnb.backend, bnb.load_in_4bit, bnb.bf16) == ("transformers", True, True)
+    assert "4-bit through bitsandbytes" in bnb.reason
+    with pytest.raises(RecipeError, match="load_in_4bit needs a CUDA device"):
+        grpo_config.plan_model(auto, cuda_available=False, unsloth_installed=False)
     plain = auto.with_overrides({"model.load_in_4bit": False})
     plan = grpo_config.plan_model(plain)
     assert (plan.backend, plan.cuda, plan.bf16) == ("transformers", True, True)

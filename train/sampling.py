@@ -39,18 +39,16 @@ from data.prompts import load_prompts
 from data.store.progress import current_job_id
 from data.store.progress import report as report_progress
 from rewards.types import TASKS
-from train.models.demo import ensure_demo_model
 from train.models.endpoint import EndpointError, EndpointModel
 from train.models.generation import BatchInfo, GenParams, generate
 from train.models.loading import load_model
+from train.models.local import DEMO, resolve_local
 from train.models.progress import LiveProgress
-
-DEMO = "demo"
 
 
 @dataclass(frozen=True)
 class SampleRequest:
-    model: str | None = DEMO           # "demo", a local folder or a hub id; the served name with `endpoint`
+    model: str | None = DEMO           # "demo", "demo-raw", a local folder or a hub id; the served name with `endpoint`
     adapter: str | None = None         # LoRA checkpoint folder
     endpoint: str | None = None        # OpenAI-compatible server URL (vLLM `vllm serve`)
     tasks: tuple[str, ...] = TASKS
@@ -164,10 +162,7 @@ def open_model(request: SampleRequest):
         model = None if request.model in (None, DEMO) else request.model
         return EndpointModel(request.endpoint, model).check()
 
-    model = request.model or DEMO
-    if model == DEMO:
-        model = str(ensure_demo_model())
-    return load_model(model, request.adapter)
+    return load_model(resolve_local(request.model or DEMO), request.adapter)
 
 
 def clean_text(text: str) -> str:

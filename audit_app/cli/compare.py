@@ -20,7 +20,7 @@ from data import paths
 from data.store import Store
 from data.store.progress import current_job_id
 from data.store.roles import SYSTEM
-from train.compare.evaluate import CompareSpec, plan_comparison, run_comparison
+from train.compare.evaluate import DEFAULT_SAMPLES, CompareSpec, plan_comparison, run_comparison
 from train.compare.report import to_markdown, write_report
 
 
@@ -30,7 +30,7 @@ def register(subparsers) -> None:
         description="Generate a completion for every eval prompt with the base model and each adapter "
                     "(same seeds and parameters), score them with the rewards, store per-prompt results "
                     "and write report.md / report.json into the run folder.")
-    p.add_argument("--base", help="base model: hub id, local folder, or 'demo' (SmolLM2 demo model)")
+    p.add_argument("--base", help="base model: hub id, local folder, 'demo' (the warm-started SmolLM2 demo model) or 'demo-raw' (as shipped)")
     p.add_argument("--adapter", action="append", default=[], metavar="DIR",
                    help="LoRA checkpoint folder; repeat for several seeds")
     p.add_argument("--eval", dest="eval_path", metavar="FILE", help="eval prompts JSONL (default: the home's eval set)")
@@ -39,7 +39,9 @@ def register(subparsers) -> None:
     p.add_argument("--top-k", type=int, default=0)
     p.add_argument("--max-new-tokens", type=int, default=256)
     p.add_argument("--seed", type=int, default=42)
-    p.add_argument("--samples", type=int, default=1, help="completions per prompt and side (default 1)")
+    p.add_argument("--samples", type=int, default=DEFAULT_SAMPLES,
+                   help=f"completions per prompt and side; a prompt's reward is their mean (default {DEFAULT_SAMPLES}; "
+                        "1 = the one-sample protocol)")
     p.add_argument("--tasks", nargs="+", metavar="TASK", help="only these tasks")
     p.add_argument("--limit-per-task", type=int, metavar="N", help="at most N eval prompts per task")
     p.add_argument("--chunk-size", type=int, default=8, help="prompts per generation chunk (resume unit)")
@@ -98,7 +100,7 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def build_argv(*, base: str, adapters: list[str], store_path: str, eval_path: str | None = None,
-               temperature: float = 0.1, samples: int = 1, max_new_tokens: int = 256, seed: int = 42,
+               temperature: float = 0.1, samples: int = DEFAULT_SAMPLES, max_new_tokens: int = 256, seed: int = 42,
                tasks: list[str] | None = None, limit_per_task: int | None = None) -> list[str]:
     """The `tucano-audit compare ...` arguments a job runs."""
     argv = ["compare", "--base", base]

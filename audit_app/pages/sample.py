@@ -54,7 +54,7 @@ labels = [c["label"] for c in checkpoints]
 
 with st.form("sample_form"):
     source = st.radio("Sample from", ["Base model", "Checkpoint"], horizontal=True, key="sample_source")
-    base = st.text_input("Base model: `demo`, a local folder or a hub id", value="demo", key="sample_base")
+    base = st.text_input("Base model: `demo` (warm-started), `demo-raw`, a local folder or a hub id", value="demo", key="sample_base")
     chosen = st.selectbox("Checkpoint (finished runs)", labels, index=0 if labels else None,
                           placeholder="no checkpoints yet", key="sample_checkpoint")
     tasks = st.multiselect("Tasks", TASKS, default=list(TASKS), key="sample_tasks")

@@ -41,16 +41,18 @@ from rewards.types import TASKS
 from rewards.versions import current_versions
 from train.compare import report as report_mod
 from train.models.adapters import AdapterSet
-from train.models.demo import ensure_demo_model
 from train.models.generation import GenParams, generate
 from train.models.loading import check_adapter, hub_offline, load_model, resolve_adapter, resolve_model
+from train.models.local import resolve_local
 from train.models.progress import LiveProgress
 
 DEFAULT_TEMPERATURE = 0.1
 DEFAULT_MAX_NEW_TOKENS = 256
 DEFAULT_SEED = 42
 DEFAULT_CHUNK = 8
-DEMO_ALIAS = "demo"
+# Completions per prompt and side: at temperature 0.1 one completion often equals the other
+# side's, and a mean over 4 ties less often (docs/compare.md).
+DEFAULT_SAMPLES = 4
 
 
 @dataclass(frozen=True)
@@ -65,7 +67,7 @@ class CompareSpec:
     top_k: int = 0
     max_new_tokens: int = DEFAULT_MAX_NEW_TOKENS
     seed: int = DEFAULT_SEED
-    samples: int = 1
+    samples: int = DEFAULT_SAMPLES
     tasks: tuple[str, ...] | None = None
     limit_per_task: int | None = None
     chunk_size: int = DEFAULT_CHUNK
@@ -99,10 +101,9 @@ class Plan:
 # -- planning (all checks, no model loaded) --------------------------------------------------
 
 def resolve_base(base: str) -> str:
-    """`demo` names the embedded SmolLM2 demo model; anything else goes to the loader."""
-    if str(base).strip() == DEMO_ALIAS:
-        return str(ensure_demo_model())
-    return str(base)
+    """`demo` (the warm-started demo model), `demo-raw` (as shipped) or `tiny` name models built
+    here (train.models.local); anything else goes to the loader."""
+    return resolve_local(base)
 
 
 def side_label(adapter: Path, runs_root: Path | None = None) -> str:

@@ -55,12 +55,36 @@ def build_report(store, comparison_id: int, *, n_resamples: int = cs.N_BOOT) -> 
         "sides": sides,
         "seeds": ({t: s.to_dict() for t, s in cs.summarise_seeds(results).items()}
                   if len(results) > 1 else None),
+        "pooled": pooled(store, comparison_id, c["side_labels"], tasks, n_resamples) if len(results) > 1 else None,
+        "protocol": protocol(c),
         "blind_review": {label: {t: w.to_dict() for t, w in blind_review.win_rates(
             store, comparison_id, label, tasks).items()} for label in c["side_labels"]},
         "notes": [{k: n[k] for k in ("prompt_id", "task", "side", "author", "note", "created_at")}
                   for n in store.review_notes(comparison_id)],
     }
     return report
+
+
+def pooled(store, comparison_id: int, labels: list[str], tasks: list[str], n_resamples: int) -> dict:
+    """Every seed at once: per prompt, the tuned reward averaged over the seeds against the
+    base (each prompt counted once, so the test stays paired and its pairs independent)."""
+    by_prompt: dict[str, dict] = {}
+    for label in labels:
+        for p in store.compare_pairs(comparison_id, label):
+            row = by_prompt.setdefault(p["prompt_id"], {"task": p["task"], "base": p["base"], "tuned": []})
+            row["tuned"].append(p["tuned"])
+    pairs = [{"task": r["task"], "base": r["base"], "tuned": sum(r["tuned"]) / len(r["tuned"])}
+             for r in by_prompt.values() if len(r["tuned"]) == len(labels)]
+    label = f"pooled: mean of {len(labels)} seeds"
+    return cs.compare(pairs, label=label, tasks=tasks, n_resamples=n_resamples).to_dict()
+
+
+def protocol(c: dict) -> str:
+    """The sampling protocol in words (the report says which one it used)."""
+    g, k = c["gen_params"], c["samples"]
+    reads = ("one completion per prompt and side" if k == 1 else
+             f"{k} completions per prompt and side; a prompt's reward is their mean, so fewer prompts tie")
+    return f"{k}-sample protocol: {reads}, temperature {g.get('temperature')}, up to {g.get('max_new_tokens')} new tokens"
 
 
 def status_line(c: dict, paired: dict[str, int]) -> str:
@@ -163,6 +187,7 @@ def to_markdown(report: dict) -> str:
         f"- Generation (same for every side): temperature {g.get('temperature')}, top_p {g.get('top_p')}, "
         f"top_k {g.get('top_k')}, max_new_tokens {g.get('max_new_tokens')}, seed {g.get('seed')}; "
         f"{c['samples']} sample(s) per prompt (a prompt's reward is the mean over its samples)",
+        f"- Protocol: {report.get('protocol') or protocol(c)}",
         f"- Reward versions: {', '.join(f'{t} {v}' for t, v in c['reward_versions'].items())}",
         f"- Test: {report.get('test', cs.TEST_DESCRIPTION)}, alpha {report['alpha']}",
         f"- 95% CI of Δ: BCa bootstrap over prompts ({cs.N_BOOT:,} resamples); with fewer than "
@@ -171,6 +196,9 @@ def to_markdown(report: dict) -> str:
     ]
     if report["seeds"]:
         out += ["## Across seeds", "", *seeds_table(report["seeds"]), ""]
+    if report.get("pooled"):
+        out += [f"## Pooled over seeds ({report['pooled']['label']} per prompt, against the base)", "",
+                *main_table(report["pooled"]), "", *detail_table(report["pooled"]), ""]
     for label, side in report["sides"].items():
         heading = "Results" if len(report["sides"]) == 1 else f"Results: {label}"
         out += [f"## {heading}", "", *main_table(side), "", "### Details", "", *detail_table(side), ""]

@@ -11,13 +11,11 @@ import importlib.util
 from dataclasses import dataclass
 from pathlib import Path
 
-from data import paths
 from rewards import registry
 from train.grpo.callbacks import METRIC
 from train.grpo.recipe import Recipe, RecipeError
-from train.models.demo import demo_model_dir, ensure_demo_model, gguf_path, is_converted
 from train.models.loading import choose_backend, resolve_model
-from train.models.tiny import build_tiny_model
+from train.models.local import local_source, resolve_local
 
 
 class TrainingError(ValueError):
@@ -37,7 +35,7 @@ class ModelPlan:
 
 
 def plan_model(recipe: Recipe, *, cuda_available: bool | None = None, unsloth_installed: bool | None = None,
-               bf16_supported: bool | None = None) -> ModelPlan:
+               bf16_supported: bool | None = None, bitsandbytes_installed: bool | None = None) -> ModelPlan:
     """Backend and precision for `recipe` on a machine; the arguments default to this machine."""
     if cuda_available is None:
         import torch
@@ -50,10 +48,17 @@ def plan_model(recipe: Recipe, *, cuda_available: bool | None = None, unsloth_in
     backend, reason = choose_backend(cuda_available, unsloth_installed, recipe.model.backend)
     m, src = recipe.model, recipe.source or recipe.name
     if m.load_in_4bit and backend != "unsloth":
-        raise RecipeError(
-            f"recipe {src}: model.load_in_4bit trains through Unsloth on CUDA, and this machine uses "
-            f"{backend} ({reason}); use a recipe without 4-bit loading here"
-        )
+        if not cuda_available:
+            raise RecipeError(
+                f"recipe {src}: model.load_in_4bit needs a CUDA device (Unsloth, or transformers + bitsandbytes), "
+                f"and this machine has none ({reason}); use a recipe without 4-bit loading here"
+            )
+        if bitsandbytes_installed is None:
+            bitsandbytes_installed = importlib.util.find_spec("bitsandbytes") is not None
+        if not bitsandbytes_installed:
+            raise RecipeError(f"recipe {src}: model.load_in_4bit on the transformers backend needs bitsandbytes "
+                              "(pip install -e '.[gpu]')")
+        reason += "; 4-bit through bitsandbytes"
     precision = m.precision
     if precision == "auto":
         precision = ("bf16" if bf16_supported else "fp16") if cuda_available else "fp32"
@@ -155,22 +160,12 @@ def build_config(recipe: Recipe, plan: ModelPlan, run_dir: Path, *, resume: bool
 
 
 def resolve_model_name(name: str) -> str:
-    """'tiny' and 'demo' name models built or cached on this machine; anything else passes through."""
-    if name == "tiny":
-        folder = paths.models_dir() / "tiny-qwen2"
-        if not (folder / "config.json").is_file():
-            build_tiny_model(folder)
-        return str(folder)
-    if name == "demo":
-        return str(ensure_demo_model())
-    return name
+    """'tiny', 'demo' and 'demo-raw' name models built or cached on this machine
+    (train.models.local); anything else passes through."""
+    return resolve_local(name)
 
 
 def check_model_available(name: str) -> str:
-    """Raise (FileNotFoundError / LookupError) if the recipe's model cannot be found, without loading it."""
-    if name == "tiny":
-        return "tiny (built in process)"
-    if name == "demo":
-        return str(demo_model_dir()) if is_converted(demo_model_dir()) else str(gguf_path())
-
-    return resolve_model(name)[0]
+    """Raise (FileNotFoundError / LookupError / ValueError) if the recipe's model cannot be
+    found or built, without loading or building it."""
+    return local_source(name) or resolve_model(name)[0]

@@ -3,7 +3,8 @@
 The dataset's columns reach the reward functions as keyword arguments, so each row
 carries what its reward reads (rating, reference answer, topic, the database path).
 Each task's total reward function is wrapped by a CompletionSampler (train.grpo.samples),
-which keeps a brief sample of what the policy wrote for the monitor's hacking alarm.
+which keeps a brief sample of what the policy wrote for the monitor's hacking alarm, and by
+a SignalMeter (train.grpo.signal), which counts the groups whose rewards differ.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from train.grpo.callbacks import RewardNames
 from train.grpo.config import TrainingError, reward_plan
 from train.grpo.recipe import Recipe
 from train.grpo.samples import CompletionSampler
+from train.grpo.signal import SignalMeter
 
 
 @dataclass
@@ -29,6 +31,7 @@ class RewardSetup:
     names: RewardNames
     versions: dict[str, str]
     sampler: CompletionSampler
+    meter: SignalMeter
 
 
 def prompt_paths(recipe: Recipe) -> tuple[Path, Path]:
@@ -37,24 +40,42 @@ def prompt_paths(recipe: Recipe) -> tuple[Path, Path]:
 
 
 def load_rows(recipe: Recipe) -> tuple[list[dict], list[dict]]:
-    """Train and eval rows for the mix; TrainingError if a task of the mix has no prompts."""
-    out = []
-    for path, limit, split in zip(prompt_paths(recipe), (recipe.data.train_limit, recipe.data.eval_limit),
-                                  ("train", "eval"), strict=True):
-        rows = load_prompts(path, tasks=recipe.tasks)
-        kept, seen = [], {t: 0 for t in recipe.tasks}
-        for row in rows:
-            if limit is None or seen[row["task"]] < limit:
-                kept.append(row)
-                seen[row["task"]] += 1
-        missing = [t for t, n in seen.items() if n == 0]
-        if missing:
-            raise TrainingError(
-                f"the {split} prompt set {path} has no prompts for task(s) {', '.join(missing)} in the recipe's mix; "
-                "rebuild it (tucano-audit data build) or exclude the task (--exclude-task)"
-            )
-        out.append(kept)
-    return out[0], out[1]
+    """Train and eval rows for the mix; TrainingError if a task of the mix has no prompts.
+
+    With `data.eval_from_train` both come from the train file: per task the first
+    `train_limit` rows train, the next `eval_limit` rows evaluate (never trained on)."""
+    train_path, eval_path = prompt_paths(recipe)
+    d = recipe.data
+    if d.eval_from_train:
+        rows = load_prompts(train_path, tasks=recipe.tasks)
+        train = _first_per_task(rows, recipe.tasks, d.train_limit)
+        taken = {r["prompt_id"] for r in train}
+        held = _first_per_task([r for r in rows if r["prompt_id"] not in taken], recipe.tasks, d.eval_limit)
+        return (_require(train, recipe.tasks, "train", train_path),
+                _require(held, recipe.tasks, "held-out train (data.eval_from_train)", train_path))
+    return (_require(_first_per_task(load_prompts(train_path, tasks=recipe.tasks), recipe.tasks, d.train_limit),
+                     recipe.tasks, "train", train_path),
+            _require(_first_per_task(load_prompts(eval_path, tasks=recipe.tasks), recipe.tasks, d.eval_limit),
+                     recipe.tasks, "eval", eval_path))
+
+
+def _first_per_task(rows: list[dict], tasks: list[str], limit: int | None) -> list[dict]:
+    kept, seen = [], dict.fromkeys(tasks, 0)
+    for row in rows:
+        if limit is None or seen[row["task"]] < limit:
+            kept.append(row)
+            seen[row["task"]] += 1
+    return kept
+
+
+def _require(rows: list[dict], tasks: list[str], split: str, path: Path) -> list[dict]:
+    missing = [t for t in tasks if not any(r["task"] == t for r in rows)]
+    if missing:
+        raise TrainingError(
+            f"the {split} prompt set {path} has no prompts for task(s) {', '.join(missing)} in the recipe's mix; "
+            "rebuild it (tucano-audit data build) or exclude the task (--exclude-task)"
+        )
+    return rows
 
 
 def commerce_db(recipe: Recipe) -> str | None:
@@ -80,12 +101,13 @@ def build_rewards(recipe: Recipe) -> RewardSetup:
     """TRL reward functions from the rewards registry, in reward_plan's order."""
     plan = reward_plan(recipe)
     sampler = CompletionSampler(seed=recipe.grpo.seed)
+    meter = SignalMeter()
     funcs, totals, components = [], {}, {}
     for name, task, comp, _ in plan:
         if comp is None:
             f = trl_reward_func(name)
             totals[f.__name__] = task
-            funcs.append(sampler.wrap(f, task))
+            funcs.append(meter.wrap(sampler.wrap(f, task), task))
     if recipe.rewards.aggregation == "gdpo":
         for name, task, _, _ in [p for p in plan if p[2] is None]:
             comps = [p[2] for p in plan if p[0] == name and p[2] is not None]
@@ -94,4 +116,4 @@ def build_rewards(recipe: Recipe) -> RewardSetup:
                 funcs.append(f)
     versions = {task: reward_version(name) for name, task, comp, _ in plan if comp is None}
     return RewardSetup(funcs=funcs, weights=[w for *_, w in plan], names=RewardNames(totals, components),
-                       versions=versions, sampler=sampler)
+                       versions=versions, sampler=sampler, meter=meter)

@@ -31,7 +31,7 @@ RECIPES_DIR = Path(__file__).with_name("recipes")
 
 @dataclass(frozen=True)
 class ModelSection:
-    name: str  # hub id, local folder, or "tiny" / "demo" (built or cached locally)
+    name: str  # hub id, local folder, or "tiny" / "demo" / "demo-raw" (train.models.local)
     backend: str = "auto"  # auto: Unsloth when CUDA and unsloth are present, else transformers
     load_in_4bit: bool = False  # bitsandbytes 4-bit (CUDA only)
     quant_type: str = "nf4"
@@ -55,6 +55,10 @@ class DataSection:
     tasks: list[str] = field(default_factory=lambda: list(TASKS))
     train_limit: int | None = None  # keep the first N train prompts per task (small machines)
     eval_limit: int | None = None  # keep the first N eval prompts per task
+    # Choose the best checkpoint on train prompts held out from training (the eval_limit rows
+    # per task after the first train_limit) instead of the eval set, which then stays unseen
+    # until `compare` measures the run on it.
+    eval_from_train: bool = False
 
 
 @dataclass(frozen=True)

@@ -17,8 +17,6 @@ AGGREGATIONS = ("sum", "gdpo")
 SCALE_REWARDS = ("group", "batch", "none")
 LOSS_TYPES = ("grpo", "dr_grpo", "dapo", "bnpo", "cispo", "sapo")
 SCHEDULERS = ("constant", "constant_with_warmup", "linear", "cosine")
-# Model names that resolve to a model built or cached on this machine (no hub needed).
-LOCAL_MODELS = ("tiny", "demo")
 
 
 class RecipeError(ValueError):
@@ -158,3 +156,6 @@ def validate(recipe) -> None:
     for key, value in (("data.train_limit", d.train_limit), ("data.eval_limit", d.eval_limit)):
         if value is not None and value < 1:
             raise RecipeError(f"recipe {src}: {key} must be at least 1 or null, got {value}")
+    if d.eval_from_train and (d.train_limit is None or d.eval_limit is None):
+        raise RecipeError(f"recipe {src}: data.eval_from_train holds out train prompts for evaluation, so it needs "
+                          "data.train_limit (prompts trained on) and data.eval_limit (prompts held out) per task")

@@ -20,6 +20,7 @@ from train.grpo.callbacks import (
 from train.grpo.config import ModelPlan, TrainingError, build_config, plan_model, resolve_model_name
 from train.grpo.inputs import RewardSetup, build_rewards, commerce_db, load_rows, to_dataset
 from train.grpo.recipe import Recipe
+from train.grpo.signal import SignalGate
 from train.grpo.task_sampler import TaskMixSampler, TaskWeights
 from train.models.loading import load_model
 
@@ -38,7 +39,7 @@ def linear_module_names(model) -> list[str]:
 def load_policy(recipe: Recipe, plan: ModelPlan):
     """(LoadedModel, model to train, peft_config or None). Unsloth applies LoRA itself."""
     loaded = load_model(resolve_model_name(recipe.model.name), for_training=True, backend=plan.backend,
-                        max_seq_length=4096)
+                        max_seq_length=4096, load_in_4bit=plan.load_in_4bit, quant_type=recipe.model.quant_type)
     model, lora = loaded.model, recipe.lora
     if lora is None:
         return loaded, model, None
@@ -144,6 +145,7 @@ def setup(recipe: Recipe, run_dir: str | Path, *, resume: bool = False, store=No
     callbacks = [EvalRewardMetric(rewards.names, recipe.tasks)]
     if recipe.rewards.iwu:
         callbacks.append(IWUCallback(state, weights, rewards.names, recipe.rewards.iwu_params))
+        callbacks.append(SignalGate(rewards.meter, weights, state))  # after IWU: scales its weights
     callbacks += [BestCheckpoint(run_dir, state, rewards.names), recorder,
                   EarlyStoppingCallback(early_stopping_patience=recipe.grpo.early_stopping_patience,
                                         early_stopping_threshold=recipe.grpo.early_stopping_threshold),

@@ -7,7 +7,8 @@ Two backends, chosen by `choose_backend` and logged with the reason:
 - "unsloth": a CUDA device and the `gpu` extra installed -> Unsloth's FastLanguageModel in
   4-bit NF4, as the production recipe trains (one L4-class GPU);
 - "transformers": anything else -> plain transformers (+ PEFT for adapters) on the device
-  that exists (float32 on CPU, bfloat16 on CUDA).
+  that exists (float32 on CPU, bfloat16 on CUDA); `load_in_4bit` quantises it through
+  bitsandbytes (CUDA only), the same NF4 as Unsloth without Unsloth's kernels.
 
 Every check that can fail runs before any weight is read: the model folder exists and is a
 model, a hub id is reachable or cached (HF_HUB_OFFLINE honoured), the adapter's recorded
@@ -143,16 +144,23 @@ def _check_hub_reachable(repo_id: str) -> None:
 
 # -- loading ---------------------------------------------------------------------------------
 def load_model(model: str | os.PathLike, adapter: str | os.PathLike | None = None, *,
-               for_training: bool = False, backend: str = "auto", max_seq_length: int = 2048) -> LoadedModel:
+               for_training: bool = False, backend: str = "auto", max_seq_length: int = 2048,
+               load_in_4bit: bool = False, quant_type: str = "nf4") -> LoadedModel:
     """Load `model` (hub id or folder) and optionally a LoRA `adapter` folder on top.
 
     `for_training` leaves the model in train mode and the adapter trainable. `backend`
-    forces "unsloth" or "transformers" ("auto" decides by the machine). Raises ModelError
-    subclasses (ValueError / FileNotFoundError / LookupError) before loading anything.
+    forces "unsloth" or "transformers" ("auto" decides by the machine). `load_in_4bit` on
+    the transformers backend quantises through bitsandbytes (Unsloth always loads 4-bit).
+    Raises ModelError subclasses (ValueError / FileNotFoundError / LookupError) before
+    loading anything.
     """
     source, is_local = resolve_model(model)
     adapter_dir = resolve_adapter(adapter) if adapter is not None else None
     chosen, reason = detect_backend(backend)
+    quantization = None
+    if load_in_4bit and chosen == "transformers":
+        quantization = bnb_4bit_config(quant_type)
+        reason += f"; 4-bit {quant_type.upper()} through bitsandbytes"
     local_only = is_local or hub_offline()
     if adapter_dir is not None:
         check_adapter(adapter_dir, source, local_only=local_only)
@@ -160,7 +168,7 @@ def load_model(model: str | os.PathLike, adapter: str | os.PathLike | None = Non
     if chosen == "unsloth":
         mdl, tok, device = _load_unsloth(source, adapter_dir, for_training, max_seq_length, local_only)
     else:
-        mdl, tok, device = _load_transformers(source, adapter_dir, for_training, local_only)
+        mdl, tok, device = _load_transformers(source, adapter_dir, for_training, local_only, quantization)
     _prepare_tokenizer(tok, source)
     shipped = _neutralise_generation_config(mdl, tok)
     return LoadedModel(
@@ -170,14 +178,34 @@ def load_model(model: str | os.PathLike, adapter: str | os.PathLike | None = Non
     )
 
 
-def _load_transformers(source: str, adapter_dir: Path | None, for_training: bool, local_only: bool):
+def bnb_4bit_config(quant_type: str = "nf4"):
+    """transformers' BitsAndBytesConfig for 4-bit weights with bf16 compute; BackendUnavailable
+    without CUDA or without bitsandbytes (the `gpu` extra)."""
+    import torch
+
+    if not torch.cuda.is_available():
+        raise BackendUnavailable("4-bit loading through bitsandbytes needs a CUDA device and none is available")
+    if importlib.util.find_spec("bitsandbytes") is None:
+        raise BackendUnavailable("4-bit loading needs bitsandbytes: pip install -e '.[gpu]' (CUDA machines only)")
+    from transformers import BitsAndBytesConfig
+
+    return BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_quant_type=quant_type, bnb_4bit_use_double_quant=True,
+                              bnb_4bit_compute_dtype=torch.bfloat16)
+
+
+def _load_transformers(source: str, adapter_dir: Path | None, for_training: bool, local_only: bool,
+                       quantization=None):
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     device = "cuda" if torch.cuda.is_available() else "cpu"
     dtype = torch.bfloat16 if device == "cuda" else torch.float32
     tok = AutoTokenizer.from_pretrained(source, local_files_only=local_only)
-    mdl = AutoModelForCausalLM.from_pretrained(source, dtype=dtype, local_files_only=local_only).to(device)
+    if quantization is not None:  # bitsandbytes places the quantised weights itself
+        mdl = AutoModelForCausalLM.from_pretrained(source, dtype=dtype, local_files_only=local_only,
+                                                   quantization_config=quantization, device_map={"": 0})
+    else:
+        mdl = AutoModelForCausalLM.from_pretrained(source, dtype=dtype, local_files_only=local_only).to(device)
     if use_grouped_attention(mdl):
         logger.info("attention: %s (grouped-query attention without copying the KV cache)", GROUPED_SDPA)
     if adapter_dir is not None:
