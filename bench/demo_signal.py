@@ -2,17 +2,19 @@
 prompt groups whose rewards differ, the headroom, and what a step costs on this machine.
 
     .venv/bin/python bench/demo_signal.py [--model demo] [--prompts 6] [--group 6]
-        [--lengths 32 64 128 256 448 576] [--tasks extraction push ...] [--json OUT]
+        [--lengths 32 64 128 256 448 576] [--tasks extraction push ...] [--temperature 0.7]
+        [--json OUT]
 
 GRPO's advantage is a completion's reward minus its group's mean: a group whose completions
 all score the same teaches nothing. So, per task, P train prompts (the first of each task,
-as a recipe's `train_limit` takes them) get G completions each at temperature 1.0 (GRPO's
-sampling), generated once up to the largest length; each completion's first L tokens are
-scored for every L, which is what generation with `max_new_tokens=L` gives for the same
-draws (sampling runs left to right; lengths are counted on the re-encoded text). Per (task,
-L): mean reward, the share of groups with any spread, the mean within-group SD, the
-headroom (1 - mean: how far from the maximum), best-of-group (the mean of each group's best
-completion: what GRPO pulls towards) and the share cut off at L.
+as a recipe's `train_limit` takes them) get G completions each at the recipe's sampling
+temperature (--temperature, default 1.0), generated once up to the largest length; each
+completion's first L tokens are scored for every L, which is what generation with
+`max_new_tokens=L` gives for the same draws (sampling runs left to right; lengths are
+counted on the re-encoded text). Per (task, L): mean reward, the share of groups with any
+spread, the mean within-group SD, the headroom (1 - mean: how far from the maximum),
+best-of-group (the mean of each group's best completion: what GRPO pulls towards) and the
+share cut off at L.
 
 Cost per task: prefill (one forward over the prompts), generation (the rest of generate()),
 and one forward + backward pass through a LoRA r=16 model over a group's prompt +
@@ -58,6 +60,8 @@ def main() -> int:
     ap.add_argument("--lengths", type=int, nargs="+", default=[32, 64, 128, 256, 448, 576])
     ap.add_argument("--tasks", nargs="+", default=list(TASK_ORDER), choices=TASK_ORDER)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--temperature", type=float, default=1.0,
+                    help="sampling temperature of the groups (default 1.0; a recipe's grpo.temperature)")
     ap.add_argument("--json", help="also write the figures to this file")
     args = ap.parse_args()
 
@@ -79,9 +83,10 @@ def main() -> int:
     tok, model = loaded.tokenizer, loaded.model
     rows_all = load_prompts(paths.train_prompts())
     lengths = sorted(args.lengths)
-    params = GenParams(temperature=1.0, top_p=1.0, top_k=0, max_new_tokens=lengths[-1], seed=args.seed)
-    report = {"model": loaded.model_id, "prompts": args.prompts, "group": args.group, "tasks": {}}
-    print(f"model {loaded.model_id}; {args.prompts} prompts x {args.group} completions per task at T=1.0; "
+    params = GenParams(temperature=args.temperature, top_p=1.0, top_k=0, max_new_tokens=lengths[-1], seed=args.seed)
+    report = {"model": loaded.model_id, "prompts": args.prompts, "group": args.group, "temperature": args.temperature,
+              "tasks": {}}
+    print(f"model {loaded.model_id}; {args.prompts} prompts x {args.group} completions per task at T={args.temperature}; "
           f"torch threads {torch.get_num_threads()}")
     for task in args.tasks:
         rows = [r for r in rows_all if r["task"] == task][:args.prompts]
