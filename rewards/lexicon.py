@@ -110,11 +110,10 @@ class StemLexicon:
     def matches(self, tokens: Iterable[bytes]) -> set[str]:
         """The stems that at least one of `tokens` (from `words()`) starts with."""
         tokens = tokens if isinstance(tokens, set | frozenset) else set(tokens)
-        new = tokens - self._seen
-        if new:
-            self._classify(new)
+        if not self._seen.issuperset(tokens):  # most calls bring no new word
+            self._classify(tokens - self._seen)
         stem_of = self._stem_of
-        return {stem_of[t] for t in tokens & self._hits}
+        return {stem_of[t] for t in self._hits.intersection(tokens)}
 
 
 # insights (the recipe's list, kept for `insights_recipe`): recomend-, melhor-, priorizar, ...
