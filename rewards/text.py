@@ -142,10 +142,10 @@ def placeholders(text: str) -> list[str]:
 
 def shouting(text: str) -> str | None:
     """Why the text shouts (capitals, emoji or exclamation spam), or None."""
-    letters = len(_LETTERS_ONLY.findall(text))
-    if letters >= 12:
-        upper = len(_UPPER_ONLY.findall(text))
-        if upper / letters > 0.6:
+    upper = len(_UPPER_ONLY.findall(text))
+    if upper > 7:  # at least 12 letters and over 60% capitals: more than 7 capitals
+        letters = len(_LETTERS_ONLY.findall(text))
+        if letters >= 12 and upper / letters > 0.6:
             return f"{upper}/{letters} letters in capitals"
     emoji = len(_EMOJI.findall(text))
     if emoji > 3:
