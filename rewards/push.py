@@ -117,6 +117,7 @@ class BriefFacts:
     expected: frozenset  # word triples a faithful push restates
     prompt_grams: frozenset
     prompt_tokens: frozenset[bytes]
+    copyable: frozenset  # the prompt's triples a faithful push does not restate
 
 
 @lru_cache(maxsize=4096)
@@ -131,6 +132,9 @@ def _facts(items: tuple, prompt: str) -> BriefFacts:
     terms += [(t.decode(), "phrase", b" " + t + b" ") for t in _OFFER_TERMS
               if b" " + t + b" " in folded_offer and t not in (b"desconto", b"off", b"cupom")]
     occasion = brief.get("occasion_label") or brief.get("occasion", "").replace("_", " ")
+    expected = frozenset(ngrams(tokens(" ".join(brief.get(k, "") for k in ("offer", "product", "category",
+                                                                         "occasion_label"))), 3))
+    prompt_grams = frozenset(ngrams(tokens(prompt), 3))
     return BriefFacts(
         given=bool(brief),
         allowed=figures.Source(v for f in figures.figures(text) for v, _ in f.readings),
@@ -141,10 +145,10 @@ def _facts(items: tuple, prompt: str) -> BriefFacts:
                                             fold(brief.get("occasion", "").replace("_", " "))) if o),
         brief_text=fold(text),
         cut_forms=prefixes(frozenset(words(text + " " + prompt)) | PORTUGUESE_WORDS | PT_FUNCTION_WORDS),
-        expected=frozenset(ngrams(tokens(" ".join(brief.get(k, "") for k in ("offer", "product", "category",
-                                                                           "occasion_label"))), 3)),
-        prompt_grams=frozenset(ngrams(tokens(prompt), 3)),
+        expected=expected,
+        prompt_grams=prompt_grams,
         prompt_tokens=frozenset(tokens(prompt)),
+        copyable=prompt_grams - expected,
     )
 
 
@@ -196,9 +200,9 @@ def copies_prompt(push_tokens: list[bytes], facts: BriefFacts) -> bool:
         return False
     if len(facts.prompt_tokens.intersection(push_tokens)) < 0.5 * len(set(push_tokens)):
         return False  # too few of the prompt's words for half its triples to be the prompt's
-    grams = [tuple(push_tokens[i:i + 3]) for i in range(len(push_tokens) - 2)]
-    copied = [g for g in grams if g in facts.prompt_grams and g not in facts.expected]
-    return len(copied) >= 4 and len(copied) >= 0.5 * len(grams)
+    grams = list(zip(push_tokens, push_tokens[1:], push_tokens[2:], strict=False))  # the triples, in C
+    copied = len(list(filter(facts.copyable.__contains__, grams)))
+    return copied >= 4 and copied >= 0.5 * len(grams)
 
 
 def _similarity(content_set: frozenset[bytes]) -> float:

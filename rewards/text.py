@@ -28,7 +28,8 @@ _UPPER_ONLY = re.compile(r"[A-ZÀ-ÖØ-Þ]")
 _PLACEHOLDER_HINTS = ("{", "[", "<", "___", "lorem", "R$ X")
 _XX = ("xx", "xX", "Xx", "XX")  # "xx" in text.lower(): only X lower-cases to x
 _EMOJI = re.compile("[\u2600-\u27bf\U0001f000-\U0001faff]")
-_SENTENCE_SPLIT = re.compile(r"[.!?;]\s+|\n+")
+# [.!?;]\s+|\n+, written to start with a character class: the engine skips to candidates.
+_SENTENCE_SPLIT = re.compile(r"[.!?;\n](?:(?<=\n)\n*|(?<=[.!?;])\s+)")
 _LIST_MARK = re.compile(r"^\s*(?:[-*•+]|\d{1,2}[.)]|#{1,6})\s*")
 
 
