@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import unicodedata
 from collections.abc import Iterable
+from functools import lru_cache
 
 _ACCENTED = "áàâãäéèêëíìîïóòôõöúùûüçñÁÀÂÃÄÉÈÊËÍÌÎÏÓÒÔÕÖÚÙÛÜÇÑ"
 _PLAIN = "aaaaaeeeeiiiiooooouuuucnAAAAAEEEEIIIIOOOOOUUUUCN"
@@ -43,7 +44,15 @@ def tokens_table() -> bytes:
 def fold(text: str) -> str:
     """Lower-case ASCII: accents stripped (NFKD), other non-ASCII characters dropped;
     punctuation and digits kept. For short strings (enum values, prompts, markers)."""
+    return _fold_short(text) if len(text) <= 64 else _fold(text)
+
+
+def _fold(text: str) -> str:
     return unicodedata.normalize("NFKD", text.lower()).encode("ascii", "ignore").decode("ascii")
+
+
+# Labels (sentiment, topic, enum values) come back with every answer: folded once each.
+_fold_short = lru_cache(maxsize=4096)(_fold)
 
 
 def fold_words(text: str) -> bytes:
