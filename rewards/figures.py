@@ -20,6 +20,7 @@ import math
 import re
 from collections.abc import Iterable
 from functools import lru_cache
+from itertools import repeat
 from typing import NamedTuple
 
 # A figure is found by one regex pass in C: a run of digits and separators, its shape
@@ -110,9 +111,9 @@ def figures(text: str) -> list[Figure]:
     grouped, flat = _PATTERNS[wide]
     known = _KNOWN[wide]
     if "R$" in text:  # where a match stands matters: money when R$ comes just before it
-        matches = [(m.group(), _is_money(text, m)) for m in flat.finditer(text)]
+        matches = ((m.group(), _is_money(text, m)) for m in flat.finditer(text))  # lazy: stops at the cap
     else:
-        matches = [(shown, False) for shown in flat.findall(text)]
+        matches = zip(flat.findall(text), repeat(False))
     out: list[Figure] = []
     for key in matches:
         f = known.get(key)
