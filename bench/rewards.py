@@ -200,20 +200,33 @@ HOSTILE = {
 }
 
 
+def _worst(reward, row: dict, texts: list[str]) -> tuple[float, str]:
+    worst, which = 0.0, ""
+    for text in texts:
+        text = (text * (1 + MAX_SCAN // max(1, len(text))))[:MAX_SCAN]
+        c0 = time.process_time()
+        reward.score(text, **row)
+        ms = (time.process_time() - c0) * 1000
+        if ms > worst:
+            worst, which = ms, text[:40]
+    return worst, which
+
+
 def bench_worst_case(rows: list[dict]) -> None:
     print(f"== worst case: the slowest single completion at the read limit ({MAX_SCAN:,} characters) [{load()}]")
     for task in TASKS:
         reward = get_reward(task)
         row = next(r for r in rows if r["task"] == task)
-        worst, which = 0.0, ""
-        for text in HOSTILE["any"] + HOSTILE.get(task, []):
-            text = (text * (1 + MAX_SCAN // max(1, len(text))))[:MAX_SCAN]
-            c0 = time.process_time()
-            reward.score(text, **row)
-            ms = (time.process_time() - c0) * 1000
-            if ms > worst:
-                worst, which = ms, text[:40]
+        texts = HOSTILE["any"] + HOSTILE.get(task, [])
+        worst, which = _worst(reward, row, texts)
         print(f"{task:<11} {worst:7.1f} ms CPU ({which!r}...)")
+        if task == "sql_qa":  # the same texts without the databases: what is not SQL execution
+            alone = {k: v for k, v in row.items() if k not in ("db_path", "db_path_b")}
+            budget = budget_for(sql_exec.run_readonly(row["db_path"], row["reference_sql"],
+                                                      budget_ops=500_000_000).ops)
+            worst, which = _worst(reward, alone, texts)
+            print(f"{'':<11} {worst:7.1f} ms CPU of it parsing and scoring ({which!r}...); the rest is the "
+                  f"query on both databases, at most {budget:,} operations each")
 
 
 def main() -> int:

@@ -166,7 +166,7 @@ def _summary(obj: dict, review: str, notes: list[str], caps: list) -> float:
         return 0.0
     text = summary.strip()
     toks = tokens(text)
-    if any(tuple(toks[i:i + 4]) in _SCHEMA_GRAMS for i in range(len(toks) - 3)):
+    if not _SCHEMA_GRAMS.isdisjoint(zip(toks, toks[1:], toks[2:], toks[3:], strict=False)):  # a 4-gram of it
         notes.append("summary: copies the schema's description")
         caps.append(("summary", "the summary is the schema's text"))
         return 0.0

@@ -20,25 +20,40 @@ import math
 import re
 from collections.abc import Iterable
 from functools import lru_cache
+from itertools import repeat
 from typing import NamedTuple
 
-# A number is found in two steps, both linear and cheap: a run of digits and separators
-# (a regex that starts at a digit, so the engine skips to the digits), then, only where
-# needed, its shape (thousands separators, decimals) and what follows it (a percent sign, a
-# Portuguese multiplier or a unit); what precedes it (a minus, R$, a letter that makes it
-# part of a code) is read in Python.
-_RUN = re.compile(r"\d[\d.,]*")
-_SHAPE = re.compile(r"\d{1,3}(?:\.\d{3})++(?:,\d+)?|\d{1,3}(?:,\d{3})++(?:\.\d+)?|\d++(?:[.,]\d++)?")
-_TAIL = re.compile(
-    r"(\s*%|\s*(?:mil|milh[õo]es|milh[ãa]o|bilh[õo]es|bilh[ãa]o|bi)\b)?"
-    r"(\s*(?:dias?|meses|m[eê]s|semanas?|horas?|h|anos?|minutos?|min|x|vezes|estrelas?|caracteres)\b)?",
-    re.IGNORECASE,
-)
-_TAIL_STARTS = frozenset("%mMbBdDsShHaAxXvVeEcC") - {""}
+# A figure is found by one regex pass in C: a run of digits and separators, its shape
+# (thousands separators, decimals), what follows it (a percent sign, a Portuguese multiplier
+# or a unit; read only where the first non-space character within three can start one) and
+# what precedes it (a minus; a letter, digit or separator before it makes it part of a code
+# or a date, the 20 of NATAL20, the 09 of 2016-09). The pattern starts with a character
+# class, so the engine skips to digits and minus signs; the context is a lookbehind after
+# that first character, whose shape is then read without it (`_SHAPE_REST`).
+_SHAPE = r"<d>{1,3}(?:\.<d>{3})++(?:,<d>+)?|<d>{1,3}(?:,<d>{3})++(?:\.<d>+)?|<d>++(?:[.,]<d>++)?"
+_SHAPE_REST = r"<d>{0,2}(?:\.<d>{3})++(?:,<d>+)?|<d>{0,2}(?:,<d>{3})++(?:\.<d>+)?|<d>*+(?:[.,]<d>++)?"
+_TAIL = (r"<g>\s*%|\s*(?:mil|milh[õo]es|milh[ãa]o|bilh[õo]es|bilh[ãa]o|bi)\b)?"
+         r"<g>\s*(?:dias?|meses|m[eê]s|semanas?|horas?|h|anos?|minutos?|min|x|vezes|estrelas?|caracteres)\b)?")
+_FIGURE = (r"[-<cd>](?<![\w.,-][-<cd>])(?:(?<=-)<g>" + _SHAPE + r")|(?<=<d>)<g>" + _SHAPE_REST + r"))"
+           r"(?:(?=\s{0,3}[%mMbBdDsShHaAxXvVeEcC])(?i:" + _TAIL + "))?")
+
+
+def _figure_pattern(*, ascii_digits: bool, groups: bool) -> re.Pattern:
+    """The figure regex: groups (1 or 2: the number, 3: multiplier or %, 4: unit) to read a
+    match, none for findall to list them; digits beyond ASCII (Arabic-Indic, fullwidth, all
+    at U+0660 and above) only where the text has such characters ([0-9] scans faster)."""
+    source = _FIGURE.replace("<g>", "(" if groups else "(?:")
+    source = source.replace("<cd>", "0-9" if ascii_digits else r"\d").replace("<d>", "[0-9]" if ascii_digits else r"\d")
+    return re.compile(source)
+
+
+_PATTERNS = {wide: (_figure_pattern(ascii_digits=not wide, groups=True),
+                    _figure_pattern(ascii_digits=not wide, groups=False)) for wide in (False, True)}
+_WIDE = re.compile("[\u0660-\U0010ffff]")
 _MULTIPLIERS = {"mil": 1e3, "milhao": 1e6, "milhão": 1e6, "milhoes": 1e6, "milhões": 1e6,
                 "bilhao": 1e9, "bilhão": 1e9, "bilhoes": 1e9, "bilhões": 1e9, "bi": 1e9}
 _MAX_FIGURES = 400
-_DIGIT = re.compile(r"\d")
+_MAX_KNOWN = 65536
 
 
 class Figure(NamedTuple):
@@ -92,45 +107,46 @@ def _parse(number: str, mult: float) -> tuple[tuple[float, int], ...]:
 def figures(text: str) -> list[Figure]:
     """Every figure in `text` (at most a few hundred: the rest of a huge text adds nothing).
     A number glued to a word on its left (the 20 of NATAL20) is part of a code, not a figure."""
-    if not _DIGIT.search(text):
-        return []
-    out = []
-    append = out.append
-    for m in _RUN.finditer(text):
-        start = m.start()
-        number = m.group()
-        sign = ""
-        if start:
-            prev = text[start - 1]
-            if prev == "-":
-                before = text[start - 2:start - 1]
-                if before and (before.isalnum() or before in "_.,-"):
-                    continue  # the "09" of "2016-09"
-                sign = "-"
-            elif prev.isalnum() or prev in "_.,":
-                continue
-        if not number.isdigit():
-            number = _SHAPE.match(number).group()
-        end = start + len(number)
-        suffix = unit = ""
-        nxt = text[end:end + 4].lstrip()[:1]
-        if nxt and nxt in _TAIL_STARTS:
-            tail = _TAIL.match(text, end)
-            if tail.end() > end:
-                suffix, unit = (tail.group(1) or "").strip(), (tail.group(2) or "").strip().lower()
-                end = tail.end()
-        readings = _readings(sign + number, _MULTIPLIERS.get(suffix.lower(), 1.0) if suffix and suffix != "%"
-                             else 1.0)
-        if not readings:  # a number too large to be a float
-            continue
-        shown = sign + text[start:end].rstrip()
-        if start >= 2 and "R$" in text[start - 4:start]:
-            append(Figure("R$ " + shown, readings, suffix == "%", True, unit))
-        else:
-            append(Figure(shown, readings, suffix == "%", False, unit))
-        if len(out) >= _MAX_FIGURES:
-            break
+    wide = not text.isascii() and len(text.encode("latin-1", "ignore")) < len(text) and bool(_WIDE.search(text))
+    grouped, flat = _PATTERNS[wide]
+    known = _KNOWN[wide]
+    if "R$" in text:  # where a match stands matters: money when R$ comes just before it
+        matches = ((m.group(), _is_money(text, m)) for m in flat.finditer(text))  # lazy: stops at the cap
+    else:
+        matches = zip(flat.findall(text), repeat(False))
+    out: list[Figure] = []
+    for key in matches:
+        f = known.get(key)
+        if f is None:
+            if len(known) >= _MAX_KNOWN:
+                known.clear()
+            f = known[key] = _figure(grouped.match(key[0]), key[1])
+        if f:
+            out.append(f)
+            if len(out) >= _MAX_FIGURES:
+                break
     return out
+
+
+def _is_money(text: str, m: re.Match) -> bool:
+    start = m.start() + (text[m.start()] == "-")
+    return start >= 2 and "R$" in text[start - 4:start]
+
+
+def _figure(m: re.Match, money: bool) -> Figure | bool:
+    """The Figure of a match, read alone (what a match means depends only on its text, and
+    on an R$ before it); False for a number too large to be a float."""
+    shown = m.group()
+    number = shown[:m.end(1 if shown[0] == "-" else 2)]
+    suffix, unit = (m.group(3) or "").strip(), (m.group(4) or "").strip().lower()
+    readings = _readings(number, _MULTIPLIERS.get(suffix.lower(), 1.0) if suffix and suffix != "%" else 1.0)
+    if not readings:
+        return False
+    return Figure("R$ " + shown if money else shown, readings, suffix == "%", money, unit)
+
+
+# Each distinct match is read once: (match, money) -> its Figure (False: not a float).
+_KNOWN: dict[bool, dict[tuple[str, bool], Figure | bool]] = {False: {}, True: {}}
 
 
 def is_generic(f: Figure) -> bool:

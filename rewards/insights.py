@@ -31,6 +31,7 @@ coverage components are not scored, the note says so, and the others share their
 
 from __future__ import annotations
 
+import operator
 import re
 from dataclasses import dataclass
 from functools import lru_cache
@@ -52,13 +53,16 @@ from rewards.text import (
 )
 from rewards.types import Reward, RewardBreakdown, capped, weighted
 
+_PREFIX = operator.itemgetter(slice(5))  # w[:5], in C: the key terms are five-letter prefixes
 WEIGHTS = {"grounding": 0.30, "coverage": 0.15, "recommendations": 0.25, "structure": 0.10, "length": 0.10,
            "language": 0.05, "domain": 0.05, "invented": -0.15, "cap": -1.0}
 COMPONENTS = tuple(WEIGHTS)
 CAPS = {"ungrounded": 0.35, "invented": 0.35, "cut": 0.35, "repeats": 0.30, "copy": 0.25, "salad": 0.25,
         "placeholder": 0.20, "english": 0.20}
-_HEADER = re.compile(r"^[ \t]*(?:#{1,6}[ \t]+\S|\*\*[^*\n]{2,80}\*\*[ \t]*:?[ \t]*$)", re.MULTILINE)
-_LIST_ITEM = re.compile(r"^[ \t]*(?:[-*•+]|\d{1,2}[.)])[ \t]+\S", re.MULTILINE)
+# Both read lines from their start; they run on the text with a "\n" in front, so that a line
+# start is a literal the engine jumps to rather than a position it tries one by one.
+_HEADER = re.compile(r"\n[ \t]*(?:#{1,6}[ \t]+\S|\*\*[^*\n]{2,80}\*\*[ \t]*:?[ \t]*$)", re.MULTILINE)
+_LIST_ITEM = re.compile(r"\n[ \t]*(?:[-*•+]|\d{1,2}[.)])[ \t]+\S")
 # Words every request uses to ask, not to say what about.
 _ASKING = frozenset(w[:5] for w in content_words(
     "analise analisar recomende recomendar proponha propor priorize priorizar monte montar sugira sugerir "
@@ -102,6 +106,7 @@ def _own_text(text: str, facts: PromptFacts, notes: list[str], caps: list) -> st
     kept, copied, repeats, counted, total = [], 0, 0, 0, 0
     raw = text.split("\n")
     folded = fold_lines(text)  # one translation of the whole text, split at the same line breaks
+    lines, grams = facts.lines, facts.grams
     for line, low in zip(raw, folded, strict=True):
         toks = low.split()
         if not toks:
@@ -111,14 +116,14 @@ def _own_text(text: str, facts: PromptFacts, notes: list[str], caps: list) -> st
         if toks[0].isdigit() and line.lstrip()[len(toks[0]):][:1] in (".", ")"):
             toks = toks[1:]  # "1. Priorizar" is the list item "Priorizar"
         key = tuple(toks)
+        n = len(toks)
         # A copy starts like the prompt: the 4-gram share is measured only for lines whose
         # first or second 4-gram is the prompt's.
-        if len(toks) >= 4 and (key in facts.lines or (
-                (tuple(toks[:4]) in facts.grams or tuple(toks[1:5]) in facts.grams)
-                and ngram_share(toks, facts.grams, 4) >= 0.8)):
+        if n >= 4 and (key in lines or ((key[:4] in grams or key[1:5] in grams)
+                                        and ngram_share(toks, grams, 4) >= 0.8)):
             copied += 1
             continue
-        if len(toks) >= 2:
+        if n >= 2:
             counted += 1
             if key in seen:
                 repeats += 1
@@ -175,7 +180,7 @@ def make_insights_reward(
             notes.append("grounding: no data summary given: figures not checked")
 
         if facts.keys:
-            covered = {w[:5] for w in unique} & facts.keys
+            covered = facts.keys.intersection(map(_PREFIX, unique))
             parts["coverage"] = min(1.0, len(covered) / (0.6 * len(facts.keys)))
             if parts["coverage"] < 1:
                 notes.append(f"coverage: {len(covered)} of the request's {len(facts.keys)} key terms taken up")
@@ -188,8 +193,8 @@ def make_insights_reward(
         if len(actions) < min_actions:
             notes.append(f"recommendations: {len(actions)} verb(s) of recommendation, {min_actions} expected")
 
-        has_header = _HEADER.search(own) is not None
-        n_items = len(_LIST_ITEM.findall(own))
+        has_header = _HEADER.search("\n" + own) is not None
+        n_items = len(_LIST_ITEM.findall("\n" + own))
         parts["structure"] = 0.5 * has_header + 0.5 * (n_items >= 2)
         if not has_header:
             notes.append("structure: no header")

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import unicodedata
 from collections.abc import Iterable
+from functools import lru_cache
 
 _ACCENTED = "áàâãäéèêëíìîïóòôõöúùûüçñÁÀÂÃÄÉÈÊËÍÌÎÏÓÒÔÕÖÚÙÛÜÇÑ"
 _PLAIN = "aaaaaeeeeiiiiooooouuuucnAAAAAEEEEIIIIOOOOOUUUUCN"
@@ -43,7 +44,15 @@ def tokens_table() -> bytes:
 def fold(text: str) -> str:
     """Lower-case ASCII: accents stripped (NFKD), other non-ASCII characters dropped;
     punctuation and digits kept. For short strings (enum values, prompts, markers)."""
+    return _fold_short(text) if len(text) <= 64 else _fold(text)
+
+
+def _fold(text: str) -> str:
     return unicodedata.normalize("NFKD", text.lower()).encode("ascii", "ignore").decode("ascii")
+
+
+# Labels (sentiment, topic, enum values) come back with every answer: folded once each.
+_fold_short = lru_cache(maxsize=4096)(_fold)
 
 
 def fold_words(text: str) -> bytes:
@@ -110,11 +119,10 @@ class StemLexicon:
     def matches(self, tokens: Iterable[bytes]) -> set[str]:
         """The stems that at least one of `tokens` (from `words()`) starts with."""
         tokens = tokens if isinstance(tokens, set | frozenset) else set(tokens)
-        new = tokens - self._seen
-        if new:
-            self._classify(new)
+        if not self._seen.issuperset(tokens):  # most calls bring no new word
+            self._classify(tokens - self._seen)
         stem_of = self._stem_of
-        return {stem_of[t] for t in tokens & self._hits}
+        return {stem_of[t] for t in self._hits.intersection(tokens)}
 
 
 # insights (the recipe's list, kept for `insights_recipe`): recomend-, melhor-, priorizar, ...

@@ -72,6 +72,7 @@ CAPS = {"off_brief": 0.30, "invented": 0.30, "occasion": 0.30, "formal": 0.30, "
 MIN_CONTENT_WORDS = 5
 _MAX_PUSH_SCAN = 4000
 _TEMPLATE_WORDS = tuple(frozenset(w for w in words(t) if w not in STOPWORDS) for t in GENERIC_PUSH_TEMPLATES)
+_TEMPLATE_INDEX = {w: [i for i, t in enumerate(_TEMPLATE_WORDS) if w in t] for w in frozenset().union(*_TEMPLATE_WORDS)}
 # The markers as one alternation over the folded words (b" word word "): one C search.
 _FORMAL = re.compile(b" (?:" + b"|".join(re.escape(b" ".join(words(m))) for m in FORMAL_MARKERS + FORMAL_MARKERS_MORE)
                      + b") ")
@@ -116,6 +117,7 @@ class BriefFacts:
     expected: frozenset  # word triples a faithful push restates
     prompt_grams: frozenset
     prompt_tokens: frozenset[bytes]
+    copyable: frozenset  # the prompt's triples a faithful push does not restate
 
 
 @lru_cache(maxsize=4096)
@@ -130,6 +132,9 @@ def _facts(items: tuple, prompt: str) -> BriefFacts:
     terms += [(t.decode(), "phrase", b" " + t + b" ") for t in _OFFER_TERMS
               if b" " + t + b" " in folded_offer and t not in (b"desconto", b"off", b"cupom")]
     occasion = brief.get("occasion_label") or brief.get("occasion", "").replace("_", " ")
+    expected = frozenset(ngrams(tokens(" ".join(brief.get(k, "") for k in ("offer", "product", "category",
+                                                                         "occasion_label"))), 3))
+    prompt_grams = frozenset(ngrams(tokens(prompt), 3))
     return BriefFacts(
         given=bool(brief),
         allowed=figures.Source(v for f in figures.figures(text) for v, _ in f.readings),
@@ -140,16 +145,36 @@ def _facts(items: tuple, prompt: str) -> BriefFacts:
                                             fold(brief.get("occasion", "").replace("_", " "))) if o),
         brief_text=fold(text),
         cut_forms=prefixes(frozenset(words(text + " " + prompt)) | PORTUGUESE_WORDS | PT_FUNCTION_WORDS),
-        expected=frozenset(ngrams(tokens(" ".join(brief.get(k, "") for k in ("offer", "product", "category",
-                                                                           "occasion_label"))), 3)),
-        prompt_grams=frozenset(ngrams(tokens(prompt), 3)),
+        expected=expected,
+        prompt_grams=prompt_grams,
         prompt_tokens=frozenset(tokens(prompt)),
+        copyable=prompt_grams - expected,
     )
 
 
 def brief_facts(brief: dict | None, prompt: str | None = None) -> BriefFacts:
     """The cached BriefFacts of a brief (validated) and the prompt's text."""
     return _facts(tuple(sorted((brief or {}).items())), prompt or "")
+
+
+_CHECKED: dict[tuple, tuple[bool, bool, BriefFacts]] = {}
+
+
+def _brief_of(raw: Any, prompt: str | None) -> tuple[bool, bool, BriefFacts]:
+    """(no brief, a brief with fields, its BriefFacts) for the meta's `brief`
+    (validate_brief's errors): a brief of text fields, the common case, is validated once
+    per brief and prompt."""
+    plain = type(raw) is dict and set(map(type, raw.values())) <= {str}  # str(v) is v: exact as a key
+    key = (tuple(raw.items()), prompt) if plain else None
+    known = _CHECKED.get(key) if plain else None
+    if known is None:
+        brief = validate_brief(raw)
+        known = (brief is None, bool(brief), brief_facts(brief, prompt))
+        if plain:
+            if len(_CHECKED) >= 4096:
+                _CHECKED.clear()
+            _CHECKED[key] = known
+    return known
 
 
 def other_occasions(folded: bytes, facts: BriefFacts) -> list[str]:
@@ -175,9 +200,16 @@ def copies_prompt(push_tokens: list[bytes], facts: BriefFacts) -> bool:
         return False
     if len(facts.prompt_tokens.intersection(push_tokens)) < 0.5 * len(set(push_tokens)):
         return False  # too few of the prompt's words for half its triples to be the prompt's
-    grams = [tuple(push_tokens[i:i + 3]) for i in range(len(push_tokens) - 2)]
-    copied = [g for g in grams if g in facts.prompt_grams and g not in facts.expected]
-    return len(copied) >= 4 and len(copied) >= 0.5 * len(grams)
+    grams = list(zip(push_tokens, push_tokens[1:], push_tokens[2:], strict=False))  # the triples, in C
+    copied = len(list(filter(facts.copyable.__contains__, grams)))
+    return copied >= 4 and copied >= 0.5 * len(grams)
+
+
+def _similarity(content_set: frozenset[bytes]) -> float:
+    """The largest Jaccard similarity with a generic template (0 with those sharing no word)."""
+    near = {i for w in content_set.intersection(_TEMPLATE_INDEX) for i in _TEMPLATE_INDEX[w]}
+    return max((len(content_set & _TEMPLATE_WORDS[i]) / len(content_set | _TEMPLATE_WORDS[i]) for i in sorted(near)),
+               default=0.0)
 
 
 def _fidelity(keys: set[bytes], folded: bytes, toks: list[bytes], found: list, facts: BriefFacts,
@@ -222,9 +254,11 @@ def _caps(push: str, toks: list[bytes], tk: list[bytes], folded: bytes, found: l
     why = shouting(push)
     if why:
         caps.append(("shouting", f"shouting: {why}"))
-    counts = Counter(w for w in toks if len(w) >= 4 and w not in STOPWORDS)
-    if counts and counts.most_common(1)[0][1] >= 3:
-        caps.append(("repeats", f"repeats {counts.most_common(1)[0][0].decode()!r}"))
+    long_words = [w for w in toks if len(w) >= 4 and w not in STOPWORDS]
+    if len(long_words) - len(set(long_words)) >= 2:  # a word said three times repeats two
+        counts = Counter(long_words)
+        if counts.most_common(1)[0][1] >= 3:
+            caps.append(("repeats", f"repeats {counts.most_common(1)[0][0].decode()!r}"))
     if facts.given:
         invented = [f.text for f in found if not facts.allowed.has(f)]
         if invented:
@@ -252,9 +286,8 @@ def make_push_reward(
         caps: list[tuple[str, str]] = []
         length_cap = 1.0
         limit = validate_max_chars(meta["max_chars"]) if "max_chars" in meta else max_chars
-        brief = validate_brief(meta.get("brief"))
         prompt = meta.get("prompt_text")
-        facts = brief_facts(brief, prompt if isinstance(prompt, str) else None)
+        missing, given, facts = _brief_of(meta.get("brief"), prompt if isinstance(prompt, str) else None)
         hard = max(hard_limit, limit + (hard_limit - max_chars))
         push = push_text(text)
         n = len(push)
@@ -262,7 +295,8 @@ def make_push_reward(
         toks = words(scan)
         tk = tokens(scan)
         folded = b" " + b" ".join(toks) + b" "
-        content = {w for w in toks if len(w) > 2 and w not in STOPWORDS}
+        content_set = frozenset(toks).difference(STOPWORDS)
+        content = {w for w in content_set if len(w) > 2}
         found = figures.figures(scan)
 
         fraction = length_score(n, limit, hard) if length_penalty else 1.0
@@ -282,12 +316,11 @@ def make_push_reward(
         if len(common) < 3:
             notes.append(f"portuguese: {len(common)} common Portuguese word(s), 3 expected")
 
-        parts["brief"] = _fidelity({w[:5] for w in content}, folded, tk, found, facts, notes, caps) if brief else None
-        if brief is None:
+        parts["brief"] = _fidelity({w[:5] for w in content}, folded, tk, found, facts, notes, caps) if given else None
+        if missing:
             notes.append("brief: no campaign brief given: fidelity not scored")
 
-        content_set = frozenset(w for w in toks if w not in STOPWORDS)
-        similarity = max(len(content_set & t) / len(content_set | t) for t in _TEMPLATE_WORDS) if content_set else 1.0
+        similarity = _similarity(content_set) if content_set else 1.0
         hook = any(facts.allowed.has(f) for f in found) or 1 <= len(_EMOJI.findall(scan)) <= 3 or "?" in scan
         parts["creativity"] = 0.5 * (1.0 - similarity) + 0.5 * hook
         if similarity >= 0.5:

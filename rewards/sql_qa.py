@@ -176,7 +176,7 @@ def _text_tiers(text: str, extract, meta: dict, values: list, counts: list, judg
                 notes: list[str], caps: list) -> dict[str, float]:
     explanation = extract.outside if extract.sql else text
     expl_words = words(explanation)
-    keywords = SQL_KEYWORDS & set(words(extract.sql or ""))
+    keywords = SQL_KEYWORDS.intersection(words(extract.sql or ""))
     structure = min(len(keywords), 3) / 3
     if len(keywords) < 3:
         notes.append(f"sql_structure: {len(keywords)} SQL keyword(s), 3 expected")
@@ -206,10 +206,9 @@ def _text_tiers(text: str, extract, meta: dict, values: list, counts: list, judg
     restated = invented = []
     if found:
         source = figures.Source(figures.numeric_values(values))
-        allowed = (source, figures.Source(counts), figures.source_of(question),
-                   figures.source_of(extract.sql or ""))
+        rows, asked, queried = figures.Source(counts), figures.source_of(question), figures.source_of(extract.sql or "")
         restated = [f for f in found if source.has(f)]
-        invented = [f for f in found if not any(a.has(f) for a in allowed)]
+        invented = [f for f in found if not (source.has(f) or rows.has(f) or asked.has(f) or queried.has(f))]
     if invented and (values or question):
         caps.append(("invented", f"figure(s) neither in the question nor the result: "
                                  f"{', '.join(f.text for f in invented[:3])}"))

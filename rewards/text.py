@@ -26,8 +26,10 @@ _PLACEHOLDER = re.compile(
 _LETTERS_ONLY = re.compile(r"[^\W\d_]")
 _UPPER_ONLY = re.compile(r"[A-ZÀ-ÖØ-Þ]")
 _PLACEHOLDER_HINTS = ("{", "[", "<", "___", "lorem", "R$ X")
+_XX = ("xx", "xX", "Xx", "XX")  # "xx" in text.lower(): only X lower-cases to x
 _EMOJI = re.compile("[\u2600-\u27bf\U0001f000-\U0001faff]")
-_SENTENCE_SPLIT = re.compile(r"[.!?;]\s+|\n+")
+# [.!?;]\s+|\n+, written to start with a character class: the engine skips to candidates.
+_SENTENCE_SPLIT = re.compile(r"[.!?;\n](?:(?<=\n)\n*|(?<=[.!?;])\s+)")
 _LIST_MARK = re.compile(r"^\s*(?:[-*•+]|\d{1,2}[.)]|#{1,6})\s*")
 
 
@@ -84,8 +86,14 @@ def repeated_lines(text: str, *, min_tokens: int = 2) -> tuple[float, str | None
     seen: set[bytes] = set()
     total = repeats = 0
     first = None
-    for unit in units(text):
-        key = normal_line(unit)
+    found = units(text)
+    if not found:
+        return 0.0, None
+    # Units hold no line break: all of them are folded in one translation. A list mark other
+    # than a number folds to nothing, so only numbered units need `normal_line`.
+    folded = "\n".join(found).encode("latin-1", "ignore").translate(_LINES_TABLE).split(b"\n")
+    for unit, low in zip(found, folded, strict=True):
+        key = normal_line(unit) if unit.lstrip()[:1].isdigit() else b" ".join(low.split())
         if key.count(b" ") + 1 < min_tokens:
             continue
         total += 1
@@ -128,17 +136,17 @@ def copied_lines(text: str, prompt: str, *, min_tokens: int = 4) -> tuple[list[s
 def placeholders(text: str) -> list[str]:
     """Template placeholders left in the text ({nome}, [X], XX%, xxxx, ___, <produto>)."""
     # Most texts have none of the characters a placeholder needs: skip the regex for them.
-    if not any(c in text for c in _PLACEHOLDER_HINTS) and "xx" not in text.lower():
+    if not any(c in text for c in _PLACEHOLDER_HINTS) and not any(x in text for x in _XX):
         return []
     return [m.group() for m in _PLACEHOLDER.finditer(text)][:5]
 
 
 def shouting(text: str) -> str | None:
     """Why the text shouts (capitals, emoji or exclamation spam), or None."""
-    letters = len(_LETTERS_ONLY.findall(text))
-    if letters >= 12:
-        upper = len(_UPPER_ONLY.findall(text))
-        if upper / letters > 0.6:
+    upper = len(_UPPER_ONLY.findall(text))
+    if upper > 7:  # at least 12 letters and over 60% capitals: more than 7 capitals
+        letters = len(_LETTERS_ONLY.findall(text))
+        if letters >= 12 and upper / letters > 0.6:
             return f"{upper}/{letters} letters in capitals"
     emoji = len(_EMOJI.findall(text))
     if emoji > 3:
@@ -161,14 +169,16 @@ def cut_off(text: str) -> bool:
     more) that ends without a full stop, question or exclamation mark; or it is a list item
     that does, while two thirds of the text's other lines end theirs (a style without full
     stops in lists cannot be told from a cut)."""
-    lines = [line.strip() for line in text.rstrip().splitlines() if line.strip()]
-    if not lines:
+    text = text.rstrip()
+    if not text:
         return False
-    last = lines[-1]
+    # The last line (the text ends in a non-space, so the part after the last "\n" holds it).
+    last = text[text.rfind("\n") + 1:].splitlines()[-1].strip()
     if last.startswith(("#", "|", "```")) or len(words(last)) < 4 or _ends_sentence(last):
         return False
     if not _LIST_MARK.match(last) and not last.startswith("**"):
         return True
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
     others = [line for line in lines[:-1] if not line.startswith(("#", "|", "```")) and len(words(line)) >= 4]
     return bool(others) and sum(map(_ends_sentence, others)) >= 2 * len(others) / 3
 

@@ -103,7 +103,7 @@ class Reward:
         # Unknown keys are ignored and None means "not given", so callers can pass a whole
         # dataset row (TRL does) without knowing which columns this reward reads.
         if meta:
-            meta = {k: v for k, v in meta.items() if v is not None and k in self.meta_keys}
+            meta = {k: v for k in self.meta_keys if (v := meta.get(k)) is not None}
         if type(completion) is not str:
             completion = completion_text(completion)
         return self.fn(completion, meta)
