@@ -49,9 +49,23 @@ def canonical(node) -> str:
     return repr(node)
 
 
+def _parse(source: str, attempts: int = 5) -> ast.AST:
+    """ast.parse, again when CPython 3.11's AST constructor reports a recursion-depth
+    mismatch: its depth counter is shared by threads (python/cpython#106905), so a parse in
+    the app's warm-up thread can fail spuriously while a page script is being compiled.
+    The same source always gives the same tree, so a retry is safe."""
+    for attempt in range(attempts):
+        try:
+            return ast.parse(source)
+        except SystemError as exc:
+            if "recursion depth mismatch" not in str(exc) or attempt == attempts - 1:
+                raise
+    raise AssertionError("unreachable")
+
+
 def source_digest(source: str) -> str:
     """Hash of a module's code: its syntax tree without docstrings (comments and layout ignored)."""
-    tree = ast.parse(source)
+    tree = _parse(source)
     _strip_docstrings(tree)
     return hashlib.sha256(canonical(tree).encode()).hexdigest()
 
