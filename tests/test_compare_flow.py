@@ -71,7 +71,8 @@ def spec(tiny_model_dir, eval_file, *adapter_dirs, **kw):
     from train.compare.evaluate import CompareSpec
 
     base = {"base": str(tiny_model_dir), "adapters": tuple(str(a) for a in adapter_dirs),
-            "eval_path": str(eval_file), "max_new_tokens": 12, "chunk_size": 4, "temperature": 0.7}
+            "eval_path": str(eval_file), "max_new_tokens": 12, "chunk_size": 4, "temperature": 0.7,
+            "samples": 1}  # one completion per prompt and side unless a test asks for more
     return CompareSpec(**{**base, **kw})
 
 

@@ -38,11 +38,11 @@ def test_compare_job_cancel_then_resume(home, tiny_model_dir, tmp_path):
     engineer = store.add_user("eng", "engineer", "pw-engineer-1")
     reviewer = store.add_user("rev", "reviewer", "pw-reviewer-1")
     options = {"base": str(tiny_model_dir), "adapters": [str(adapter)], "eval_path": str(eval_file),
-               "max_new_tokens": 12, "temperature": 0.7}
+               "max_new_tokens": 12, "temperature": 0.7, "samples": 1}  # the one-sample protocol: 48 results
     with pytest.raises(PermissionDenied):
         start_compare_job(store, reviewer, **options)
     with pytest.raises(ValueError, match="samples"):
-        start_compare_job(store, engineer, **options, samples=0)
+        start_compare_job(store, engineer, **{**options, "samples": 0})
 
     job_id = start_compare_job(store, engineer, **options)
     _wait(lambda: store.list_comparisons() and store.list_comparisons()[0]["progress"]["done"] > 0, 120,
