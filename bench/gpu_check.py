@@ -217,8 +217,12 @@ def child_demo(args) -> dict:
     base = resolve_local("tiny" if args.dry_run else "demo")  # the warm start: SFT on the GPU
     warm_s = time.perf_counter() - started
     use_vllm = bool(torch.cuda.is_available() and importlib.util.find_spec("vllm"))
+    # The CPU recipe trains the two tasks whose answers fit a CPU step; a GPU affords all four
+    # at a length every answer fits in.
     overrides = {"model.name": base, "model.precision": "auto", "grpo.use_vllm": use_vllm,
-                 "grpo.vllm_mode": "colocate", "grpo.max_steps": 10_000}
+                 "grpo.vllm_mode": "colocate", "grpo.max_steps": 10_000,
+                 "data.tasks": ["extraction", "sql_qa", "insights", "push"], "data.eval_limit": 4,
+                 "grpo.max_completion_length": 512}
     if args.dry_run:
         overrides |= {"grpo.max_completion_length": 8, "data.train_limit": 4, "data.eval_limit": 2,
                       "grpo.max_steps": 2, "grpo.eval_steps": 1, "grpo.save_steps": 1}

@@ -12,8 +12,11 @@ Steps, after the demo's data, model and accounts (audit_app.cli.demo):
 2. training: the first seed in this process (`tucano-audit train --store ...`), the others
    as jobs from the store's seeds queue, one after another; this command waits for them.
 3. the comparison of the recipe's base (for cpu-demo the warm-started demo model, so the
-   gain shown is GRPO's alone) with every seed's best_checkpoint/ on the whole eval set
-   (`tucano-audit compare`), its report printed.
+   gain shown is GRPO's alone) with every seed's best_checkpoint/ on every eval prompt of
+   the tasks the recipe trains, at the recipe's completion length unless told otherwise
+   (`tucano-audit compare`), its report printed. A task the recipe leaves out is not
+   compared: GRPO did not train it, and on a CPU its long answers would cost more time
+   than the training (docs/train.md, "The CPU demo recipe").
 """
 
 from __future__ import annotations
@@ -27,10 +30,7 @@ from data.store.roles import SYSTEM
 from train.grpo.recipe import load_recipe
 
 DEFAULT_RECIPE = "cpu-demo"
-# Long enough for every task's answer on the demo model (docs/train.md: the longest
-# warm-started answers, insights, end before this).
-COMPARE_MAX_NEW_TOKENS = 512
-COMPARE_SAMPLES = 4
+COMPARE_SAMPLES = 2  # on a CPU a comparison sample of 35 prompts x 2 sides at 144 tokens costs ~5 min
 POLL_S = 15.0
 
 
@@ -42,8 +42,9 @@ def add_arguments(p) -> None:
     g.add_argument("--seed", type=int, action="append", help="seed (repeat: the others wait in the store's queue)")
     g.add_argument("--compare-samples", type=int, default=COMPARE_SAMPLES,
                    help=f"completions per eval prompt and side at temperature 0.1 (default {COMPARE_SAMPLES})")
-    g.add_argument("--compare-max-new-tokens", type=int, default=COMPARE_MAX_NEW_TOKENS,
-                   help=f"completion length cap of the comparison (default {COMPARE_MAX_NEW_TOKENS})")
+    g.add_argument("--compare-max-new-tokens", type=int, default=None,
+                   help="completion length cap of the comparison (default: the recipe's max_completion_length, "
+                        "which the recipe chose so that its tasks' answers fit)")
 
 
 def recipe_model(recipe_name: str) -> str:
@@ -127,10 +128,12 @@ def run(args, store_path: str, step) -> int:
     if not adapters:
         print("      no finished run with a best checkpoint: nothing to compare", flush=True)
         return 1
-    step(6, f"comparison: the base ({recipe.model.name}) vs {len(adapters)} tuned side(s), {args.compare_samples} sample(s) "
-            f"per prompt at temperature 0.1, up to {args.compare_max_new_tokens} new tokens")
+    max_new = args.compare_max_new_tokens or recipe.grpo.max_completion_length
+    tasks = [t for t in recipe.data.tasks if t not in recipe.excluded_tasks]
+    step(6, f"comparison: the base ({recipe.model.name}) vs {len(adapters)} tuned side(s) on {', '.join(tasks)}, "
+            f"{args.compare_samples} sample(s) per prompt at temperature 0.1, up to {max_new} new tokens")
     argv = ["compare", "--base", recipe.model.name, "--samples", str(args.compare_samples), "--temperature", "0.1",
-            "--max-new-tokens", str(args.compare_max_new_tokens), "--store", store_path]
+            "--max-new-tokens", str(max_new), "--tasks", *tasks, "--store", store_path]
     for a in adapters:
         argv += ["--adapter", a]
     compared = time.perf_counter()
