@@ -8,13 +8,19 @@ import pytest
 import yaml
 
 from audit_app.cli import main
+from data import paths
 from data.store import Store
+from data.store.progress import ENV_JOB_ID
 from train.grpo.recipe import recipe_path
 
 pytestmark = pytest.mark.slow
 
 
-def test_demo_train_trains_then_compares_the_recipe_tasks_at_its_length(home, tmp_path, capsys):
+def test_demo_train_trains_then_compares_the_recipe_tasks_at_its_length(home, tmp_path, capsys, monkeypatch):
+    # A job run in this process earlier (`jobs run`) leaves its store and job id in the
+    # environment, as a job's own process would have them.
+    monkeypatch.delenv(paths.ENV_STORE, raising=False)
+    monkeypatch.delenv(ENV_JOB_ID, raising=False)
     recipe = yaml.safe_load(recipe_path("tiny").read_text(encoding="utf-8"))
     recipe["name"] = "tiny-two-tasks"
     recipe["data"]["tasks"] = ["push", "extraction"]

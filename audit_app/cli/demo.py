@@ -91,7 +91,7 @@ def ensure_model(model: str) -> str:
         _step(2, f"model: reusing the warm-started demo model {warm_dir()}")
         return resolve_local(DEMO)
     _step(2, "model: SmolLM2-135M-Instruct, warm-started once on gold answers of train prompts "
-             "(SFT + LoRA; about 15-20 min on 2 CPU cores, then cached)...")
+             "(SFT + LoRA; about 25 min on 2 CPU cores, once, then cached)...")
     started = time.perf_counter()
     folder = resolve_local(DEMO, say=lambda line: print(f"      {line}", flush=True))
     print(f"      done in {(time.perf_counter() - started) / 60:.1f} min: {folder}", flush=True)

@@ -18,10 +18,10 @@ Held apart from evaluation: no train row whose prompt id or normalised user text
 eval set is used, and `warm_start.json` lists the prompt ids used, so a later eval set is
 checked against them (`overlap`): a cached model that saw an eval prompt is rebuilt.
 
-Cost on CPU: a forward and backward pass over prompt + answer (250-1,100 tokens); see
-docs/sampling.md for the measured minutes. The folder is built once, written to a
-temporary sibling (marker `warm_start.json` included) and renamed into place, as the demo
-conversion does.
+Cost on CPU: a forward and backward pass over prompt + answer (250-1,100 tokens); 216
+examples took 26 minutes on 2 cores (docs/train.md, "The CPU demo recipe"). The folder is
+built once, written to a temporary sibling (marker `warm_start.json` included) and renamed
+into place, as the demo conversion does.
 """
 
 from __future__ import annotations
@@ -58,7 +58,7 @@ class WarmStartError(ValueError):
 
 @dataclass(frozen=True)
 class WarmStartSpec:
-    """What the warm start trains on and how. Defaults: the demo's (see docs/sampling.md).
+    """What the warm start trains on and how. Defaults: the demo's (see docs/train.md).
 
     `per_task`: examples per task. Push answers are short, so its examples are cheap;
     sql_qa and insights answers run to 350-450 tokens on top of 330-620 prompt tokens."""
