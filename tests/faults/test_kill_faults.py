@@ -133,7 +133,7 @@ def test_comparison_killed_at_random_resumes(run_home, tiny_model_dir, tmp_path,
     adapter = make_adapter(tiny_model_dir, tmp_path / "runs" / "r1" / "best_checkpoint")
     store = tmp_path / "store.db"
     args = ["compare", "--base", tiny_model_dir, "--adapter", adapter, "--limit-per-task", "2",
-            "--max-new-tokens", "16", "--chunk-size", "2", "--temperature", "0.7", "--store", store,
+            "--max-new-tokens", "16", "--chunk-size", "2", "--temperature", "0.7", "--samples", "1", "--store", store,
             "--out", tmp_path / "report"]
     proc = start_cli(args, run_home, tmp_path / "compare.log")
     at = RNG.choice([2, 4, 6])
