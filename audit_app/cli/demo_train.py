@@ -30,7 +30,9 @@ from data.store.roles import SYSTEM
 from train.grpo.recipe import load_recipe
 
 DEFAULT_RECIPE = "cpu-demo"
-COMPARE_SAMPLES = 2  # on a CPU a comparison sample of 35 prompts x 2 sides at 144 tokens costs ~5 min
+# On 2 CPU cores each sample per prompt costs about 3.7 min (35 prompts x 2 sides at 144
+# tokens): 2 keep `demo --train` near 23 min and still give fewer ties than one.
+COMPARE_SAMPLES = 2
 POLL_S = 15.0
 
 
