@@ -32,6 +32,7 @@ def test_a_handoff_code_becomes_a_token_once(store, ana):
     (lambda s: s.end_session(1), "logged out"),
     (lambda s: s.disable_user("ana", actor=SYSTEM), "the account was disabled"),
     (lambda s: s.set_role("ana", "reviewer", actor=SYSTEM), "the account's role changed to reviewer"),
+    (lambda s: s.set_password("ana", "outra-senha-456", actor=SYSTEM), "the password was changed"),
 ])
 def test_a_session_ends_with_its_reason(store, ana, change, reason):
     session_id, _ = store.open_session(ana)
@@ -44,6 +45,20 @@ def test_a_session_ends_with_its_reason(store, ana, change, reason):
     store.enable_user("ana", actor=SYSTEM)
     store.set_role("ana", "annotator", actor=SYSTEM)
     assert store.check_session(session_id).user is None
+
+
+def test_a_password_change_ends_every_session_of_that_account_only(store, ana):
+    """Whoever holds an old session (another browser, a stolen cookie) is out once the
+    password changes, the user's own change included; other accounts keep theirs."""
+    bia = store.add_user("bia", "annotator", "bia-senha-123")
+    here, _ = store.open_session(ana, client="10.0.0.7")
+    there, _ = store.open_session(ana, client="10.0.0.8")
+    hers, _ = store.open_session(bia)
+    store.set_password("ana", "nova-senha-789", actor=ana)
+    assert {store.check_session(s).ended for s in (here, there)} == {"the password was changed"}
+    assert store.check_session(hers).user == bia
+    fresh, _ = store.open_session(store.get_user("ana"))  # logging in again works
+    assert store.check_session(fresh).user is not None
 
 
 def test_a_session_expires(store, ana, monkeypatch):

@@ -165,7 +165,8 @@ class UsersMixin:
             self._log_user_event(username, "enable", None, by)
 
     def set_password(self, username: str, password: str, *, actor: User) -> None:
-        """Set a new password: a user may change their own, an admin anyone's."""
+        """Set a new password (a user may change their own, an admin anyone's) and end every
+        live session of the account: it logs in again with the new one."""
         target = self._require_user(username)
         if actor is not None and actor.id == target.id and actor.username == target.username:
             by = self.acting(actor, *self._all_roles(), action="changing your password")
@@ -174,6 +175,10 @@ class UsersMixin:
         pw_hash = hash_password(password)
         with self.transaction(immediate=True) as conn:
             conn.execute("UPDATE users SET password_hash = ? WHERE id = ?", [pw_hash, target.id])
+            # Every live session of the account ends with the old password: a browser left
+            # logged in elsewhere (or a copied cookie) must log in again.
+            conn.execute("UPDATE sessions SET ended_at = ?, ended_reason = 'the password was changed',"
+                         " handoff_hash = NULL WHERE user_id = ? AND ended_at IS NULL", [utcnow(), target.id])
             self._log_user_event(username, "set-password", None, by)
 
     # -- helpers ----------------------------------------------------------------------
