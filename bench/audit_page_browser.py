@@ -1,0 +1,139 @@
+"""The Audit & gate page as an engineer sees it in Chromium: seconds until its table shows.
+
+Goal (the app issue): first paint under 2 s on the demo store. Timed, each from the user's
+action to the per-task table being visible and the script run finished:
+
+- login, server just started: the server answers its health check, the engineer logs in
+  at once and lands on the Audit & gate page (the app's background warm-up of imports,
+  reward versions and exploit benches may still be running);
+- login, server warmed: the same after the server has been up for --settle seconds;
+- reload: the page reloaded in the browser (the session cookie brings the user back);
+- from the menu: another page first, then "Audit & gate" in the menu.
+
+    .venv/bin/python bench/audit_page_browser.py [--home DIR] [--user engineer] [--password engineer-demo]
+        [--rounds 3] [--settle 15]
+
+The store is the home's store.db (what `make demo` made), copied first: the bench never
+writes to it. Needs Debian's chromium (`make browser`). Prints the load average beside
+each figure.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from data import paths  # noqa: E402
+from data.store import Store  # noqa: E402
+from tests.fixtures_browser import CHROMIUM, CHROMIUM_ARGS, wait_for_app_idle  # noqa: E402
+
+TABLE = "[data-testid=stTable]"
+
+
+def start_server(home: Path, store: Path, log: Path):
+    """The app on `store` as `tucano-audit app` runs it; (process, url) once healthy."""
+    import subprocess
+
+    import httpx
+
+    from tests.fixtures_browser import free_port
+
+    port = free_port()
+    env = {**os.environ, paths.ENV_HOME: str(home)}
+    env.pop("TUCANO_AUDIT_JOB_ID", None)
+    proc = subprocess.Popen([sys.executable, "-m", "audit_app", "app", "--port", str(port), "--store", str(store),
+                             "--headless"], env=env, stdout=open(log, "wb"), stderr=subprocess.STDOUT,
+                            stdin=subprocess.DEVNULL, start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{url}/_stcore/health", timeout=2).text.strip() == "ok":
+                return proc, url
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    proc.kill()
+    raise RuntimeError(f"the app did not start: {log.read_text(errors='replace')[-2000:]}")
+
+
+def stop(proc) -> None:
+    import signal
+
+    try:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=10)
+    except (ProcessLookupError, OSError):
+        pass
+
+
+def table_after(page, action) -> float:
+    """Seconds from `action()` to the audit table visible and the script run finished."""
+    started = time.perf_counter()
+    action()
+    page.locator(TABLE).first.wait_for(timeout=120_000)
+    wait_for_app_idle(page, timeout_ms=120_000)
+    return time.perf_counter() - started
+
+
+def log_in(page, url: str, user: str, password: str):
+    page.goto(url)
+    page.get_by_label("Username").fill(user)
+    page.get_by_label("Password", exact=True).fill(password)
+    return lambda: page.get_by_role("button", name="Log in", exact=True).click()
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--home", type=Path, default=None, help="a demo home (default: the current home)")
+    ap.add_argument("--user", default="engineer")
+    ap.add_argument("--password", default="engineer-demo")
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--settle", type=float, default=15.0, help="seconds the warmed server waits before the log-in")
+    args = ap.parse_args()
+    from playwright.sync_api import sync_playwright
+
+    home = (args.home or paths.home()).resolve()
+    source = home / "store.db"
+    if not source.is_file():
+        raise SystemExit(f"no store at {source}: run `make demo` first (or give --home)")
+    figures: dict[str, list[float]] = {}
+    with tempfile.TemporaryDirectory() as tmp, sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        for r in range(args.rounds):
+            copy = Path(tmp) / f"store-{r}.db"
+            with Store(source) as src:
+                src.conn.execute("VACUUM INTO ?", [str(copy)])
+            for label, settle in (("log-in, server just started", 0.0), ("log-in, server warmed", args.settle)):
+                proc, url = start_server(home, copy, Path(tmp) / f"app-{r}-{settle}.log")
+                try:
+                    time.sleep(settle)
+                    page = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
+                    click = log_in(page, url, args.user, args.password)
+                    figures.setdefault(label, []).append(table_after(page, click))
+                    if settle:
+                        figures.setdefault("reload", []).append(table_after(page, page.reload))
+                        page.get_by_role("link", name="Rollouts").first.click()
+                        wait_for_app_idle(page)
+                        link = page.get_by_role("link", name="Audit & gate").first
+                        figures.setdefault("from the menu", []).append(table_after(page, link.click))
+                    page.context.close()
+                finally:
+                    stop(proc)
+        browser.close()
+    load = "load average {:.2f} {:.2f} {:.2f}".format(*os.getloadavg())
+    print(f"Audit & gate page on {source} ({args.rounds} rounds; goal: first paint < 2 s)  [{load}]")
+    for label, values in figures.items():
+        print(f"  {label:<30} median {statistics.median(values):.2f} s, max {max(values):.2f} s "
+              f"({', '.join(f'{v:.2f}' for v in values)})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
