@@ -135,6 +135,18 @@ def finish(proc: subprocess.Popen, timeout: float = 300) -> Result:
     return Result(proc.returncode, "", text)
 
 
+@contextlib.contextmanager
+def paused(proc: subprocess.Popen):
+    """The process group stopped (SIGSTOP) for the duration: it keeps its locks, files and
+    store rows, alive but making no progress, so a second launch meets it however slowly
+    that launch starts on a loaded machine; continued (SIGCONT) afterwards."""
+    os.killpg(proc.pid, signal.SIGSTOP)
+    try:
+        yield
+    finally:
+        os.killpg(proc.pid, signal.SIGCONT)
+
+
 def kill9_when(proc: subprocess.Popen, ready, *, delay: float = 0.0, timeout: float = 240) -> bool:
     """SIGKILL the process group once `ready()` is true (then `delay` seconds); False if it ended first."""
     deadline = time.monotonic() + timeout

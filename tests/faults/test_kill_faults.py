@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from tests.faults.conftest import count, integrity, kill9_when, rows_so_far, run_cli, start_cli
+from tests.faults.conftest import count, integrity, kill9_when, paused, rows_so_far, run_cli, start_cli
 
 pytestmark = pytest.mark.slow
 RNG = random.Random(1414)
@@ -75,7 +75,8 @@ def test_training_killed_and_launched_twice_without_a_store(run_home, recipe, tm
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and not (run_dir / ".run.owner.json").is_file():
         time.sleep(0.1)
-    second = run_cli(args, run_home)  # the same folder while the first trains
+    with paused(first):  # the first holds the folder, however long the second takes to start
+        second = run_cli(args, run_home)  # the same folder while the first trains
     killed = kill9_when(first, lambda: any(run_dir.glob("checkpoint-*/tucano_state.json")),
                         delay=RNG.uniform(0.0, 1.0))
     assert second.rc == 2 and second.tracebacks == 0, second.err
@@ -101,7 +102,8 @@ def test_training_with_a_store_launched_twice_killed_and_resumed(run_home, recip
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and not rows_so_far(store, "runs"):
         time.sleep(0.1)
-    second = run_cli(args, run_home)
+    with paused(first):  # the first stays running (recorded, alive) while the second launches
+        second = run_cli(args, run_home)
     assert second.rc == 2 and second.tracebacks == 0, second.err
     assert "one training run at a time" in second.last_line
     run_dir = tmp_path / "home" / "runs"
