@@ -32,45 +32,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from data import paths  # noqa: E402
 from data.store import Store  # noqa: E402
-from tests.fixtures_browser import CHROMIUM, CHROMIUM_ARGS, wait_for_app_idle  # noqa: E402
+from tests.fixtures_browser import CHROMIUM, CHROMIUM_ARGS, start_app, stop_app, wait_for_app_idle  # noqa: E402
 
 TABLE = "[data-testid=stTable]"
-
-
-def start_server(home: Path, store: Path, log: Path):
-    """The app on `store` as `tucano-audit app` runs it; (process, url) once healthy."""
-    import subprocess
-
-    import httpx
-
-    from tests.fixtures_browser import free_port
-
-    port = free_port()
-    env = {**os.environ, paths.ENV_HOME: str(home)}
-    env.pop("TUCANO_AUDIT_JOB_ID", None)
-    proc = subprocess.Popen([sys.executable, "-m", "audit_app", "app", "--port", str(port), "--store", str(store),
-                             "--headless"], env=env, stdout=open(log, "wb"), stderr=subprocess.STDOUT,
-                            stdin=subprocess.DEVNULL, start_new_session=True)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{url}/_stcore/health", timeout=2).text.strip() == "ok":
-                return proc, url
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    proc.kill()
-    raise RuntimeError(f"the app did not start: {log.read_text(errors='replace')[-2000:]}")
-
-
-def stop(proc) -> None:
-    import signal
-
-    try:
-        os.killpg(proc.pid, signal.SIGTERM)
-        proc.wait(timeout=10)
-    except (ProcessLookupError, OSError):
-        pass
 
 
 def table_after(page, action) -> float:
@@ -111,7 +75,8 @@ def main() -> int:
             with Store(source) as src:
                 src.conn.execute("VACUUM INTO ?", [str(copy)])
             for label, settle in (("log-in, server just started", 0.0), ("log-in, server warmed", args.settle)):
-                proc, url = start_server(home, copy, Path(tmp) / f"app-{r}-{settle}.log")
+                server = start_app(home, copy, Path(tmp) / f"app-{r}-{settle}.log")
+                url = server.url
                 try:
                     time.sleep(settle)
                     page = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
@@ -125,7 +90,7 @@ def main() -> int:
                         figures.setdefault("from the menu", []).append(table_after(page, link.click))
                     page.context.close()
                 finally:
-                    stop(proc)
+                    stop_app(server)
         browser.close()
     load = "load average {:.2f} {:.2f} {:.2f}".format(*os.getloadavg())
     print(f"Audit & gate page on {source} ({args.rounds} rounds; goal: first paint < 2 s)  [{load}]")

@@ -115,6 +115,35 @@ def _stop(process: subprocess.Popen) -> None:
         pass
 
 
+def start_app(home: Path, store_path: Path, log_path: Path, *, extra_env: dict[str, str] | None = None,
+              timeout: float = STARTUP_TIMEOUT_S) -> AppServer:
+    """`tucano-audit app` on `store_path` with `home` as its home, in its own process group,
+    output to `log_path`; returned once healthy (stop it with `stop_app`)."""
+    port = free_port()
+    env = dict(os.environ)
+    env["TUCANO_AUDIT_HOME"] = str(home)
+    env.pop("TUCANO_AUDIT_JOB_ID", None)
+    env.update(extra_env or {})
+    with open(log_path, "wb") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "audit_app", "app", "--port", str(port),
+             "--store", str(store_path), "--headless"],
+            cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL, start_new_session=True,
+        )
+    server = AppServer(f"http://127.0.0.1:{port}", port, Path(store_path), Path(log_path), process)
+    try:
+        _wait_healthy(server, timeout)
+    except RuntimeError:
+        stop_app(server)
+        raise
+    return server
+
+
+def stop_app(server: AppServer) -> None:
+    _stop(server.process)
+
+
 @pytest.fixture
 def app_server(home, tmp_path):
     """Factory: start the app on a prepared store; see the module docstring."""
@@ -123,27 +152,14 @@ def app_server(home, tmp_path):
     def start(store_path: str | Path | None = None, *, extra_env: dict[str, str] | None = None,
               timeout: float = STARTUP_TIMEOUT_S) -> AppServer:
         store_path = Path(store_path or home / "store.db").resolve()
-        port = free_port()
-        log_path = tmp_path / f"app-{port}.log"
-        env = dict(os.environ)
-        env["TUCANO_AUDIT_HOME"] = str(home)
-        env.pop("TUCANO_AUDIT_JOB_ID", None)
-        env.update(extra_env or {})
-        with open(log_path, "wb") as log:
-            process = subprocess.Popen(
-                [sys.executable, "-m", "audit_app", "app", "--port", str(port),
-                 "--store", str(store_path), "--headless"],
-                cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL, start_new_session=True,
-            )
-        server = AppServer(f"http://127.0.0.1:{port}", port, store_path, log_path, process)
+        log_path = tmp_path / f"app-{len(started)}.log"
+        server = start_app(home, store_path, log_path, extra_env=extra_env, timeout=timeout)
         started.append(server)
-        _wait_healthy(server, timeout)
         return server
 
     yield start
     for server in started:
-        _stop(server.process)
+        stop_app(server)
 
 
 @pytest.fixture(scope="session")
