@@ -131,7 +131,7 @@ def run(args, store_path: str, step) -> int:
         print("      no finished run with a best checkpoint: nothing to compare", flush=True)
         return 1
     max_new = args.compare_max_new_tokens or recipe.grpo.max_completion_length
-    tasks = [t for t in recipe.data.tasks if t not in recipe.excluded_tasks]
+    tasks = recipe.tasks
     step(6, f"comparison: the base ({recipe.model.name}) vs {len(adapters)} tuned side(s) on {', '.join(tasks)}, "
             f"{args.compare_samples} sample(s) per prompt at temperature 0.1, up to {max_new} new tokens")
     argv = ["compare", "--base", recipe.model.name, "--samples", str(args.compare_samples), "--temperature", "0.1",
