@@ -1,7 +1,9 @@
 """The Audit & gate page as an engineer sees it in Chromium: seconds until its table shows.
 
 Goal (the app issue): first paint under 2 s on the demo store. Timed, each from the user's
-action to the per-task table being visible and the script run finished:
+action to (1) the per-task table painted (stamped inside the page on the animation frame
+after the table appears) and (2) the whole page done (its script run finished and the
+table seen by Playwright, whose probe waits for the page's main thread to be free):
 
 - login, server just started: the server answers its health check, the engineer logs in
   at once and lands on the Audit & gate page (the app's background warm-up of imports,
@@ -36,14 +38,38 @@ from tests.fixtures_browser import CHROMIUM, CHROMIUM_ARGS, start_app, stop_app,
 
 TABLE = "[data-testid=stTable]"
 
+# Installed in every document before the app's own scripts: when the Audit & gate page's
+# table first appears after `window.__armTable()`, the next animation frame (the frame that
+# paints it) stamps `window.__tableAt` with the wall clock. Measured in the page because a
+# probe from outside (Playwright's polling) runs only when the page's main thread is free,
+# which on a loaded machine is after the charts below the table have rendered.
+PAINT_PROBE = """
+(() => {
+  window.__tableAt = null;
+  let armed = true;
+  window.__armTable = () => { window.__tableAt = null; armed = true; };
+  const seen = () => [...document.querySelectorAll('h1')].some(h => h.textContent.includes('Audit & gate'))
+                     && document.querySelector('[data-testid=stTable]');
+  const check = () => {
+    if (armed && seen()) { armed = false; requestAnimationFrame(() => { window.__tableAt = Date.now(); }); }
+  };
+  new MutationObserver(check).observe(document, {subtree: true, childList: true});
+})();
+"""
 
-def table_after(page, action) -> float:
-    """Seconds from `action()` to the audit table visible and the script run finished."""
-    started = time.perf_counter()
+
+def table_after(page, action) -> tuple[float, float]:
+    """(seconds from `action()` to the audit table painted, to the whole page's script run
+    finished and the table visible to an outside probe)."""
+    page.evaluate("window.__armTable && window.__armTable()")
+    started = time.time()
     action()
     page.locator(TABLE).first.wait_for(timeout=120_000)
     wait_for_app_idle(page, timeout_ms=120_000)
-    return time.perf_counter() - started
+    done = time.time() - started
+    page.wait_for_function("window.__tableAt !== null", timeout=10_000)
+    painted = page.evaluate("window.__tableAt") / 1000.0 - started
+    return painted, done
 
 
 def log_in(page, url: str, user: str, password: str):
@@ -67,7 +93,7 @@ def main() -> int:
     source = home / "store.db"
     if not source.is_file():
         raise SystemExit(f"no store at {source}: run `make demo` first (or give --home)")
-    figures: dict[str, list[float]] = {}
+    figures: dict[str, list[tuple[float, float]]] = {}
     with tempfile.TemporaryDirectory() as tmp, sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
         for r in range(args.rounds):
@@ -79,7 +105,9 @@ def main() -> int:
                 url = server.url
                 try:
                     time.sleep(settle)
-                    page = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
+                    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+                    context.add_init_script(PAINT_PROBE)
+                    page = context.new_page()
                     click = log_in(page, url, args.user, args.password)
                     figures.setdefault(label, []).append(table_after(page, click))
                     if settle:
@@ -94,9 +122,12 @@ def main() -> int:
         browser.close()
     load = "load average {:.2f} {:.2f} {:.2f}".format(*os.getloadavg())
     print(f"Audit & gate page on {source} ({args.rounds} rounds; goal: first paint < 2 s)  [{load}]")
-    for label, values in figures.items():
-        print(f"  {label:<30} median {statistics.median(values):.2f} s, max {max(values):.2f} s "
-              f"({', '.join(f'{v:.2f}' for v in values)})")
+    print("  seconds from the action to: the per-task table painted | the whole page done")
+    for label, pairs in figures.items():
+        painted, done = [p for p, _ in pairs], [d for _, d in pairs]
+        print(f"  {label:<30} painted median {statistics.median(painted):.2f} s, max {max(painted):.2f} s "
+              f"| done median {statistics.median(done):.2f} s, max {max(done):.2f} s "
+              f"({', '.join(f'{p:.2f}/{d:.2f}' for p, d in pairs)})")
     return 0
 
 

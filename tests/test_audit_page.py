@@ -39,6 +39,12 @@ def open_page(user) -> AppTest:
     return at.run()
 
 
+def open_tab(at: AppTest, name: str) -> AppTest:
+    """Switch the page's tabs as a click in the browser does (each tab is drawn only while open)."""
+    at.session_state["audit_view"] = name
+    return at.run()
+
+
 def all_text(at: AppTest) -> str:
     return "\n".join(str(e.value) for e in (*at.title, *at.markdown, *at.caption, *at.error, *at.warning,
                                             *at.info, *at.success))
@@ -61,8 +67,10 @@ def test_page_shows_the_audit_and_records_a_decision(page_store, role):
     assert "No gate decision for the current reward versions" in text
     assert "PASS  push: rho 0.8" in text
     assert "FAIL  sql_qa: no rollouts for this task; sample some first" in text
-    assert len(at.get("plotly_chart")) == 3
+    assert not at.get("plotly_chart") and not at.dataframe  # other tabs: not drawn while the gate's is open
+    assert len(open_tab(at, "Charts").get("plotly_chart")) == 3
     # Flagged item first in the queue; opening it shows the rollout, safely.
+    open_tab(at, "Disagreement queue")
     at.selectbox(key="audit_queue_task").set_value("push").run()
     pick = at.selectbox(key="audit_queue_pick")
     assert pick.options[1] == "rollout 3"
@@ -78,19 +86,22 @@ def test_page_shows_the_audit_and_records_a_decision(page_store, role):
     assert f"Recorded gate decision #{row['id']}: FAIL" in all_text(at)
     assert f"Gate decision #{row['id']} ({role}1" in all_text(at)
     # Threshold editing is offered to admins only.
+    at = open_tab(at, "Thresholds & history")
     assert any(b.label == "Save thresholds" for b in at.button) == (role == "admin")
 
 
 def test_admin_edits_thresholds_and_the_audit_follows(page_store):
     store, people = page_store
     at = open_page(people["admin"])
+    assert not any(b.label == "Save thresholds" for b in at.button)  # another tab: not drawn
+    at = open_tab(at, "Thresholds & history")
     at.number_input(key="audit_th_min_items").set_value(150)
     at.text_input(key="audit_th_note").input("more data first")
     at = [b for b in at.button if b.label == "Save thresholds"][0].click().run()
     assert not at.exception
     assert store.gate_thresholds()["revision"] == 1
     assert store.gate_threshold_history()[0]["changed_by"] == "admin1"
-    at = at.run()
+    at = open_tab(at, "Gate")
     assert "FAIL  push: 120 scored items < 150 needed" in all_text(at)
 
 
@@ -103,7 +114,8 @@ def test_page_with_an_empty_store_fails_closed(tmp_path, monkeypatch):
     text = all_text(at)
     for task in ("extraction", "sql_qa", "insights", "push"):
         assert f"FAIL  {task}: no rollouts for this task" in text
-    assert "No scored extraction items yet." in text
+    assert "No scored extraction items yet." in all_text(open_tab(at, "Disagreement queue"))
+    assert "No exploit family could be built" in all_text(open_tab(at, "Exploit check"))
 
 
 def exploit_table(at: AppTest):
@@ -115,6 +127,8 @@ def test_exploit_check_shows_families_scores_and_examples(page_store):
     store, people = page_store
     at = open_page(people["engineer"])
     assert not at.exception
+    assert not at.dataframe  # the exploit check is a tab of its own
+    at = open_tab(at, "Exploit check")
     table = exploit_table(at)
     push = table[table["task"] == "push"]
     assert set(push["family"]) >= {"constant_template", "placeholders", "off_brief", "shouting"}
@@ -138,6 +152,7 @@ def test_a_reward_a_constant_answer_games_fails_on_the_page(tmp_path, monkeypatc
     assert not at.exception
     text = all_text(at)
     assert "FAIL  push: exploit family pays: constant_template median 0.9" in text
+    at = open_tab(at, "Exploit check")
     table = exploit_table(at)
     assert table.iloc[0]["family"] == "constant_template" and table.iloc[0]["result"] == "FAIL"
     (examples,) = [e for e in at.expander if e.label.startswith("Exploit examples, push")]

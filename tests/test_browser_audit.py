@@ -7,6 +7,7 @@ text."""
 from __future__ import annotations
 
 import re
+import time
 
 import pytest
 
@@ -65,14 +66,38 @@ def test_audit_table_fits_and_reads_well(home, app_server, browser_page, tmp_pat
     assert "extraction: the audit needs 100 scored items but the store holds only 30" in body
     assert page.get_by_role("button", name=re.compile(r"Sample \d+ more extraction")).is_visible()
     page.screenshot(path=str(tmp_path / "audit.png"))
+    # The other sections are tabs, not drawn until opened: the table paints first.
+    assert page.locator(".js-plotly-plot").count() == 0 and page.get_by_test_id("stDataFrame").count() == 0
     # The exploit check: a row per family with its median and the bar; examples folded away.
-    section = page.get_by_role("heading", name="Exploit check")
-    section.scroll_into_view_if_needed()
+    page.get_by_role("tab", name="Exploit check").click()
     examples = page.get_by_test_id("stExpander").filter(has_text="Exploit examples, push")
-    assert examples.is_visible() and not examples.get_by_test_id("stCode").first.is_visible()
+    examples.wait_for()
+    wait_for_app_idle(page)
+    assert page.get_by_test_id("stTable").count() == 0  # the gate's tab is not drawn meanwhile
     examples.get_by_text("Exploit examples, push").click()
     code = examples.get_by_test_id("stCode")
     code.first.wait_for()
     # One example per family, shown as text: the placeholders family's braces and brackets stay literal.
     assert code.count() >= 10 and re.search(r"\{nome\}|\[PRODUTO\]", examples.inner_text())
+    page.get_by_role("tab", name="Charts").click()
+    page.locator(".js-plotly-plot").first.wait_for()
+    assert page.locator(".js-plotly-plot").count() == 3
     page.screenshot(path=str(tmp_path / "exploits.png"), full_page=True)
+
+
+def test_a_server_computes_the_audit_before_anyone_visits(home, app_server):
+    """The server's start warms the Audit & gate page's default audit, so the first engineer
+    of a server that has been up a while does not wait for it. Seen from outside: the audit
+    stores each task's remaining need (what the annotate page reads) with no visitor at all."""
+    seeded(home / "store.db")
+    with Store(home / "store.db") as store:
+        assert store.audit_targets() == {}
+    server = app_server(home / "store.db")  # only its health check has been asked for
+    deadline = time.monotonic() + 90
+    targets = {}
+    while time.monotonic() < deadline and len(targets) < 4:
+        time.sleep(0.5)
+        with Store(server.store_path) as store:
+            targets = store.audit_targets()
+    assert set(targets) == {"extraction", "sql_qa", "insights", "push"}
+    assert targets["push"]["target_items"] >= 100

@@ -31,6 +31,7 @@ MAX_ENTRIES = 4  # task selections x bootstrap settings a page typically flips b
 
 _lock = threading.Lock()
 _cache: OrderedDict[tuple, AuditReport] = OrderedDict()
+_running: dict[tuple, threading.Event] = {}  # keys being computed now, set when done
 
 
 def cache_key(store, tasks: Sequence[str], n_boot: int, seed: int) -> tuple:
@@ -43,19 +44,39 @@ def cached_report(store, tasks: Sequence[str] | None = None, *, n_boot: int = DE
     """(the audit of `tasks` with each task's current default reward, whether it was computed
     now). Computed at most once per store revision, reward versions and bootstrap settings."""
     tasks = check_tasks(tasks)
+    if store.memory:  # an in-memory store has no path that names it: never served from the cache
+        return _compute(store, tasks, n_boot, seed, None), True
     key = cache_key(store, tasks, n_boot, seed)
-    with _lock:  # an in-memory store has no path that names it: never served from the cache
-        if not store.memory and key in _cache:
-            _cache.move_to_end(key)
-            return _cache[key], False
-    report = audit_report(store, tasks, n_boot=n_boot, seed=seed)
-    store.save_audit_targets({t: report.needs[t].to_dict() for t in tasks}, revision=key[1])
-    with _lock:
-        if not store.memory:
+    while True:
+        with _lock:
+            if key in _cache:
+                _cache.move_to_end(key)
+                return _cache[key], False
+            running = _running.get(key)
+            if running is None:  # this thread computes it; others asking meanwhile wait for it
+                running = _running[key] = threading.Event()
+                break
+        # The same audit is being computed (the app's warm-up, another viewer): wait for it
+        # rather than compute it twice on the same cores; if that computation fails, try ours.
+        running.wait()
+    try:
+        report = _compute(store, tasks, n_boot, seed, key)
+        with _lock:
             _cache[key] = report
-        while len(_cache) > MAX_ENTRIES:
-            _cache.popitem(last=False)
-    return report, True
+            while len(_cache) > MAX_ENTRIES:
+                _cache.popitem(last=False)
+        return report, True
+    finally:
+        with _lock:
+            _running.pop(key, None)
+        running.set()
+
+
+def _compute(store, tasks: list[str], n_boot: int, seed: int, key: tuple | None) -> AuditReport:
+    report = audit_report(store, tasks, n_boot=n_boot, seed=seed)
+    revision = key[1] if key is not None else store.audit_revision()
+    store.save_audit_targets({t: report.needs[t].to_dict() for t in tasks}, revision=revision)
+    return report
 
 
 def clear() -> None:

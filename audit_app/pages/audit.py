@@ -6,7 +6,8 @@ and the ceiling it sets, ties, the gate verdict and how many more scores each ta
 the exploit check (each family's median reward against the bar, an example each); the
 charts; the disagreement queue with a click-through to each rollout; and record a gate
 decision. Engineers are offered to sample what the store lacks. Admins also edit the
-thresholds (every change is kept). The audit is cached per (store revision, reward
+thresholds (every change is kept). The sections are tabs, each drawn only while it is
+open, so the per-task table paints first. The audit is cached per (store revision, reward
 versions) by audit_app.audit.cache; statistics live in audit_app.audit; this page only
 shows them.
 """
@@ -18,6 +19,7 @@ from audit_app.audit import cache as audit_cache
 from audit_app.audit import charts as audit_charts
 from audit_app.audit import gate
 from audit_app.audit import stats as audit_stats
+from audit_app.audit.bootstrap import DEFAULT_BOOT
 from audit_app.audit.format import display_rows, exploit_rows
 from audit_app.jobs.shortfall import sample_missing, shortfalls
 from audit_app.ui.context import get_store, page_guard
@@ -43,7 +45,8 @@ st.caption("A GRPO run may start only for tasks whose reward orders completions 
 
 with st.sidebar:
     tasks = st.multiselect("Tasks", TASKS, default=list(TASKS), key="audit_tasks")
-    n_boot = st.select_slider("Bootstrap resamples", [500, 1000, 2000, 5000], value=2000, key="audit_boot")
+    # The default is what the app's warm-up computes ahead of the first visit (audit_app.ui.streamlit_app).
+    n_boot = st.select_slider("Bootstrap resamples", [500, 1000, 2000, 5000], value=DEFAULT_BOOT, key="audit_boot")
     seed = st.number_input("Bootstrap seed", 0, 2**31 - 1, 0, key="audit_seed")
     refresh = st.button("Recompute", key="audit_refresh", help="The audit is recomputed by itself whenever a score, "
                         "a rollout, a threshold or a reward changes; this forces it.")
@@ -89,110 +92,19 @@ if st.button("Record gate decision", type="primary", key="audit_record",
         ("PASS" if decision.passed() else "FAIL")
     st.rerun()  # so the decision in force above shows the new one
 
-# -- per-task table and verdicts -------------------------------------------------------------
-st.subheader("Per task")
-# A static table: it wraps to the page's width instead of scrolling sideways.
-st.table(pd.DataFrame(display_rows(report)).set_index("task"))
-st.caption("rho: Spearman, reward vs the mean human score, 95% CI over prompts. In-prompt tau: Kendall tau-b "
-           "inside each prompt's group, averaged over prompts. Agreement α: ordinal Krippendorff alpha between "
-           "annotators (inter-annotator agreement). Ceiling: the highest rho a reward can be expected to reach at "
-           "that agreement, sqrt(k α / (1 + (k - 1) α)) with k scores per item. Tied pairs: share of item pairs "
-           "the reward scores equally. –: not measurable yet (the notes say why).")
-for t in report.tasks:
-    verdict = report.verdicts[t]
-    (st.success if verdict.passed else st.error)(("PASS  " if verdict.passed else "FAIL  ") + verdict.reason)
-    for level, text in report.notes(t):
-        (st.warning if level == "warning" else st.caption)(f"{t}: {text}")
-
-# -- the exploit check: can a policy game the reward? ------------------------------------------
-exploit_table = exploit_rows(report)
-if exploit_table:
-    st.subheader("Exploit check")
-    st.caption("Ways of gaming each reward, built from a seeded sample of the task's prompts and scored by the "
-               "reward being audited. A family whose median reward reaches the bar fails the task: the bar is the "
-               "median reward of the items people scored 5 (0.40 before anyone has), or the good answers' median "
-               "when that is lower.")
-    st.dataframe(pd.DataFrame(exploit_table), hide_index=True, key="audit_exploits", column_config={
-        "median": st.column_config.NumberColumn(format="%.2f"), "bar": st.column_config.NumberColumn(format="%.2f")})
-    for t in report.tasks:
-        check = report.exploits.get(t)
-        if check is None or not check.families:
-            continue
-        with st.expander(f"Exploit examples, {t}: {check.summary().removeprefix('exploit check: ')}"):
-            for name, fam in sorted(check.families.items(), key=lambda kv: -kv[1]["median"]):
-                example = fam["example"]
-                st.markdown(f"**{name}**{' · **FAIL**' if fam['failed'] else ''} · median {fam['median']:.2f} "
-                            f"over {fam['n']} prompts · this example {example['breakdown']['total']:.2f}")
-                st.text(f"prompt {example['prompt_id']}")
-                render_completion(example["completion"])
-
-# -- what the store lacks: offer to sample it (engineers) -------------------------------------
-missing = shortfalls(store, report.tasks)
-if missing:
-    st.subheader("Rollouts to sample")
-    for task, short in missing.items():
-        left, right = st.columns([3, 1])
-        left.warning(short.message)
-        if user.role in ("engineer", "admin") and right.button(f"Sample {short.missing} more {task}",
-                                                               key=f"audit_sample_{task}"):
-            try:
-                job_id, what = sample_missing(store, user, short)
-                st.session_state["audit_flash"] = f"Sampling job {job_id} started: {what}."
-                st.rerun()
-            except (ValueError, LookupError, PermissionError, FileNotFoundError, StoreError) as exc:
-                right.error(str(exc))
-
-# -- charts -----------------------------------------------------------------------------------
-left, right = st.columns(2)
-with left:
-    st.markdown("**Reward vs people: rho, within-prompt tau, and the ceiling people's agreement sets**")
-    st.plotly_chart(report.memo("rho", lambda: audit_charts.rho_figure(report.stats, report.thresholds)),
-                    key="audit_rho_chart")
-with right:
-    st.markdown("**Reward components vs people**")
-    st.plotly_chart(report.memo("components", lambda: audit_charts.components_figure(report.stats)),
-                    key="audit_comp_chart")
-st.markdown("**Human score vs reward** (click a point to open the rollout)")
-event = st.plotly_chart(report.memo(("scatter", int(seed)), lambda: audit_charts.scatter_figure(report.items,
-                                                                                          seed=int(seed))),
-                        key="audit_scatter", on_select="rerun", selection_mode="points")
-# A clicked point's customdata starts with its rollout id (charts.scatter_figure).
-clicked = [int(c[0] if isinstance(c, list | tuple) else c)
-           for c in (p.get("customdata") for p in (event.selection.points if event else [])) if c]
-
-with st.expander("Annotators: self-consistency on repeated items"):
-    rows = [{"task": t, **r} for t in report.tasks for r in report.stats[t].self_consistency]
-    if rows:
-        st.dataframe(pd.DataFrame(rows), hide_index=True, key="audit_selfcons", column_config={
-            "exact": st.column_config.NumberColumn("same score", format="percent"),
-            "within_one": st.column_config.NumberColumn("within one point", format="percent"),
-            "mean_abs_diff": st.column_config.NumberColumn("mean |difference|", format="%.2f")})
-    else:
-        st.caption("No annotator has scored a repeated item yet.")
-
-# -- disagreement queue with click-through ----------------------------------------------------
-st.subheader("Disagreement queue")
-st.caption("Where reward rank and human rank differ most; items flagged 'reward looks wrong' first.")
-q_task = st.selectbox("Task", report.tasks, key="audit_queue_task")
-queue = report.queue(q_task, limit=50)
-if not queue:
-    st.info(f"No scored {q_task} items yet.")
-else:
-    st.dataframe(pd.DataFrame([{
-        "rollout": r["rollout_id"], "reward": r["reward_total"], "human": r["human_score"],
-        "rank gap": r["rank_diff"], "flags": r["flags"], "comments": len(r["comments"]), "direction": r["direction"],
-    } for r in queue]), hide_index=True, key="audit_queue_table", column_config={
-        "reward": st.column_config.NumberColumn(format="%.3f"), "human": st.column_config.NumberColumn(format="%.2f"),
-        "rank gap": st.column_config.NumberColumn(format="%+.2f")})
-    ids = [r["rollout_id"] for r in queue]
-    pick = st.selectbox("Open rollout", [None, *ids], key="audit_queue_pick",
-                        format_func=lambda v: "choose a rollout..." if v is None else f"rollout {v}")
+# The page's sections are tabs drawn only while open (keyed tabs rerun on a switch): the
+# browser renders hidden content too, and the charts and tables below the verdicts delayed
+# the first paint of the per-task table by seconds.
+GATE, EXPLOITS, CHARTS, QUEUE, SETTINGS = "Gate", "Exploit check", "Charts", "Disagreement queue", \
+    "Thresholds & history"
+tabs = dict(zip((GATE, EXPLOITS, CHARTS, QUEUE, SETTINGS),
+                st.tabs([GATE, EXPLOITS, CHARTS, QUEUE, SETTINGS], key="audit_view", on_change="rerun"), strict=True))
 by_id = {it["rollout_id"]: it for t in report.tasks for it in report.items[t]}
-pick = st.session_state.get("audit_queue_pick")
-opened = [r for r in dict.fromkeys([pick, *clicked[:1]]) if r in by_id]
-for rid in opened:
+
+
+def show_rollout(rid: int, row: dict | None = None) -> None:
+    """One audited rollout opened from the queue or the scatter: prompt, completion, breakdown, scores."""
     item = by_id[rid]
-    row = next((r for r in queue if r["rollout_id"] == rid), None) if item["task"] == q_task else None
     with st.expander(f"Rollout {rid} · {item['task']} · prompt {item['prompt_id']}", expanded=True):
         gap = f" · rank gap {row['rank_diff']:+.2f} ({row['direction']})" if row else ""
         st.markdown(f"reward **{item['reward_total']:.3f}** · human **{audit_stats.human_score(item):.2f}**{gap}")
@@ -206,44 +118,157 @@ for rid in opened:
         st.dataframe(pd.DataFrame(item["annotations"]).drop(columns=["annotator_id"], errors="ignore"),
                      key=f"audit_scores_{rid}")
 
-# -- thresholds (admins edit) and decision history --------------------------------------------
-with st.expander("Gate thresholds"):
-    th = store.gate_thresholds()
-    st.caption(f"Revision {th['revision']} by {th['changed_by']}" + (f" at {th['changed_at']}" if th["changed_at"] else ""))
-    st.json(th["config"])
-    if user.role == "admin":
-        with st.form("audit_thresholds_form"):
-            d = th["config"]["defaults"]
-            new = {}
-            for name, (kind, low, high) in THRESHOLD_KEYS.items():
-                if kind is int:
-                    new[name] = st.number_input(THRESHOLD_LABELS[name], int(low), int(high), int(d[name]),
-                                                key=f"audit_th_{name}")
-                else:
-                    new[name] = st.number_input(THRESHOLD_LABELS[name], float(low), float(high), float(d[name]), 0.05,
-                                                key=f"audit_th_{name}")
-            note = st.text_input("Why the change", key="audit_th_note")
-            if st.form_submit_button("Save thresholds"):
-                try:
-                    rev = store.set_gate_thresholds(user, {"version": th["config"]["version"], "defaults": new,
-                                                           "tasks": th["config"]["tasks"]}, note=note or None)
-                    st.success(f"Saved thresholds revision {rev}.")
-                except (StoreError, ValueError) as exc:
-                    st.error(str(exc))
-    history = store.gate_threshold_history()
-    if history:
-        st.dataframe(pd.DataFrame([{**{k: h[k] or "-" for k in ("revision", "changed_by", "changed_at", "note")},
-                                    **{k: str(h["config"]["defaults"].get(k, "-")) for k in THRESHOLD_KEYS}}
-                                   for h in history]), hide_index=True, key="audit_th_history")
 
-with st.expander("Decision history"):
-    decisions = store.gate_decisions(limit=50)
-    if decisions:
-        st.dataframe(pd.DataFrame([{
-            "id": d["id"], "when": d["computed_at"][:19].replace("T", " "), "by": d["computed_by"],
-            "via": d.get("computed_via") or "-", "passed": d["passed"],
-            "tasks": ", ".join(d["tasks"]), "in force": current is not None and d["id"] == current.id,
-            "reward versions": ", ".join(f"{t}={v[:8]}" for t, v in d["reward_versions"].items()),
-        } for d in decisions]).set_index("id"), key="audit_history")
-    else:
-        st.caption("No gate decision recorded yet.")
+# -- per-task table and verdicts, what the store lacks -----------------------------------------
+if tabs[GATE].open:
+    with tabs[GATE]:
+        st.subheader("Per task")
+        # A static table: it wraps to the page's width instead of scrolling sideways.
+        st.table(pd.DataFrame(display_rows(report)).set_index("task"))
+        st.caption("rho: Spearman, reward vs the mean human score, 95% CI over prompts. In-prompt tau: Kendall "
+                   "tau-b inside each prompt's group, averaged over prompts. Agreement α: ordinal Krippendorff alpha "
+                   "between annotators (inter-annotator agreement). Ceiling: the highest rho a reward can be expected "
+                   "to reach at that agreement, sqrt(k α / (1 + (k - 1) α)) with k scores per item. Tied pairs: share "
+                   "of item pairs the reward scores equally. –: not measurable yet (the notes say why).")
+        for t in report.tasks:
+            verdict = report.verdicts[t]
+            (st.success if verdict.passed else st.error)(("PASS  " if verdict.passed else "FAIL  ") + verdict.reason)
+            for level, text in report.notes(t):
+                (st.warning if level == "warning" else st.caption)(f"{t}: {text}")
+        missing = shortfalls(store, report.tasks)
+        if missing:
+            st.subheader("Rollouts to sample")
+            for task, short in missing.items():
+                left, right = st.columns([3, 1])
+                left.warning(short.message)
+                if user.role in ("engineer", "admin") and right.button(f"Sample {short.missing} more {task}",
+                                                                       key=f"audit_sample_{task}"):
+                    try:
+                        job_id, what = sample_missing(store, user, short)
+                        st.session_state["audit_flash"] = f"Sampling job {job_id} started: {what}."
+                        st.rerun()
+                    except (ValueError, LookupError, PermissionError, FileNotFoundError, StoreError) as exc:
+                        right.error(str(exc))
+
+# -- the exploit check: can a policy game the reward? ------------------------------------------
+if tabs[EXPLOITS].open:
+    with tabs[EXPLOITS]:
+        exploit_table = exploit_rows(report)
+        st.caption("Ways of gaming each reward, built from a seeded sample of the task's prompts and scored by the "
+                   "reward being audited. A family whose median reward reaches the bar fails the task: the bar is "
+                   "the median reward of the items people scored 5 (0.40 before anyone has), or the good answers' "
+                   "median when that is lower.")
+        if not exploit_table:
+            st.info("No exploit family could be built: the store has no prompts of these tasks yet.")
+        else:
+            st.dataframe(pd.DataFrame(exploit_table), hide_index=True, key="audit_exploits", column_config={
+                "median": st.column_config.NumberColumn(format="%.2f"),
+                "bar": st.column_config.NumberColumn(format="%.2f")})
+        for t in report.tasks:
+            check = report.exploits.get(t)
+            if check is None or not check.families:
+                continue
+            with st.expander(f"Exploit examples, {t}: {check.summary().removeprefix('exploit check: ')}"):
+                for name, fam in sorted(check.families.items(), key=lambda kv: -kv[1]["median"]):
+                    example = fam["example"]
+                    st.markdown(f"**{name}**{' · **FAIL**' if fam['failed'] else ''} · median {fam['median']:.2f} "
+                                f"over {fam['n']} prompts · this example {example['breakdown']['total']:.2f}")
+                    st.text(f"prompt {example['prompt_id']}")
+                    render_completion(example["completion"])
+
+# -- charts -----------------------------------------------------------------------------------
+if tabs[CHARTS].open:
+    with tabs[CHARTS]:
+        left, right = st.columns(2)
+        with left:
+            st.markdown("**Reward vs people: rho, within-prompt tau, and the ceiling people's agreement sets**")
+            st.plotly_chart(report.memo("rho", lambda: audit_charts.rho_figure(report.stats, report.thresholds)),
+                            key="audit_rho_chart")
+        with right:
+            st.markdown("**Reward components vs people**")
+            st.plotly_chart(report.memo("components", lambda: audit_charts.components_figure(report.stats)),
+                            key="audit_comp_chart")
+        st.markdown("**Human score vs reward** (click a point to open the rollout)")
+        event = st.plotly_chart(report.memo(("scatter", int(seed)),
+                                            lambda: audit_charts.scatter_figure(report.items, seed=int(seed))),
+                                key="audit_scatter", on_select="rerun", selection_mode="points")
+        # A clicked point's customdata starts with its rollout id (charts.scatter_figure).
+        clicked = [int(c[0] if isinstance(c, list | tuple) else c)
+                   for c in (p.get("customdata") for p in (event.selection.points if event else [])) if c]
+        if clicked and clicked[0] in by_id:
+            show_rollout(clicked[0])
+
+# -- disagreement queue with click-through, annotators' self-consistency ----------------------
+if tabs[QUEUE].open:
+    with tabs[QUEUE]:
+        st.caption("Where reward rank and human rank differ most; items flagged 'reward looks wrong' first.")
+        q_task = st.selectbox("Task", report.tasks, key="audit_queue_task")
+        queue = report.queue(q_task, limit=50)
+        if not queue:
+            st.info(f"No scored {q_task} items yet.")
+        else:
+            st.dataframe(pd.DataFrame([{
+                "rollout": r["rollout_id"], "reward": r["reward_total"], "human": r["human_score"],
+                "rank gap": r["rank_diff"], "flags": r["flags"], "comments": len(r["comments"]),
+                "direction": r["direction"],
+            } for r in queue]), hide_index=True, key="audit_queue_table", column_config={
+                "reward": st.column_config.NumberColumn(format="%.3f"),
+                "human": st.column_config.NumberColumn(format="%.2f"),
+                "rank gap": st.column_config.NumberColumn(format="%+.2f")})
+            pick = st.selectbox("Open rollout", [None, *(r["rollout_id"] for r in queue)], key="audit_queue_pick",
+                                format_func=lambda v: "choose a rollout..." if v is None else f"rollout {v}")
+            if pick in by_id:
+                show_rollout(pick, next((r for r in queue if r["rollout_id"] == pick), None))
+        st.subheader("Annotators: self-consistency on repeated items")
+        rows = [{"task": t, **r} for t in report.tasks for r in report.stats[t].self_consistency]
+        if rows:
+            st.dataframe(pd.DataFrame(rows), hide_index=True, key="audit_selfcons", column_config={
+                "exact": st.column_config.NumberColumn("same score", format="percent"),
+                "within_one": st.column_config.NumberColumn("within one point", format="percent"),
+                "mean_abs_diff": st.column_config.NumberColumn("mean |difference|", format="%.2f")})
+        else:
+            st.caption("No annotator has scored a repeated item yet.")
+
+# -- thresholds (admins edit) and decision history --------------------------------------------
+if tabs[SETTINGS].open:
+    with tabs[SETTINGS]:
+        st.subheader("Gate thresholds")
+        th = store.gate_thresholds()
+        st.caption(f"Revision {th['revision']} by {th['changed_by']}" + (f" at {th['changed_at']}" if th["changed_at"] else ""))
+        st.json(th["config"])
+        if user.role == "admin":
+            with st.form("audit_thresholds_form"):
+                d = th["config"]["defaults"]
+                new = {}
+                for name, (kind, low, high) in THRESHOLD_KEYS.items():
+                    if kind is int:
+                        new[name] = st.number_input(THRESHOLD_LABELS[name], int(low), int(high), int(d[name]),
+                                                    key=f"audit_th_{name}")
+                    else:
+                        new[name] = st.number_input(THRESHOLD_LABELS[name], float(low), float(high), float(d[name]), 0.05,
+                                                    key=f"audit_th_{name}")
+                note = st.text_input("Why the change", key="audit_th_note")
+                if st.form_submit_button("Save thresholds"):
+                    try:
+                        rev = store.set_gate_thresholds(user, {"version": th["config"]["version"], "defaults": new,
+                                                               "tasks": th["config"]["tasks"]}, note=note or None)
+                        st.success(f"Saved thresholds revision {rev}.")
+                    except (StoreError, ValueError) as exc:
+                        st.error(str(exc))
+        history = store.gate_threshold_history()
+        if history:
+            st.dataframe(pd.DataFrame([{**{k: h[k] or "-" for k in ("revision", "changed_by", "changed_at", "note")},
+                                        **{k: str(h["config"]["defaults"].get(k, "-")) for k in THRESHOLD_KEYS}}
+                                       for h in history]), hide_index=True, key="audit_th_history")
+
+        st.subheader("Decision history")
+        decisions = store.gate_decisions(limit=50)
+        if decisions:
+            st.dataframe(pd.DataFrame([{
+                "id": d["id"], "when": d["computed_at"][:19].replace("T", " "), "by": d["computed_by"],
+                "via": d.get("computed_via") or "-", "passed": d["passed"],
+                "tasks": ", ".join(d["tasks"]), "in force": current is not None and d["id"] == current.id,
+                "reward versions": ", ".join(f"{t}={v[:8]}" for t, v in d["reward_versions"].items()),
+            } for d in decisions]).set_index("id"), key="audit_history")
+        else:
+            st.caption("No gate decision recorded yet.")
