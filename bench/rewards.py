@@ -44,7 +44,7 @@ from rewards.exploits import bench, families_for  # noqa: E402
 from rewards.parsing import MAX_SCAN  # noqa: E402
 from rewards.registry import RECIPE_REWARDS, get_reward  # noqa: E402
 from rewards.sql_compare import compare, parse_reference_answer, sort_key  # noqa: E402
-from rewards.sql_qa import budget_for  # noqa: E402
+from rewards.sql_qa import budget_for, largest_table_rows  # noqa: E402
 from rewards.types import TASKS  # noqa: E402
 
 
@@ -143,7 +143,7 @@ def bench_sql(folder: Path, n: int) -> None:
     wall, cpu, ops, correct, stops = [], [], {}, 0, [0, 0]
     for q, row in items:
         ref = sql_exec.run_readonly(db_a, row["reference_sql"], budget_ops=500_000_000)
-        budget = budget_for(ref.ops)
+        budget = budget_for(ref.ops, largest_table_rows(db_a))
         w0, c0 = time.perf_counter(), time.process_time()
         a, b = sql_exec.run_pair(db_a, db_b, q, budget_ops=budget)
         ok = a.ok and compare(a.rows, parse_reference_answer(row["reference_answer"]), ordered=row["order_matters"],
@@ -155,7 +155,8 @@ def bench_sql(folder: Path, n: int) -> None:
         ops[q] = (a.ops, b.ops if b else None)
     critical = []
     for q, row in items:  # each database alone, in this thread: the parallel run's critical path on an idle machine
-        budget = budget_for(sql_exec.run_readonly(db_a, row["reference_sql"], budget_ops=500_000_000).ops)
+        budget = budget_for(sql_exec.run_readonly(db_a, row["reference_sql"], budget_ops=500_000_000).ops,
+                            largest_table_rows(db_a))
         per_db = []
         for db in (db_a, db_b):
             c0 = time.thread_time()
@@ -164,7 +165,7 @@ def bench_sql(folder: Path, n: int) -> None:
         critical.append(max(per_db))
     for q, row in items:  # a second run: the budget counts operations, so nothing moves
         a, b = sql_exec.run_pair(db_a, db_b, q, budget_ops=budget_for(
-            sql_exec.run_readonly(db_a, row["reference_sql"], budget_ops=500_000_000).ops))
+            sql_exec.run_readonly(db_a, row["reference_sql"], budget_ops=500_000_000).ops, largest_table_rows(db_a)))
         stops[1] += a.stopped is not None
         assert (a.ops, b.ops if b else None) == ops[q], q
 
@@ -184,8 +185,11 @@ def bench_sql(folder: Path, n: int) -> None:
         text = text[:MAX_SCAN]
         w0, c0 = time.perf_counter(), time.process_time()
         b = reward.score(text, **heavy)
-        print(f"worst case on the full database ({heavy['topic']}, budget {budget_for(sql_exec.run_readonly(db_a, heavy['reference_sql'], budget_ops=500_000_000).ops):,} "
-              f"operations): {(time.process_time() - c0) * 1000:.0f} ms CPU, {(time.perf_counter() - w0) * 1000:.0f} ms "
+        budget = budget_for(sql_exec.run_readonly(db_a, heavy['reference_sql'], budget_ops=500_000_000).ops,
+                            largest_table_rows(db_a))
+        print(f"worst case on the full database ({heavy['topic']}, budget {budget:,} operations, "
+              f"{sql_exec.cpu_limit_for(budget):.0f} ms CPU limit per database): "
+              f"{(time.process_time() - c0) * 1000:.0f} ms CPU, {(time.perf_counter() - w0) * 1000:.0f} ms "
               f"wall ({text[:40]!r}...; {b.notes[0] if b.notes else ''}) [{load()}]")
     sql_exec.close_all()
 
@@ -196,7 +200,12 @@ HOSTILE = {
             "```sql\n" * 9000, "- item repetido igual\n" * 3000, ("R$ 1.234,56 e 98,7% " * 4000)[:MAX_SCAN]],
     "sql_qa": ["```sql\nWITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r) SELECT count(*) FROM r\n```\n"
                + "explicação " * 5800,
-               "```sql\nSELECT count(*) FROM order_items a, order_items b\n```\n" + "x" * 63000],
+               "```sql\nSELECT count(*) FROM order_items a, order_items b\n```\n" + "x" * 63000,
+               # every step carries and searches a 60 KB string: stopped by the CPU-time limit
+               "```sql\nWITH RECURSIVE r(n, s) AS (SELECT 1, printf('%.60000c', 'a') UNION ALL SELECT n + 1, s FROM r)"
+               " SELECT count(*) FROM r WHERE instr(s || 'b', 'ab') > 0\n```\n" + "explicação " * 5000,
+               "```sql\nWITH RECURSIVE r(n, s) AS (SELECT 1, printf('%.60000c', 'a') UNION ALL SELECT n + 1, s FROM r)"
+               " SELECT count(*) FROM r WHERE s LIKE '%a%a%a%a%a%b'\n```\n" + "explicação " * 5000],
 }
 
 
@@ -223,10 +232,11 @@ def bench_worst_case(rows: list[dict]) -> None:
         if task == "sql_qa":  # the same texts without the databases: what is not SQL execution
             alone = {k: v for k, v in row.items() if k not in ("db_path", "db_path_b")}
             budget = budget_for(sql_exec.run_readonly(row["db_path"], row["reference_sql"],
-                                                      budget_ops=500_000_000).ops)
+                                                      budget_ops=500_000_000).ops, largest_table_rows(row["db_path"]))
             worst, which = _worst(reward, alone, texts)
             print(f"{'':<11} {worst:7.1f} ms CPU of it parsing and scoring ({which!r}...); the rest is the "
-                  f"query on both databases, at most {budget:,} operations each")
+                  f"query on both databases, at most {budget:,} operations and "
+                  f"{sql_exec.cpu_limit_for(budget):.0f} ms of CPU each")
 
 
 def main() -> int:

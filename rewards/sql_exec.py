@@ -13,6 +13,14 @@ The sandbox, layer by layer:
   not milliseconds: the same query on the same file stops at the same point on an idle
   and on a busy machine, so its score does not move with the load. A wall-clock deadline
   (`deadline_ms`, generous) stays as a safety net only;
+- a CPU-time limit, checked by the same handler, stops a query whose steps each cost far
+  more than steps usually do (a recursive CTE that carries a 60 KB string and searches it
+  on every row runs about 15 us a step, against 25-310 ns for real queries): the
+  limit is the budget times `CPU_NS_PER_OP` (300 ns, about the slowest average of any
+  reference query, so only a query that also used most of its budget could meet it the
+  ordinary way), at least `CPU_FLOOR_MS`. Thread CPU time, not wall time, so waiting
+  for a busy core does not count; a query that uses its steps as queries do reaches its
+  operation budget first, so the score still does not move with the load;
 - no single step can run long between two checks of that handler: strings and blobs are
   capped at 64 KB (`SQLITE_LIMIT_LENGTH`; no `zeroblob(1e9)`), LIKE/GLOB patterns at 1,000
   characters, and the one built-in whose time grows with the product of its arguments'
@@ -50,6 +58,11 @@ DEFAULT_BUDGET_OPS = 5_000_000
 # Only a safety net: far above what any budget costs on an idle machine, so load alone
 # never decides a score.
 DEFAULT_DEADLINE_MS = 10_000
+# CPU time a query may take per operation of its budget, and at least: a query stopped here
+# before its budget works each step harder than any reference query does (their whole-query
+# averages: median 90-150 ns, at most 313 ns on the full-size build at load 3).
+CPU_NS_PER_OP = 300
+CPU_FLOOR_MS = 50.0
 DEFAULT_MAX_ROWS = 1000
 MAX_LENGTH = 65_536
 _MAX_LIKE_PATTERN = 1_000
@@ -67,8 +80,9 @@ _DENIED_FUNCTIONS = frozenset({"load_extension", "readfile", "writefile", "edit"
 class QueryResult:
     """Outcome of one sandboxed query. `rows` is None when it did not run to the end.
 
-    `stopped` says why it did not: "budget" (deterministic: the same on every run) or
-    "deadline" (the wall-clock safety net: depends on the machine, never cached)."""
+    `stopped` says why it did not: "budget" (deterministic: the same on every run), "cpu"
+    (the steps cost far more than queries' steps do; never cached) or "deadline" (the
+    wall-clock safety net: depends on the machine, never cached)."""
 
     ok: bool
     rows: list[tuple] | None
@@ -158,6 +172,7 @@ class _Sandbox:
         self.ticks = 0
         self.max_ticks = 0
         self.deadline = 0.0
+        self.cpu_deadline = 0.0
         self.stopped: str | None = None
         self.conn.set_progress_handler(self._tick, OPS_PER_TICK)
 
@@ -175,6 +190,9 @@ class _Sandbox:
         if self.ticks > self.max_ticks:
             self.stopped = "budget"
             return 1
+        if time.thread_time() > self.cpu_deadline:
+            self.stopped = "cpu"
+            return 1
         if time.perf_counter() > self.deadline:
             self.stopped = "deadline"
             return 1
@@ -183,6 +201,8 @@ class _Sandbox:
     def run(self, sql: str, budget_ops: int, deadline_ms: float, max_rows: int) -> QueryResult:
         start = time.perf_counter()
         self.deadline = start + deadline_ms / 1000.0
+        cpu_limit_ms = cpu_limit_for(budget_ops)
+        self.cpu_deadline = time.thread_time() + cpu_limit_ms / 1000.0
         self.ticks, self.max_ticks, self.stopped = 0, max(1, budget_ops // OPS_PER_TICK), None
         self.tables = set()
         cur = None
@@ -195,6 +215,9 @@ class _Sandbox:
             elapsed = (time.perf_counter() - start) * 1000
             if self.stopped == "budget":
                 msg = f"operation budget of {budget_ops:,} SQLite steps used up"
+            elif self.stopped == "cpu":
+                msg = (f"CPU-time limit of {cpu_limit_ms:.0f} ms reached after {self._ops():,} SQLite steps "
+                       "(each step works far harder than a query's steps do)")
             elif self.stopped == "deadline":
                 msg = f"wall-clock deadline of {deadline_ms:g} ms reached"
             else:
@@ -215,6 +238,11 @@ class _Sandbox:
 
     def _ops(self) -> int:
         return self.ticks * OPS_PER_TICK
+
+
+def cpu_limit_for(budget_ops: int) -> float:
+    """Milliseconds of CPU time a query with an operation budget of `budget_ops` may take."""
+    return max(CPU_FLOOR_MS, budget_ops * CPU_NS_PER_OP / 1e6)
 
 
 def _short(exc: BaseException) -> str:
@@ -256,8 +284,8 @@ def run_readonly(
 
     `cache=True` reuses the result of the same SQL on the same (unchanged) file: GRPO
     samples several completions per prompt and they often share the query. A stop at the
-    wall-clock deadline is never cached (it depends on the machine's load); a stop at the
-    operation budget is (it does not)."""
+    wall-clock deadline or at the CPU-time limit is never cached (they depend on the
+    machine); a stop at the operation budget is (it does not)."""
     path = Path(db_path)
     try:
         box = _sandbox_for(path)
@@ -272,7 +300,7 @@ def run_readonly(
         results.move_to_end(key)
         return hit
     result = box.run(sql, budget_ops, deadline_ms, max_rows)
-    if result.stopped != "deadline":
+    if result.stopped not in ("deadline", "cpu"):
         results[key] = result
         if len(results) > _RESULT_CACHE_SIZE:
             results.popitem(last=False)

@@ -26,9 +26,14 @@ Meta: `reference_answer` (JSON rows; else `reference_sql` is run to get them),
 `reference_sql`, `db_path` (without it the query is not run and the note says so),
 `db_path_b` (without it, or when the file is missing, only the first database is checked
 and the note says so), `order_matters`, `question`, `prompt_text`. Budget: ten times the
-operations the reference query needs, at least 2 million, at most 10 million
-(`budget_for`; a query on the full-size database needs 6,000-2,000,000, median 33,000);
-the reference itself runs once per process and file (cached).
+operations the reference query needs, at most 10 million, and at least enough for a
+plain scan-and-join of the database's largest table (50 operations a row, between 100,000
+and 2 million: a correct query that ignores an index still runs) (`budget_for`; a
+reference query on the full-size database needs 1,000-1,830,000 operations, median
+20,000; on the small build at most 53,000). With the budget goes a CPU-time limit
+(`rewards.sql_exec.cpu_limit_for`, 300 ns an operation, at least 50 ms), so a query whose
+every step works hard cannot take longer than its budget's worth of ordinary steps. The
+reference itself runs once per process and file (cached).
 """
 
 from __future__ import annotations
@@ -50,15 +55,21 @@ COMPONENTS = tuple(WEIGHTS)
 CAPS = {"typed": 0.15, "english": 0.35, "invented": 0.35, "repeats": 0.35, "cut": 0.35}
 MIN_EXPLANATION_WORDS = 10
 BUDGET_FACTOR, BUDGET_FLOOR, BUDGET_CEILING = 10, 2_000_000, 10_000_000
+# The floor follows the database's size: about 50 operations per row of its largest table
+# pay for a scan joined to another table by key, never less than MIN_FLOOR.
+OPS_PER_ROW, MIN_FLOOR = 50, 100_000
 _REFERENCE_BUDGET = 500_000_000
 
 
-def budget_for(reference_ops: int | None) -> int:
+def budget_for(reference_ops: int | None, largest_table_rows: int | None = None) -> int:
     """VM operations a candidate may use on a prompt whose reference needs `reference_ops`
-    (None: no reference query to measure)."""
+    (None: no reference query to measure), on a database whose largest table has
+    `largest_table_rows` rows (None: unknown, the floor for the full-size build)."""
     if reference_ops is None:
         return sql_exec.DEFAULT_BUDGET_OPS
-    return max(BUDGET_FLOOR, min(BUDGET_CEILING, BUDGET_FACTOR * reference_ops))
+    floor = BUDGET_FLOOR if largest_table_rows is None else \
+        min(BUDGET_FLOOR, max(MIN_FLOOR, OPS_PER_ROW * largest_table_rows))
+    return max(floor, min(BUDGET_CEILING, BUDGET_FACTOR * reference_ops))
 
 
 def _file_key(path: Path) -> tuple:
@@ -83,6 +94,22 @@ def _reference_run(path: Path, sql: str, max_rows: int) -> sql_exec.QueryResult:
 def _schema_tables(file_key: tuple) -> frozenset[str]:
     result = sql_exec.run_readonly(file_key[0], "SELECT name FROM sqlite_master WHERE type = 'table'")
     return frozenset(r[0] for r in result.rows or ())
+
+
+def largest_table_rows(path: str | Path) -> int | None:
+    """Rows in the largest table of the database at `path` (None: no table), once per file."""
+    return _largest_table_rows(_file_key(Path(path)))
+
+
+@lru_cache(maxsize=64)
+def _largest_table_rows(file_key: tuple) -> int | None:
+    tables = sorted(_schema_tables(file_key))
+    if not tables:
+        return None
+    counts = " UNION ALL ".join(f'SELECT count(*) AS c FROM "{t.replace(chr(34), chr(34) * 2)}"' for t in tables)
+    result = sql_exec.run_readonly(file_key[0], f"SELECT max(c) FROM ({counts})", budget_ops=_REFERENCE_BUDGET,
+                                   deadline_ms=60_000)
+    return int(result.rows[0][0]) if result.ok and result.rows and result.rows[0][0] is not None else None
 
 
 def _correct(result, ref_rows, order_matters: bool, key, params, where: str, notes: list[str]) -> float:
@@ -119,7 +146,8 @@ def _execution(sql: str | None, meta: dict[str, Any], params: dict, notes: list[
         notes.append("sql_correct: no second database: an answer typed in cannot be told from a query")
     ref_a = _reference_run(db_a, str(reference_sql), params["max_rows"]) if reference_sql else None
     ref_b = _reference_run(db_b, str(reference_sql), params["max_rows"]) if reference_sql and db_b else None
-    budget = budget_for(max(r.ops for r in (ref_a, ref_b) if r) if ref_a else None)
+    sizes = [n for n in (largest_table_rows(db) for db in (db_a, db_b) if db is not None) if n is not None]
+    budget = budget_for(max(r.ops for r in (ref_a, ref_b) if r) if ref_a else None, max(sizes) if sizes else None)
     got_a, got_b = sql_exec.run_pair(db_a, db_b if ref_b else None, sql, budget_ops=budget,
                                      max_rows=params["max_rows"], cache=True)
     for got, where in ((got_a, "main database"), (got_b, "second database")):
@@ -237,7 +265,8 @@ def make_sql_reward(
     if max_rows <= 0:
         raise ValueError("max_rows must be positive")
     params = {"max_rows": int(max_rows), "rel_tol": float(rel_tol), "abs_tol": float(abs_tol),
-              "budget": [BUDGET_FACTOR, BUDGET_FLOOR, BUDGET_CEILING]}
+              "budget": [BUDGET_FACTOR, BUDGET_FLOOR, BUDGET_CEILING, OPS_PER_ROW, MIN_FLOOR,
+                         sql_exec.CPU_NS_PER_OP, sql_exec.CPU_FLOOR_MS]}
 
     def fn(text: str, meta: dict[str, Any]) -> RewardBreakdown:
         notes: list[str] = []

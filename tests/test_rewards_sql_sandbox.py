@@ -109,6 +109,53 @@ def test_the_wall_clock_deadline_is_only_a_safety_net(db):
     assert sql_exec.run_readonly(db, sql, budget_ops=BUDGET, cache=True) is first
 
 
+# Queries whose every step works hard: each step carries or searches a string near the
+# 64 KB limit, so their operation budget alone would let them run for seconds.
+HARD_STEPS = [
+    "WITH RECURSIVE r(n, s) AS (SELECT 1, printf('%.60000c', 'a') UNION ALL SELECT n + 1, s FROM r) "
+    "SELECT count(*) FROM r WHERE instr(s || 'b', 'ab') > 0",
+    "WITH RECURSIVE r(n, s) AS (SELECT 1, printf('%.60000c', 'a') UNION ALL SELECT n + 1, s FROM r) "
+    "SELECT count(*) FROM r WHERE s LIKE '%a%a%a%a%a%b'",
+    "WITH RECURSIVE r(n, s) AS (SELECT 1, printf('%.60000c', 'a') UNION ALL SELECT n + 1, upper(s) FROM r) "
+    "SELECT count(*) FROM r WHERE s GLOB '*a*a*a*b'",
+    "SELECT count(*) FROM orders a, orders b, order_items c WHERE instr(printf('%.60000c', a.order_id), b.order_id)",
+]
+
+
+@pytest.mark.parametrize("sql", HARD_STEPS)
+def test_a_query_whose_every_step_works_hard_stops_at_its_cpu_limit(db, sql):
+    limit_ms = sql_exec.cpu_limit_for(BUDGET)
+    assert limit_ms == BUDGET * sql_exec.CPU_NS_PER_OP / 1e6 == 600
+    cpu_start = time.thread_time()
+    result = sql_exec.run_readonly(db, sql, budget_ops=BUDGET, cache=True)
+    cpu = time.thread_time() - cpu_start
+    # Stopped by its CPU time long before the operation budget or the 10 s safety net.
+    assert not result.ok and result.stopped == "cpu" and "CPU-time limit of 600 ms" in result.error
+    assert result.ops < BUDGET and cpu < 2 * limit_ms / 1000
+    # A CPU stop depends on the machine: never cached.
+    assert sql_exec.run_readonly(db, sql, budget_ops=BUDGET, cache=True) is not result
+
+
+def test_queries_that_work_like_queries_reach_their_budget_not_the_cpu_limit(db):
+    """The CPU limit only stops steps that cost far more than queries' steps: ordinary
+    work runs to its operation budget, so its stop point (and score) is the same under load."""
+    for sql in ("WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r) SELECT count(*) FROM r",
+                "SELECT count(*) FROM order_items a, order_items b, order_items c, order_items d"):
+        result = sql_exec.run_readonly(db, sql, budget_ops=BUDGET)
+        assert result.stopped == "budget" and result.ops == BUDGET + sql_exec.OPS_PER_TICK
+
+
+def test_the_budget_floor_follows_the_database_size():
+    from rewards.sql_qa import BUDGET_CEILING, BUDGET_FLOOR, MIN_FLOOR, OPS_PER_ROW, budget_for
+
+    assert budget_for(1_000, 3_363) == OPS_PER_ROW * 3_363 < BUDGET_FLOOR   # the small build
+    assert budget_for(1_000, 113_409) == BUDGET_FLOOR                       # the full-size build
+    assert budget_for(1_000, 30) == MIN_FLOOR                               # a handful of rows
+    assert budget_for(500_000, 3_363) == 5_000_000 and budget_for(10**9, 30) == BUDGET_CEILING
+    # On the small build a hostile query of a prompt with a light reference gets about 50 ms of CPU.
+    assert sql_exec.CPU_FLOOR_MS <= sql_exec.cpu_limit_for(budget_for(1_000, 3_363)) < 55
+
+
 # The built-ins whose time grows fastest with their arguments, at the 64 KB length limit:
 # each single call must stay short, because nothing can interrupt SQLite inside one call.
 SLOW_CALLS = [
