@@ -178,9 +178,12 @@ def test_jobs_cli(file_store, sample_home, tiny_model_dir, capsys):
     from audit_app.cli import main
 
     job_id = file_store.create_job("sample", _sample_argv(tiny_model_dir))
+    before = dict(os.environ)
     # `jobs run` is what start_job launches; run in-process here it records its own ending.
     assert main(["jobs", "--store", file_store.path, "run", str(job_id)]) == 0
     assert file_store.get_job(job_id)["status"] == "succeeded"
+    # The job's variables (which job progress reports to, which store) do not outlive it.
+    assert dict(os.environ) == before
     assert main(["jobs", "--store", file_store.path, "list"]) == 0
     out = capsys.readouterr().out
     assert f"{job_id:>4}  sample" in out and "succeeded" in out and "18/18" in out

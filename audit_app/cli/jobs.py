@@ -13,6 +13,7 @@ transactions roll back and finished batches stay committed).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import signal
 import sys
@@ -83,13 +84,33 @@ def _on_sigterm(signum, frame):
     raise JobCancelled()
 
 
+@contextlib.contextmanager
+def _job_environment(job_id: int, store_path: str):
+    """progress.report finds the job through these variables, whoever started this process;
+    they are put back as they were afterwards, so a caller running a job in its own process
+    (tests, a notebook) does not keep reporting to it."""
+    names = {progress.ENV_JOB_ID: str(job_id), paths.ENV_STORE: store_path}
+    saved = {name: os.environ.get(name) for name in names}
+    os.environ.update(names)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
 def run_job(args: argparse.Namespace) -> int:
     store = _store(args)
+    with _job_environment(args.job_id, store.path):
+        return _run_job(store, args)
+
+
+def _run_job(store, args: argparse.Namespace) -> int:
     job_id = args.job_id
     job = store.get_job(job_id)
-    # progress.report finds the job through these, whoever started this process.
-    os.environ[progress.ENV_JOB_ID] = str(job_id)
-    os.environ[paths.ENV_STORE] = store.path
     if job["status"] not in ("queued", "running"):
         print(f"job {job_id} is {job['status']}; not running it", file=sys.stderr)
         return 2
