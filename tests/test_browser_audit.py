@@ -82,6 +82,16 @@ def test_audit_table_fits_and_reads_well(home, app_server, browser_page, tmp_pat
     page.get_by_role("tab", name="Charts").click()
     page.locator(".js-plotly-plot").first.wait_for()
     assert page.locator(".js-plotly-plot").count() == 3
+    # A point of the scatter opens its rollout below it.
+    scatter = page.locator(".js-plotly-plot").nth(2)
+    scatter.locator(".scatterlayer .point").first.wait_for()
+    wait_for_app_idle(page)
+    scatter.locator(".scatterlayer .point").nth(5).click(force=True)
+    opened = page.get_by_test_id("stExpander").filter(has_text=re.compile(r"Rollout \d+ · (push|extraction)"))
+    opened.first.wait_for()
+    wait_for_app_idle(page)
+    assert not page.get_by_test_id("stException").count()
+    assert "Reward breakdown" in opened.first.inner_text()
     page.screenshot(path=str(tmp_path / "exploits.png"), full_page=True)
 
 

@@ -82,7 +82,9 @@ def scatter_figure(items_by_task: dict[str, list[dict]], *, seed: int = 0) -> go
             fig.add_trace(go.Scatter(
                 x=x[idx], y=y[idx], mode="markers", name=name, legendgroup=name, showlegend=col == 1,
                 marker={"color": colour, "symbol": symbol, "size": 7, "opacity": 0.7},
-                customdata=data[idx], hovertemplate=template), row=1, col=col)
+                # Plain lists: plotly sends a numpy array as a typed-array object, and a clicked
+                # point's customdata then comes back as that object, not as its row.
+                customdata=data[idx].tolist(), hovertemplate=template), row=1, col=col)
         fig.update_xaxes(range=[0.5, 5.5], tickvals=[1, 2, 3, 4, 5], title_text="human score", row=1, col=col)
     fig.update_yaxes(range=[-0.05, 1.05], title_text="reward total", row=1, col=1)
     fig.update_layout(height=380, margin={"t": 40, "b": 40, "l": 50, "r": 10},

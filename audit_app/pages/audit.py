@@ -192,9 +192,9 @@ if tabs[CHARTS].open:
         event = st.plotly_chart(report.memo(("scatter", int(seed)),
                                             lambda: audit_charts.scatter_figure(report.items, seed=int(seed))),
                                 key="audit_scatter", on_select="rerun", selection_mode="points")
-        # A clicked point's customdata starts with its rollout id (charts.scatter_figure).
-        clicked = [int(c[0] if isinstance(c, list | tuple) else c)
-                   for c in (p.get("customdata") for p in (event.selection.points if event else [])) if c]
+        # A clicked point's customdata is its row, starting with the rollout id (charts.scatter_figure).
+        clicked = [int(c[0]) for c in (p.get("customdata") for p in (event.selection.points if event else []))
+                   if isinstance(c, list | tuple) and c]
         if clicked and clicked[0] in by_id:
             show_rollout(clicked[0])
 
