@@ -4,6 +4,7 @@ the `Reward` object that produces it."""
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -56,16 +57,29 @@ def weighted(parts: dict[str, float | None], weights: dict[str, float]) -> dict[
     return {k: (weights[k] * v * scale if v is not None else 0.0) for k, v in parts.items()}
 
 
+# A second, third, ... disqualifying defect lowers the ceiling by this factor each.
+CAP_STACK = 0.8
+# What makes two cap notes the same defect: their text without quoted words and figures
+# ("repeats 'cliente'" and "repeats 'pedido'" are one defect, repetition).
+_CAP_DETAILS = re.compile(r"'[^']*'|\"[^\"]*\"|\d[\d.,%]*")
+
+
 def capped(components: dict[str, float], limits: list[tuple[float, str]], notes: list[str]) -> RewardBreakdown:
-    """The breakdown of `components` (every one but `cap`) with the lowest of `limits`
-    applied: a grounded reward caps the total when an answer is disqualified (it contradicts
-    its prompt, copies it, invents figures, ...), whatever its other parts earn. The `cap`
-    component holds the (negative) difference, so the components still sum to the total;
-    every limit that applied is noted, once."""
+    """The breakdown of `components` (every one but `cap`) with the caps of `limits` applied:
+    a grounded reward caps the total when an answer is disqualified (it contradicts its
+    prompt, copies it, invents figures, ...), whatever its other parts earn.
+
+    The ceiling is the lowest limit, lowered by CAP_STACK for every further distinct defect
+    (0.30, then 0.24, 0.19, ...): an answer with two defects that fixes one of them scores
+    higher, where a single ceiling paid nothing for it and left a GRPO group of answers
+    with different numbers of defects without an order. The `cap` component holds the
+    (negative) difference, so the components still sum to the total; every limit that
+    applied is noted, once."""
     total = sum(v for k, v in components.items() if k != "cap")
     cap = 0.0
     if limits:
-        limit = min(limit for limit, _ in limits)
+        defects = {_CAP_DETAILS.sub("", why) for _, why in limits}
+        limit = min(limit for limit, _ in limits) * CAP_STACK ** (len(defects) - 1)
         for _, why in limits:
             if why not in notes:
                 notes.append(why)

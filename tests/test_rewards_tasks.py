@@ -9,7 +9,7 @@ import math
 
 import pytest
 
-from rewards import schema
+from rewards import schema, types
 from rewards.extraction import make_extraction_reward
 from rewards.insights import make_insights_reward
 from rewards.push import make_push_reward
@@ -114,6 +114,31 @@ def test_extraction_star_rating_contradiction_caps_the_total():
     assert b.components["sentiment"] == pytest.approx(0.20 * (0.6 * 0.5 + 0.4)) and b.components["cap"] == 0
     with pytest.raises(ValueError, match="rating must be an integer from 1 to 5"):
         _ext(RIGHT, rating=7)
+
+
+def test_each_further_defect_lowers_the_ceiling_so_fixing_one_of_two_pays():
+    """A 1-star review labelled positivo (one cap, 0.30); the same JSON with a trailing comma
+    that only json-repair reads (a second defect): lower. Fixing either one pays."""
+    contradiction = _ext({**RIGHT, "sentiment": "positivo"})
+    text = json.dumps({**RIGHT, "sentiment": "positivo"}, ensure_ascii=False, indent=2)[:-2] + ",\n}"
+    both = get_reward("extraction").score(text, **META)
+    repaired_only = get_reward("extraction").score(json.dumps(RIGHT, ensure_ascii=False, indent=2)[:-2] + ",\n}",
+                                                   **META)
+    assert contradiction.total == pytest.approx(0.30) and repaired_only.total == pytest.approx(0.30)
+    assert both.total == pytest.approx(0.30 * types.CAP_STACK) and both.total < contradiction.total
+    assert sum(both.components.values()) == pytest.approx(both.total)
+
+
+def test_a_defect_noted_several_times_is_one_defect():
+    notes: list[str] = []
+    one = types.capped({"a": 0.9}, [(0.35, "cap: repeats 'cliente'"), (0.35, "cap: repeats 'pedido'")], notes)
+    assert one.total == pytest.approx(0.35) and notes == ["cap: repeats 'cliente'", "cap: repeats 'pedido'"]
+    two = types.capped({"a": 0.9}, [(0.35, "cap: repeats 'cliente'"), (0.30, "cap: copies the prompt")], [])
+    three = types.capped({"a": 0.9}, [(0.35, "cap: repeats 'x'"), (0.30, "cap: copies the prompt"),
+                                      (0.35, "cap: in English")], [])
+    assert two.total == pytest.approx(0.30 * 0.8) and three.total == pytest.approx(0.30 * 0.8 * 0.8)
+    # A cap never raises a total: an answer already below the ceiling keeps its own total.
+    assert types.capped({"a": 0.1}, [(0.30, "cap: x"), (0.30, "cap: y")], []).total == pytest.approx(0.1)
 
 
 def test_extraction_cross_field_consistency():
