@@ -34,21 +34,35 @@ _SHAPE = r"<d>{1,3}(?:\.<d>{3})++(?:,<d>+)?|<d>{1,3}(?:,<d>{3})++(?:\.<d>+)?|<d>
 _SHAPE_REST = r"<d>{0,2}(?:\.<d>{3})++(?:,<d>+)?|<d>{0,2}(?:,<d>{3})++(?:\.<d>+)?|<d>*+(?:[.,]<d>++)?"
 _TAIL = (r"<g>\s*%|\s*(?:mil|milh[õo]es|milh[ãa]o|bilh[õo]es|bilh[ãa]o|bi)\b)?"
          r"<g>\s*(?:dias?|meses|m[eê]s|semanas?|horas?|h|anos?|minutos?|min|x|vezes|estrelas?|caracteres)\b)?")
-_FIGURE = (r"[-<cd>](?<![\w.,-][-<cd>])(?:(?<=-)<g>" + _SHAPE + r")|(?<=<d>)<g>" + _SHAPE_REST + r"))"
+_FIGURE = (r"[-<cd>](?<![\w.,-][-<cd>])<money>(?:(?<=-)<g>" + _SHAPE + r")|(?<=<d>)<g>" + _SHAPE_REST + r"))"
            r"(?:(?=\s{0,3}[%mMbBdDsShHaAxXvVeEcC])(?i:" + _TAIL + "))?")
+# Money: "R$" within the four characters before the number (after its minus sign, at least
+# four characters into the text), read by findall as a capture inside a lookbehind (two:
+# the first character read was a minus, or the number's first digit) rather than by looking
+# at each match's position afterwards.
+_MONEY = r"(?:(?<=(R\$[\s\S]-|[\s\S]R\$-))|(?<=(R\$[\s\S]{2}<d>|[\s\S]R\$[\s\S]<d>|[\s\S]{2}R\$<d>))|)"
 
 
-def _figure_pattern(*, ascii_digits: bool, groups: bool) -> re.Pattern:
+def _figure_pattern(*, ascii_digits: bool, groups: bool, money: bool = False) -> re.Pattern:
     """The figure regex: groups (1 or 2: the number, 3: multiplier or %, 4: unit) to read a
-    match, none for findall to list them; digits beyond ASCII (Arabic-Indic, fullwidth, all
-    at U+0660 and above) only where the text has such characters ([0-9] scans faster)."""
-    source = _FIGURE.replace("<g>", "(" if groups else "(?:")
+    match, none for findall to list them, or (with `money`) three for findall: the match and
+    the two money captures; digits beyond ASCII (Arabic-Indic, fullwidth, all at U+0660 and
+    above) only where the text has such characters ([0-9] scans faster)."""
+    source = _FIGURE.replace("<g>", "(" if groups else "(?:").replace("<money>", _MONEY if money else "")
     source = source.replace("<cd>", "0-9" if ascii_digits else r"\d").replace("<d>", "[0-9]" if ascii_digits else r"\d")
-    return re.compile(source)
+    return re.compile(f"({source})" if money else source)
 
 
-_PATTERNS = {wide: (_figure_pattern(ascii_digits=not wide, groups=True),
-                    _figure_pattern(ascii_digits=not wide, groups=False)) for wide in (False, True)}
+class _Patterns(NamedTuple):
+    grouped: re.Pattern
+    flat: re.Pattern
+    money: re.Pattern
+
+
+_PATTERNS = {wide: _Patterns(_figure_pattern(ascii_digits=not wide, groups=True),
+                             _figure_pattern(ascii_digits=not wide, groups=False),
+                             _figure_pattern(ascii_digits=not wide, groups=False, money=True))
+             for wide in (False, True)}
 _WIDE = re.compile("[\u0660-\U0010ffff]")
 _MULTIPLIERS = {"mil": 1e3, "milhao": 1e6, "milhão": 1e6, "milhoes": 1e6, "milhões": 1e6,
                 "bilhao": 1e9, "bilhão": 1e9, "bilhoes": 1e9, "bilhões": 1e9, "bi": 1e9}
@@ -62,6 +76,7 @@ class Figure(NamedTuple):
     percent: bool
     money: bool
     unit: str  # "dias", "x", ... ("" for none)
+    generic: bool = False  # is_generic(): states nothing about the data
 
     @property
     def value(self) -> float:
@@ -104,33 +119,35 @@ def _parse(number: str, mult: float) -> tuple[tuple[float, int], ...]:
     return tuple((sign * v, d) for v, d in out)
 
 
-def figures(text: str) -> list[Figure]:
+def figures(text: str, encoded: bytes | None = None) -> list[Figure]:
     """Every figure in `text` (at most a few hundred: the rest of a huge text adds nothing).
-    A number glued to a word on its left (the 20 of NATAL20) is part of a code, not a figure."""
-    wide = not text.isascii() and len(text.encode("latin-1", "ignore")) < len(text) and bool(_WIDE.search(text))
-    grouped, flat = _PATTERNS[wide]
-    known = _KNOWN[wide]
-    if "R$" in text:  # where a match stands matters: money when R$ comes just before it
-        matches = ((m.group(), _is_money(text, m)) for m in flat.finditer(text))  # lazy: stops at the cap
-    else:
-        matches = zip(flat.findall(text), repeat(False))
+    A number glued to a word on its left (the 20 of NATAL20) is part of a code, not a figure.
+    `encoded`: the text's `encode("latin-1", "ignore")`, when the caller has it."""
+    wide = not text.isascii() and len(text.encode("latin-1", "ignore") if encoded is None else encoded) < len(text) \
+        and bool(_WIDE.search(text))
+    patterns = _PATTERNS[wide]
+    plain, money = _KNOWN[wide]
+    if "R$" not in text:
+        found = patterns.flat.findall(text)
+        known = list(map(plain.get, found))
+        if all(known) and len(known) <= _MAX_FIGURES:  # every match read before: the common case
+            return known
+        keys = zip(found, repeat(False))
+    else:  # where a match stands matters: money when R$ comes just before it
+        keys = ((m, bool(a or b)) for m, a, b in patterns.money.findall(text))
     out: list[Figure] = []
-    for key in matches:
-        f = known.get(key)
+    for key in keys:
+        memo = money if key[1] else plain
+        f = memo.get(key[0])
         if f is None:
-            if len(known) >= _MAX_KNOWN:
-                known.clear()
-            f = known[key] = _figure(grouped.match(key[0]), key[1])
+            if len(memo) >= _MAX_KNOWN:
+                memo.clear()
+            f = memo[key[0]] = _figure(patterns.grouped.match(key[0]), key[1])
         if f:
             out.append(f)
             if len(out) >= _MAX_FIGURES:
                 break
     return out
-
-
-def _is_money(text: str, m: re.Match) -> bool:
-    start = m.start() + (text[m.start()] == "-")
-    return start >= 2 and "R$" in text[start - 4:start]
 
 
 def _figure(m: re.Match, money: bool) -> Figure | bool:
@@ -142,11 +159,13 @@ def _figure(m: re.Match, money: bool) -> Figure | bool:
     readings = _readings(number, _MULTIPLIERS.get(suffix.lower(), 1.0) if suffix and suffix != "%" else 1.0)
     if not readings:
         return False
-    return Figure("R$ " + shown if money else shown, readings, suffix == "%", money, unit)
+    f = Figure("R$ " + shown if money else shown, readings, suffix == "%", money, unit)
+    return f._replace(generic=is_generic(f))
 
 
-# Each distinct match is read once: (match, money) -> its Figure (False: not a float).
-_KNOWN: dict[bool, dict[tuple[str, bool], Figure | bool]] = {False: {}, True: {}}
+# Each distinct match is read once: match -> its Figure (False: not a float), one memo for
+# plain matches and one for money, per digit set.
+_KNOWN: dict[bool, tuple[dict[str, Figure | bool], dict[str, Figure | bool]]] = {False: ({}, {}), True: ({}, {})}
 
 
 def is_generic(f: Figure) -> bool:
@@ -224,7 +243,6 @@ def split(found: list[Figure], source: Source) -> tuple[list[Figure], list[Figur
     """(figures restating the source, figures made up); generic numbers are in neither."""
     grounded, invented = [], []
     for f in found:
-        if is_generic(f):
-            continue
-        (grounded if source.has(f) else invented).append(f)
+        if not f.generic:
+            (grounded if source.has(f) else invented).append(f)
     return grounded, invented

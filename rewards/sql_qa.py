@@ -38,11 +38,12 @@ from pathlib import Path
 from typing import Any
 
 from rewards import figures, sql_compare, sql_exec
-from rewards.lexicon import BUSINESS_STEMS, SQL_KEYWORDS, tokens, words
+from rewards.lexicon import SQL_KEYWORDS, tokens, words
 from rewards.parsing import MAX_SCAN
 from rewards.sql_extract import extract_sql
-from rewards.text import cut_off, language, ngram_share, ngrams, repeated_lines
+from rewards.text import cut_off, ngram_share, ngrams, repeated_lines
 from rewards.types import Reward, RewardBreakdown, capped
+from rewards.wordclass import Profile
 
 WEIGHTS = {"sql_runs": 0.10, "sql_correct": 0.45, "sql_structure": 0.05, "query_explanation": 0.15,
            "concrete_numbers": 0.10, "domain_coherence": 0.15, "cap": -1.0}
@@ -167,7 +168,8 @@ def _restates(explanation_tokens: list[bytes], question: str) -> bool:
     """Most of the explanation's 4-grams are the question's (checked only when most of its
     words are)."""
     vocabulary, grams = _question(question)
-    if len(vocabulary.intersection(explanation_tokens)) < 0.6 * len(set(explanation_tokens)):
+    unique = set(explanation_tokens)
+    if len(vocabulary & unique) < 0.6 * len(unique):
         return False
     return ngram_share(explanation_tokens, grams, 4) >= 0.6
 
@@ -176,11 +178,12 @@ def _text_tiers(text: str, extract, meta: dict, values: list, counts: list, judg
                 notes: list[str], caps: list) -> dict[str, float]:
     explanation = extract.outside if extract.sql else text
     expl_words = words(explanation)
-    keywords = SQL_KEYWORDS.intersection(words(extract.sql or ""))
+    profile = Profile(expl_words)
+    keywords = SQL_KEYWORDS.intersection(set(words(extract.sql))) if extract.sql else ()
     structure = min(len(keywords), 3) / 3
     if len(keywords) < 3:
         notes.append(f"sql_structure: {len(keywords)} SQL keyword(s), 3 expected")
-    pt, en = language(expl_words)
+    pt, en = profile.language()
     share = pt / (pt + en) if pt + en >= 3 else None
     portuguese = share is None or share >= 0.5
     if not portuguese:
@@ -202,7 +205,7 @@ def _text_tiers(text: str, extract, meta: dict, values: list, counts: list, judg
     else:
         explanation_credit = 0.0
         notes.append("query_explanation: no SQL query found")
-    found = [f for f in figures.figures(explanation) if not figures.is_generic(f)]
+    found = [f for f in figures.figures(explanation) if not f.generic]
     restated = invented = []
     if found:
         source = figures.Source(figures.numeric_values(values))
@@ -215,7 +218,7 @@ def _text_tiers(text: str, extract, meta: dict, values: list, counts: list, judg
     numbers = 1.0 if restated and judged else 0.0
     if not numbers:
         notes.append("concrete_numbers: no figure of a correct result restated")
-    terms = BUSINESS_STEMS.matches(set(expl_words)) if portuguese else set()
+    terms = profile.stems("business") if portuguese else set()
     domain = min(len(terms), 3) / 3
     if len(terms) < 3:
         notes.append(f"domain_coherence: {len(terms)} business term(s), 3 expected")
@@ -260,6 +263,6 @@ def make_sql_reward(
         meta_keys=("reference_sql", "reference_answer", "db_path", "db_path_b", "order_matters", "question",
                    "prompt_text"),
         source_modules=(__name__, "rewards.sql_exec", "rewards.sql_compare", "rewards.figures", "rewards.parsing",
-                        "rewards.sql_extract", "rewards.lexicon", "rewards.text", "rewards.types"),
+                        "rewards.sql_extract", "rewards.lexicon", "rewards.text", "rewards.types", "rewards.wordclass"),
         fn=fn,
     )

@@ -7,6 +7,8 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
+from itertools import repeat
+from operator import mul
 from typing import Any
 
 from rewards.fingerprint import compute_version
@@ -42,7 +44,8 @@ class RewardBreakdown:
     def make(cls, total: float, components: dict[str, float], notes: list[str] | tuple[str, ...]) -> RewardBreakdown:
         """Fast constructor for the rewards' hot path (same invariants as __init__)."""
         obj = cls.__new__(cls)
-        obj.__dict__.update(total=clamp01(total), components=components, notes=tuple(notes))
+        obj.__dict__.update(total=total if type(total) is float and 0.0 < total < 1.0 else clamp01(total),
+                            components=components, notes=tuple(notes))
         return obj
 
     def to_dict(self) -> dict:
@@ -52,6 +55,9 @@ class RewardBreakdown:
 def weighted(parts: dict[str, float | None], weights: dict[str, float]) -> dict[str, float]:
     """Components from each part's fraction (0-1) and weight; a part that could not be
     scored (None: the row lacks its grounding) earns 0 and the others share its weight."""
+    if None not in parts.values():  # every part scored: the common case, in C
+        w = list(map(weights.__getitem__, parts))
+        return dict(zip(parts, map(mul, map(mul, w, parts.values()), repeat(1.0 / sum(w))), strict=False))
     scale = 1.0 / sum(weights[k] for k, v in parts.items() if v is not None)
     return {k: (weights[k] * v * scale if v is not None else 0.0) for k, v in parts.items()}
 
@@ -62,7 +68,7 @@ def capped(components: dict[str, float], limits: list[tuple[float, str]], notes:
     its prompt, copies it, invents figures, ...), whatever its other parts earn. The `cap`
     component holds the (negative) difference, so the components still sum to the total;
     every limit that applied is noted, once."""
-    total = sum(v for k, v in components.items() if k != "cap")
+    total = sum(v for k, v in components.items() if k != "cap") if "cap" in components else sum(components.values())
     cap = 0.0
     if limits:
         limit = min(limit for limit, _ in limits)
