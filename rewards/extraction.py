@@ -34,11 +34,11 @@ historical bugs in a copy (decimal commas break the JSON; `True` passes as an in
 from __future__ import annotations
 
 import operator
-from functools import lru_cache
 from typing import Any
 
 from rewards.lexicon import SHORT_WORDS, STOPWORDS, fold, letters_table, tokens, tokens_table
 from rewards.parsing import parse_json_object
+from rewards.prompt_cache import prompt_cache
 from rewards.recipe.extraction import _check, plainly_valid, validate_rating
 from rewards.schema import CHECKED_FIELDS, FIELD_NAMES, SENTIMENTS, TOPICS, describe_schema
 from rewards.text import content_words, ngrams, placeholders
@@ -157,7 +157,7 @@ def _correctness(obj: dict, gold: dict, notes: list[str], caps: list) -> float |
     return earned / available
 
 
-@lru_cache(maxsize=8192)
+@prompt_cache(maxsize=8192)
 def _review_keys(review: str) -> tuple[frozenset[bytes], int]:
     """The review's content words that say something about it (five-letter prefixes), and
     how many it has: cached per review, which all of a prompt's answers share."""

@@ -20,8 +20,9 @@ import math
 import re
 from collections.abc import Iterable
 from functools import lru_cache
-from itertools import repeat
 from typing import NamedTuple
+
+from rewards.prompt_cache import prompt_cache
 
 # A figure is found by one regex pass in C: a run of digits and separators, its shape
 # (thousands separators, decimals), what follows it (a percent sign, a Portuguese multiplier
@@ -34,8 +35,10 @@ _SHAPE = r"<d>{1,3}(?:\.<d>{3})++(?:,<d>+)?|<d>{1,3}(?:,<d>{3})++(?:\.<d>+)?|<d>
 _SHAPE_REST = r"<d>{0,2}(?:\.<d>{3})++(?:,<d>+)?|<d>{0,2}(?:,<d>{3})++(?:\.<d>+)?|<d>*+(?:[.,]<d>++)?"
 _TAIL = (r"<g>\s*%|\s*(?:mil|milh[õo]es|milh[ãa]o|bilh[õo]es|bilh[ãa]o|bi)\b)?"
          r"<g>\s*(?:dias?|meses|m[eê]s|semanas?|horas?|h|anos?|minutos?|min|x|vezes|estrelas?|caracteres)\b)?")
-_FIGURE = (r"[-<cd>](?<![\w.,-][-<cd>])<money>(?:(?<=-)<g>" + _SHAPE + r")|(?<=<d>)<g>" + _SHAPE_REST + r"))"
+_FIGURE = (r"[\x00<cd>-](?<![\w.,-][-<cd>])<money>(?:(?<=-)<g>" + _SHAPE + r")|(?<=<d>)<g>" + _SHAPE_REST + r"))"
            r"(?:(?=\s{0,3}[%mMbBdDsShHaAxXvVeEcC])(?i:" + _TAIL + "))?")
+# (NUL, in the first class, starts no match: both branches need a minus or a digit behind them;
+# with three runs, the class is compiled to a bitmap, which the engine's scan tests faster.)
 # Money: "R$" within the four characters before the number (after its minus sign, at least
 # four characters into the text), read by findall as a capture inside a lookbehind (two:
 # the first character read was a minus, or the number's first digit) rather than by looking
@@ -127,22 +130,20 @@ def figures(text: str, encoded: bytes | None = None) -> list[Figure]:
         and bool(_WIDE.search(text))
     patterns = _PATTERNS[wide]
     plain, money = _KNOWN[wide]
-    if "R$" not in text:
-        found = patterns.flat.findall(text)
-        known = list(map(plain.get, found))
-        if all(known) and len(known) <= _MAX_FIGURES:  # every match read before: the common case
-            return known
-        keys = zip(found, repeat(False))
-    else:  # where a match stands matters: money when R$ comes just before it
-        keys = ((m, bool(a or b)) for m, a, b in patterns.money.findall(text))
+    # Where a match stands matters when R$ comes just before it: that pattern's matches carry
+    # the characters before them (the memo's keys then hold both).
+    memo, found = (plain, patterns.flat.findall(text)) if "R$" not in text else (money, patterns.money.findall(text))
+    known = list(map(memo.get, found))
+    if all(known) and len(known) <= _MAX_FIGURES:  # every match read before: the common case
+        return known
     out: list[Figure] = []
-    for key in keys:
-        memo = money if key[1] else plain
-        f = memo.get(key[0])
+    for key in found:
+        f = memo.get(key)
         if f is None:
             if len(memo) >= _MAX_KNOWN:
                 memo.clear()
-            f = memo[key[0]] = _figure(patterns.grouped.match(key[0]), key[1])
+            shown, is_money = (key, False) if memo is plain else (key[0], bool(key[1] or key[2]))
+            f = memo[key] = _figure(patterns.grouped.match(shown), is_money)
         if f:
             out.append(f)
             if len(out) >= _MAX_FIGURES:
@@ -163,9 +164,9 @@ def _figure(m: re.Match, money: bool) -> Figure | bool:
     return f._replace(generic=is_generic(f))
 
 
-# Each distinct match is read once: match -> its Figure (False: not a float), one memo for
-# plain matches and one for money, per digit set.
-_KNOWN: dict[bool, tuple[dict[str, Figure | bool], dict[str, Figure | bool]]] = {False: ({}, {}), True: ({}, {})}
+# Each distinct match is read once: match -> its Figure (False: not a float), per digit set:
+# one memo for plain matches, one for the (match, characters before it) of texts with R$.
+_KNOWN: dict[bool, tuple[dict[str, Figure | bool], dict[tuple, Figure | bool]]] = {False: ({}, {}), True: ({}, {})}
 
 
 def is_generic(f: Figure) -> bool:
@@ -196,7 +197,7 @@ def numeric_values(items: Iterable) -> list[float]:
     return out
 
 
-@lru_cache(maxsize=4096)
+@prompt_cache()
 def source_of(text: str) -> Source:
     """The Source of every reading of every figure of a prompt-side text (cached: a
     prompt's summary, brief or question is read once, however many answers it gets)."""

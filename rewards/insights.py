@@ -34,12 +34,12 @@ from __future__ import annotations
 import operator
 import re
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any
 
 from rewards import figures
 from rewards.lexicon import fold_words, tokens
 from rewards.parsing import MAX_SCAN
+from rewards.prompt_cache import prompt_cache
 from rewards.recipe.insights import _length_score, window_params
 from rewards.text import (
     LINES_TABLE,
@@ -91,7 +91,7 @@ class PromptFacts:
     spaced_keys: tuple[bytes, ...] = ()  # b" " + each key: a word starting with it, in folded text
 
 
-@lru_cache(maxsize=4096)
+@prompt_cache()
 def prompt_facts(summary: str, request: str, prompt: str) -> PromptFacts:
     lines = frozenset(tuple(line_tokens(line)) for line in prompt.splitlines())
     keys = frozenset(w[:5] for w in content_words(request) if len(w) >= 5) - _ASKING
@@ -113,7 +113,7 @@ def _facts_of(summary: Any, request: Any, prompt: Any) -> PromptFacts:
     return prompt_facts(text, request, (str(prompt or "") or (text + "\n" + request)).strip())
 
 
-@lru_cache(maxsize=4096)
+@prompt_cache()
 def _facts_cached(summary: str | tuple[str, ...] | None, request: str | None, prompt: str | None) -> PromptFacts:
     return _facts_of(summary, request, prompt)
 
@@ -138,6 +138,7 @@ def facts_for(meta: dict[str, Any]) -> PromptFacts:
 _NUMBERED = re.compile(rb"\n *[0-9]")  # a line starting with a digit, after the first
 _HEAD = operator.methodcaller("split", None, 5)  # a folded line's first five tokens (and the rest)
 _FIRST_FIVE = operator.itemgetter(slice(0, 5))
+_SECOND_TOKEN = operator.itemgetter(slice(1, 2))
 _FIRST_GRAM = operator.itemgetter(slice(0, 4))
 _SECOND_GRAM = operator.itemgetter(slice(1, 5))
 
@@ -152,7 +153,7 @@ def _own_text(text: str, facts: PromptFacts, notes: list[str], caps: list) -> st
     # line of the prompt, nor with a 4-gram of it at its first or second token (where a
     # copy starts), and no two lines start alike (a repeat does): every line is its own.
     heads = list(map(tuple, map(_FIRST_FIVE, map(_HEAD, folded))))
-    starts = [h for h in heads if len(h) > 1]
+    starts = list(filter(_SECOND_TOKEN, heads))  # the lines of two tokens or more
     if len(set(starts)) == len(starts) and facts.line_heads.isdisjoint(heads) and \
             facts.grams.isdisjoint(map(_FIRST_GRAM, heads)) and facts.grams.isdisjoint(map(_SECOND_GRAM, heads)):
         return text
@@ -237,10 +238,10 @@ def make_insights_reward(
 
         if facts.keys:
             # A key term (five letters) is taken up when a word starts with it.
-            covered = [k for k in facts.spaced_keys if k in folded]
-            parts["coverage"] = min(1.0, len(covered) / (0.6 * len(facts.keys)))
+            covered = sum(map(folded.__contains__, facts.spaced_keys))
+            parts["coverage"] = min(1.0, covered / (0.6 * len(facts.keys)))
             if parts["coverage"] < 1:
-                notes.append(f"coverage: {len(covered)} of the request's {len(facts.keys)} key terms taken up")
+                notes.append(f"coverage: {covered} of the request's {len(facts.keys)} key terms taken up")
         else:
             parts["coverage"] = None
             notes.append("coverage: no analysis request given: not scored")

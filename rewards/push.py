@@ -190,7 +190,9 @@ def make_push_reward(
         unique = frozenset(toks)
         content_set = unique - STOPWORDS
         content = content_set - SHORT_WORDS
-        found = figures.figures(scan, encoded)
+        # A figure holds a digit: a push whose tokens and words agree has none (and no
+        # character past Latin-1, where other digits are) needs no figure search.
+        found = [] if tk == toks and len(encoded) == len(scan) else figures.figures(scan, encoded)
         fraction = length_score(n, limit, hard) if length_penalty else 1.0
         if length_penalty and n > limit:
             notes.append(f"length: {n} characters, limit {limit}" + (" (over the hard limit)" if n > hard else ""))

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any
 
 from rewards import figures
@@ -25,6 +24,7 @@ from rewards.lexicon import (
     tokens,
     words,
 )
+from rewards.prompt_cache import prompt_cache, register
 from rewards.text import content_words, ngrams, prefixes, stops_mid_word
 
 _OCCASION_RE = re.compile(b" (" + b"|".join(re.escape(b" ".join(words(n))) for n in OCCASION_NAMES) + b")(?= )")
@@ -71,7 +71,7 @@ class BriefFacts:
     copyable: frozenset  # the prompt's triples a faithful push does not restate
 
 
-@lru_cache(maxsize=4096)
+@prompt_cache()
 def _facts(items: tuple, prompt: str) -> BriefFacts:
     brief = dict(items)
     text = " ".join(brief.values())
@@ -108,7 +108,7 @@ def brief_facts(brief: dict | None, prompt: str | None = None) -> BriefFacts:
     return _facts(tuple(sorted((brief or {}).items())), prompt or "")
 
 
-_CHECKED: dict[tuple, tuple[bool, bool, BriefFacts]] = {}
+_CHECKED: dict[tuple, tuple[bool, bool, BriefFacts]] = register({})
 
 
 def brief_of(raw: Any, prompt: str | None) -> tuple[bool, bool, BriefFacts]:

@@ -40,6 +40,7 @@ from typing import Any
 from rewards import figures, sql_compare, sql_exec
 from rewards.lexicon import SQL_KEYWORDS, tokens, words
 from rewards.parsing import MAX_SCAN
+from rewards.prompt_cache import prompt_cache
 from rewards.sql_extract import extract_sql
 from rewards.text import cut_off, ngram_share, ngrams, repeated_lines
 from rewards.types import Reward, RewardBreakdown, capped
@@ -158,7 +159,7 @@ def _execution(sql: str | None, meta: dict[str, Any], params: dict, notes: list[
     return 1.0, correct, correct > 0
 
 
-@lru_cache(maxsize=4096)
+@prompt_cache()
 def _question(question: str) -> tuple[frozenset, frozenset]:
     toks = tokens(question)
     return frozenset(toks), frozenset(ngrams(toks, 4))

@@ -7,14 +7,13 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
-from itertools import repeat
-from operator import mul
 from typing import Any
 
 from rewards.fingerprint import compute_version
 from rewards.parsing import completion_text
 
 TASKS: tuple[str, ...] = ("extraction", "sql_qa", "insights", "push")
+_set = object.__setattr__  # RewardBreakdown is frozen: its fast constructor sets its __dict__ whole
 
 
 def clamp01(x: float) -> float:
@@ -44,8 +43,8 @@ class RewardBreakdown:
     def make(cls, total: float, components: dict[str, float], notes: list[str] | tuple[str, ...]) -> RewardBreakdown:
         """Fast constructor for the rewards' hot path (same invariants as __init__)."""
         obj = cls.__new__(cls)
-        obj.__dict__.update(total=total if type(total) is float and 0.0 < total < 1.0 else clamp01(total),
-                            components=components, notes=tuple(notes))
+        _set(obj, "__dict__", {"total": total if type(total) is float and 0.0 < total < 1.0 else clamp01(total),
+                               "components": components, "notes": tuple(notes)})
         return obj
 
     def to_dict(self) -> dict:
@@ -55,10 +54,11 @@ class RewardBreakdown:
 def weighted(parts: dict[str, float | None], weights: dict[str, float]) -> dict[str, float]:
     """Components from each part's fraction (0-1) and weight; a part that could not be
     scored (None: the row lacks its grounding) earns 0 and the others share its weight."""
-    if None not in parts.values():  # every part scored: the common case, in C
-        w = list(map(weights.__getitem__, parts))
-        return dict(zip(parts, map(mul, map(mul, w, parts.values()), repeat(1.0 / sum(w))), strict=False))
-    scale = 1.0 / sum(weights[k] for k, v in parts.items() if v is not None)
+    total = 0  # the weights of the parts scored, summed in order (as sum() would)
+    for k, v in parts.items():
+        if v is not None:
+            total += weights[k]
+    scale = 1.0 / total
     return {k: (weights[k] * v * scale if v is not None else 0.0) for k, v in parts.items()}
 
 

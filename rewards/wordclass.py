@@ -12,6 +12,7 @@ words, so it cannot grow without bound; a word is classified the same way every 
 
 from __future__ import annotations
 
+from operator import itemgetter
 from typing import NamedTuple
 
 from rewards.lexicon import (
@@ -34,6 +35,11 @@ class WordClass(NamedTuple):
 # Codes start at 1, so that a list of codes is all true exactly when every word was known.
 _CLASSES: list[WordClass | None] = [None]
 _CODE_OF: dict[WordClass, int] = {}
+# The codes of function words (Portuguese, English), and each lexicon's codes with their stem.
+_PT_CODES: set[int] = set()
+_EN_CODES: set[int] = set()
+_STEMS: dict[str, dict[int, str]] = {"recommend": {}, "domain": {}, "business": {}}
+_STEM_CODES: dict[str, set[int]] = {lexicon: set() for lexicon in _STEMS}
 _MEMO: dict[bytes, int] = {}
 _MAX_MEMO = 200_000
 
@@ -43,6 +49,14 @@ def _code(cls: WordClass) -> int:
     if code is None:
         code = _CODE_OF[cls] = len(_CLASSES)
         _CLASSES.append(cls)
+        if cls.pt:
+            _PT_CODES.add(code)
+        if cls.en:
+            _EN_CODES.add(code)
+        for lexicon, stems in _STEMS.items():
+            if getattr(cls, lexicon):
+                stems[code] = getattr(cls, lexicon)
+                _STEM_CODES[lexicon].add(code)
     return code
 
 
@@ -54,16 +68,25 @@ def _classify(word: bytes) -> int:
                            DOMAIN_STEMS.stem_of(word), BUSINESS_STEMS.stem_of(word)))
 
 
-def codes(words: list[bytes]) -> list[int]:
+def codes(words: list[bytes]) -> list[int] | tuple[int, ...]:
     """The class code of each word (same order)."""
-    out = list(map(_MEMO.get, words))
-    if all(out):
-        return out
+    if len(words) < 2:  # itemgetter of one key returns the value, not a tuple
+        if words and words[0] not in _MEMO:
+            _learn(words)
+        return [_MEMO[w] for w in words]
+    lookup = itemgetter(*words)  # one C call looks every word up
+    try:
+        return lookup(_MEMO)
+    except KeyError:  # a word not classified yet
+        _learn(words)
+        return lookup(_MEMO)
+
+
+def _learn(words: list[bytes]) -> None:
     if len(_MEMO) > _MAX_MEMO:
         _MEMO.clear()
     for w in set(words).difference(_MEMO):
         _MEMO[w] = _classify(w)
-    return list(map(_MEMO.__getitem__, words))
 
 
 class Profile:
@@ -73,19 +96,15 @@ class Profile:
 
     def __init__(self, words: list[bytes]):
         self.codes = codes(words)
-        self.distinct = [(c, _CLASSES[c]) for c in set(self.codes)]
+        self.distinct = set(self.codes)
 
     def language(self) -> tuple[int, int]:
         """(Portuguese, English) function words, as `text.language` counts them."""
-        pt = en = 0
-        for code, cls in self.distinct:
-            if cls.pt or cls.en:
-                n = self.codes.count(code)
-                pt += n if cls.pt else 0
-                en += n if cls.en else 0
-        return pt, en
+        count = self.codes.count
+        return (sum(map(count, _PT_CODES.intersection(self.distinct))),
+                sum(map(count, _EN_CODES.intersection(self.distinct))))
 
     def stems(self, lexicon: str) -> set[str]:
         """The stems of `lexicon` ("recommend", "domain" or "business") the words start with,
         as `StemLexicon.matches` finds them."""
-        return {s for _, cls in self.distinct if (s := getattr(cls, lexicon))}
+        return set(map(_STEMS[lexicon].__getitem__, self.distinct & _STEM_CODES[lexicon]))
