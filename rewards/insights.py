@@ -135,7 +135,8 @@ def facts_for(meta: dict[str, Any]) -> PromptFacts:
     return _facts_of(summary, request, prompt)
 
 
-_NUMBERED = re.compile(rb"\n *[0-9]")  # a line starting with a digit, after the first
+_FIRST_TOKEN = operator.itemgetter(0)
+_NOT_DIGITS = bytes(b for b in range(256) if not 48 <= b <= 57)
 _HEAD = operator.methodcaller("split", None, 5)  # a folded line's first five tokens (and the rest)
 _FIRST_FIVE = operator.itemgetter(slice(0, 5))
 _SECOND_TOKEN = operator.itemgetter(slice(1, 2))
@@ -145,14 +146,14 @@ _SECOND_GRAM = operator.itemgetter(slice(1, 5))
 
 def _own_text(text: str, facts: PromptFacts, notes: list[str], caps: list) -> str:
     """The answer's own lines: copies of the prompt and repeated lines set aside."""
-    joined = text.encode("latin-1", "ignore").translate(LINES_TABLE)  # folded, line breaks kept
-    folded = joined.split(b"\n")
-    if joined.lstrip(b" ")[:1].isdigit() or _NUMBERED.search(joined):  # list numbers: read line by line
-        return _own_lines(text, folded, facts, notes, caps)
+    folded = text.encode("latin-1", "ignore").translate(LINES_TABLE).split(b"\n")  # as line_tokens folds
     # The common case, read from each line's first five tokens in C: no line starts like a
     # line of the prompt, nor with a 4-gram of it at its first or second token (where a
     # copy starts), and no two lines start alike (a repeat does): every line is its own.
-    heads = list(map(tuple, map(_FIRST_FIVE, map(_HEAD, folded))))
+    heads = list(map(_FIRST_FIVE, map(tuple, map(_HEAD, folded))))
+    firsts = b" ".join(map(_FIRST_TOKEN, filter(None, heads)))
+    if firsts.translate(None, _NOT_DIGITS):  # a line starting with a number: read list numbers line by line
+        return _own_lines(text, folded, facts, notes, caps)
     starts = list(filter(_SECOND_TOKEN, heads))  # the lines of two tokens or more
     if len(set(starts)) == len(starts) and facts.line_heads.isdisjoint(heads) and \
             facts.grams.isdisjoint(map(_FIRST_GRAM, heads)) and facts.grams.isdisjoint(map(_SECOND_GRAM, heads)):

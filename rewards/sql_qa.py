@@ -38,7 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from rewards import figures, sql_compare, sql_exec
-from rewards.lexicon import SQL_KEYWORDS, tokens, words
+from rewards.lexicon import SQL_KEYWORDS, letters_table, tokens, tokens_table, words
 from rewards.parsing import MAX_SCAN
 from rewards.prompt_cache import prompt_cache
 from rewards.sql_extract import extract_sql
@@ -49,6 +49,7 @@ from rewards.wordclass import Profile
 WEIGHTS = {"sql_runs": 0.10, "sql_correct": 0.45, "sql_structure": 0.05, "query_explanation": 0.15,
            "concrete_numbers": 0.10, "domain_coherence": 0.15, "cap": -1.0}
 COMPONENTS = tuple(WEIGHTS)
+_LETTERS, _TOKENS = letters_table(), tokens_table()
 CAPS = {"typed": 0.15, "english": 0.35, "invented": 0.35, "repeats": 0.35, "cut": 0.35}
 MIN_EXPLANATION_WORDS = 10
 BUDGET_FACTOR, BUDGET_FLOOR, BUDGET_CEILING = 10, 2_000_000, 10_000_000
@@ -178,9 +179,10 @@ def _restates(explanation_tokens: list[bytes], question: str) -> bool:
 def _text_tiers(text: str, extract, meta: dict, values: list, counts: list, judged: bool | None,
                 notes: list[str], caps: list) -> dict[str, float]:
     explanation = extract.outside if extract.sql else text
-    expl_words = words(explanation)
+    encoded = explanation.encode("latin-1", "ignore")  # lexicon.words and tokens read these bytes
+    expl_words = encoded.translate(_LETTERS).split()
     profile = Profile(expl_words)
-    keywords = SQL_KEYWORDS.intersection(set(words(extract.sql))) if extract.sql else ()
+    keywords = SQL_KEYWORDS.intersection(words(extract.sql)) if extract.sql else ()
     structure = min(len(keywords), 3) / 3
     if len(keywords) < 3:
         notes.append(f"sql_structure: {len(keywords)} SQL keyword(s), 3 expected")
@@ -195,7 +197,7 @@ def _text_tiers(text: str, extract, meta: dict, values: list, counts: list, judg
     if cut_off(explanation):
         caps.append(("cut", "the explanation stops mid-sentence"))
     question = str(meta.get("question") or meta.get("prompt_text") or "")
-    copied = bool(question) and _restates(tokens(explanation), question)
+    copied = bool(question) and _restates(encoded.translate(_TOKENS).split(), question)
     if copied:
         notes.append("query_explanation: restates the question instead of explaining")
     if extract.sql and len(expl_words) >= MIN_EXPLANATION_WORDS and portuguese and not copied and repeats <= 0.25:
@@ -210,9 +212,12 @@ def _text_tiers(text: str, extract, meta: dict, values: list, counts: list, judg
     restated = invented = []
     if found:
         source = figures.Source(figures.numeric_values(values))
-        rows, asked, queried = figures.Source(counts), figures.source_of(question), figures.source_of(extract.sql or "")
+        rows, asked = figures.Source(counts), figures.source_of(question)
         restated = [f for f in found if source.has(f)]
-        invented = [f for f in found if not (source.has(f) or rows.has(f) or asked.has(f) or queried.has(f))]
+        invented = [f for f in found if not (source.has(f) or rows.has(f) or asked.has(f))]
+        if invented:  # the query's own figures (read from this answer, so not cached) are not invented
+            queried = figures.Source(v for f in figures.figures(extract.sql or "") for v, _ in f.readings)
+            invented = [f for f in invented if not queried.has(f)]
     if invented and (values or question):
         caps.append(("invented", f"figure(s) neither in the question nor the result: "
                                  f"{', '.join(f.text for f in invented[:3])}"))

@@ -112,10 +112,15 @@ def repeated_lines(text: str, *, min_tokens: int = 2) -> tuple[float, str | None
     distinct.discard(b"")
     if len(distinct) == len(runs) - runs.count(b"") and min_tokens >= 2:
         return 0.0, None
+    return repeats_by_unit(found, joined.split(b"\n"), min_tokens)
+
+
+def repeats_by_unit(found: list[str], folded: list[bytes], min_tokens: int) -> tuple[float, str | None]:
+    """`repeated_lines` unit by unit (`folded`: each unit folded as `tokens` folds it)."""
     seen: set[bytes] = set()
     total = repeats = 0
     first = None
-    for unit, low in zip(found, joined.split(b"\n"), strict=True):
+    for unit, low in zip(found, folded, strict=True):
         key = normal_line(unit) if unit.lstrip()[:1].isdigit() else b" ".join(low.split())
         if key.count(b" ") + 1 < min_tokens:
             continue
