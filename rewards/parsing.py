@@ -26,7 +26,7 @@ import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from rewards.json_spans import MAX_STRUCTURE, spans
 from rewards.json_truncated import read_truncated
@@ -111,10 +111,9 @@ class ParseReport:
         return out
 
 
-@dataclass(frozen=True)
-class Fence:
+class Fence(NamedTuple):
     """A ``` fence: its language, where it starts and ends (marks included) and where its
-    body does."""
+    body does. (A named tuple: built for every fence of every answer, it costs a tuple.)"""
 
     lang: str
     start: int

@@ -9,7 +9,7 @@ fences are one regex pass, and at most 20 "select"/"with" starts are tried in pr
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from rewards.parsing import MAX_SCAN, fence_list
 
@@ -20,10 +20,12 @@ _SQL_START = re.compile(r"[SWswſ](?<!\w[SWswſ])(?i:(?<=[sſ])elect|(?<=w)ith)\
 _SELECT = re.compile(r"[Ssſ](?<!\w[Ssſ])(?i:elect)\b")
 _SQL_END = re.compile(r";|\n[ \t]*\n|```")
 _SQL_FENCE_LANGS = ("sql", "sqlite", "postgresql", "mysql")
+_STATEMENT = re.compile(r"(?:[^;']++|'[^']*+')*+")
 
 
-@dataclass(frozen=True)
-class SQLExtract:
+class SQLExtract(NamedTuple):
+    """The query a completion proposes and the rest of it (a named tuple: one per answer)."""
+
     sql: str | None
     source: str  # "fence" | "text" | "none"
     outside: str  # the completion without the SQL: the explanation
@@ -60,14 +62,7 @@ def _first_statement(body: str) -> str:
     # Only the first statement is ever executed; the rest is dropped here so that
     # "SELECT ...; DROP TABLE x" runs (and fails) as one harmless SELECT. A semicolon inside
     # a '...' literal ('' is a quote inside one) does not end the statement; an unclosed
-    # literal ends it where it opens.
+    # literal ends it where it opens: the statement is the longest run of other characters
+    # and closed literals (one regex match, possessive: linear).
     body = body.strip()
-    i = 0
-    while True:
-        semi, quote = body.find(";", i), body.find("'", i)
-        if quote < 0 or (0 <= semi < quote):
-            return (body if semi < 0 else body[:semi]).strip()
-        close = body.find("'", quote + 1)
-        if close < 0:
-            return body[:quote].strip()
-        i = close + 1
+    return body[:_STATEMENT.match(body).end()].strip()
