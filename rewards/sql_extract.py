@@ -20,7 +20,6 @@ _SQL_START = re.compile(r"[SWswſ](?<!\w[SWswſ])(?i:(?<=[sſ])elect|(?<=w)ith)\
 _SELECT = re.compile(r"[Ssſ](?<!\w[Ssſ])(?i:elect)\b")
 _SQL_END = re.compile(r";|\n[ \t]*\n|```")
 _SQL_FENCE_LANGS = ("sql", "sqlite", "postgresql", "mysql")
-_STATEMENT = re.compile(r"(?:[^;']++|'[^']*+')*+")
 
 
 class SQLExtract(NamedTuple):
@@ -62,7 +61,14 @@ def _first_statement(body: str) -> str:
     # Only the first statement is ever executed; the rest is dropped here so that
     # "SELECT ...; DROP TABLE x" runs (and fails) as one harmless SELECT. A semicolon inside
     # a '...' literal ('' is a quote inside one) does not end the statement; an unclosed
-    # literal ends it where it opens: the statement is the longest run of other characters
-    # and closed literals (one regex match, possessive: linear).
+    # literal ends it where it opens.
     body = body.strip()
-    return body[:_STATEMENT.match(body).end()].strip()
+    i = 0
+    while True:
+        semi, quote = body.find(";", i), body.find("'", i)
+        if quote < 0 or (0 <= semi < quote):
+            return (body if semi < 0 else body[:semi]).strip()
+        close = body.find("'", quote + 1)
+        if close < 0:
+            return body[:quote].strip()
+        i = close + 1

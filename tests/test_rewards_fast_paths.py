@@ -184,22 +184,3 @@ def test_a_cold_prompt_scores_as_a_warm_one(task):
         prompt_cache.clear()
         assert reward.score(completion, **meta) == warm
 
-
-def _first_statement_by_quotes(body: str) -> str:  # the quote-by-quote reading the regex replaced
-    body = body.strip()
-    i = 0
-    while True:
-        semi, quote = body.find(";", i), body.find("'", i)
-        if quote < 0 or (0 <= semi < quote):
-            return (body if semi < 0 else body[:semi]).strip()
-        close = body.find("'", quote + 1)
-        if close < 0:
-            return body[:quote].strip()
-        i = close + 1
-
-
-@settings(max_examples=400, deadline=None)
-@given(body=pieces("SELECT", " ", "'", "''", ";", "x", "\n", "DROP", "'a;b'", "--"))
-def test_the_first_statement_ends_where_the_quote_by_quote_reading_ends_it(body):
-    from rewards.sql_extract import _first_statement
-    assert _first_statement(body) == _first_statement_by_quotes(body)
