@@ -25,7 +25,7 @@ from rewards.lexicon import (
     words,
 )
 from rewards.prompt_cache import prompt_cache, register
-from rewards.text import content_words, ngrams, prefixes, stops_mid_word
+from rewards.text import content_words, ngrams, proper_prefixes, stops_mid_word
 
 _OCCASION_RE = re.compile(b" (" + b"|".join(re.escape(b" ".join(words(n))) for n in OCCASION_NAMES) + b")(?= )")
 _OCCASION_OF = {b" ".join(words(n)): n for n in OCCASION_NAMES}
@@ -34,6 +34,10 @@ OCCASION_FIRST_WORDS = frozenset(words(n)[0] for n in OCCASION_NAMES)
 # Offer words worth restating, folded: a push for "frete grátis acima de R$ 150" says "frete grátis".
 _OFFER_TERMS = (b"frete gratis", b"sem juros", b"brinde", b"segunda unidade", b"cupom", b"desconto", b"off")
 _CODE = re.compile(r"\b[A-Z][A-Z0-9]{3,}\b")
+# Words any push may use, and their prefixes (text.prefixes of a brief's vocabulary is those of
+# its own words and these, less the words themselves: the common part is worked out once).
+_COMMON = PORTUGUESE_WORDS | PT_FUNCTION_WORDS
+_COMMON_PREFIXES = proper_prefixes(_COMMON)
 
 
 def validate_brief(brief: Any) -> dict | None:
@@ -86,6 +90,7 @@ def _facts(items: tuple, prompt: str) -> BriefFacts:
     expected = frozenset(ngrams(tokens(" ".join(brief.get(k, "") for k in ("offer", "product", "category",
                                                                          "occasion_label"))), 3))
     prompt_grams = frozenset(ngrams(tokens(prompt), 3))
+    own = frozenset(words(text + " " + prompt))  # with _COMMON, the words a push may be cut from
     return BriefFacts(
         given=bool(brief),
         allowed=figures.Source(v for f in figures.figures(text) for v, _ in f.readings),
@@ -95,7 +100,7 @@ def _facts(items: tuple, prompt: str) -> BriefFacts:
         own_occasions=frozenset(o for o in (fold(brief.get("occasion_label", "")),
                                             fold(brief.get("occasion", "").replace("_", " "))) if o),
         brief_text=fold(text),
-        cut_forms=prefixes(frozenset(words(text + " " + prompt)) | PORTUGUESE_WORDS | PT_FUNCTION_WORDS),
+        cut_forms=(proper_prefixes(own - _COMMON) | _COMMON_PREFIXES) - (own | _COMMON),
         expected=expected,
         prompt_grams=prompt_grams,
         prompt_tokens=frozenset(tokens(prompt)),

@@ -224,10 +224,15 @@ DANGLING = frozenset(words("de da do das dos com para pra por pelo pela em no na
                            "que seu sua seus suas ao aos mas se sem nosso nossa cada entre sobre"))
 
 
+def proper_prefixes(vocabulary: Iterable[bytes]) -> frozenset[bytes]:
+    """Every proper prefix of the vocabulary's words ("cup" and "cupo" of "cupom")."""
+    return frozenset(w[:i] for w in frozenset(vocabulary) for i in range(1, len(w)))
+
+
 def prefixes(vocabulary: Iterable[bytes]) -> frozenset[bytes]:
     """Every proper prefix of the vocabulary's words that is not itself one of them."""
     vocab = frozenset(vocabulary)
-    return frozenset(w[:i] for w in vocab for i in range(1, len(w))) - vocab
+    return proper_prefixes(vocab) - vocab
 
 
 def stops_mid_word(text: str, cut_forms: frozenset[bytes]) -> bool:
