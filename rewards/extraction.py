@@ -257,7 +257,7 @@ def _score(text: str, meta: dict[str, Any], *, normalise_decimals: bool, strict_
 
     components = weighted(parts, WEIGHTS)
     components["consistency"] = _consistency(obj, notes, strict_int)
-    limits = [(CAPS[kind], f"cap: {why}") for kind, why in caps]
+    limits = [(CAPS[kind], f"cap: {why}") for kind, why in caps] if caps else []
     return capped(components, limits, notes)
 
 

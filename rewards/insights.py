@@ -285,7 +285,7 @@ def make_insights_reward(
 
         components = weighted(parts, WEIGHTS)  # in COMPONENTS order, as are the two below
         components["invented"] = invented_penalty
-        limits = [(CAPS[kind] if isinstance(kind, str) else kind, f"cap: {why}") for kind, why in caps]
+        limits = [(CAPS[kind] if isinstance(kind, str) else kind, f"cap: {why}") for kind, why in caps] if caps else []
         return capped(components, limits, notes)
 
     return Reward(

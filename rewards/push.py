@@ -227,7 +227,7 @@ def make_push_reward(
             _caps(scan, encoded, toks, unique, tk, folded, found, facts, caps)
 
         components = weighted(parts, WEIGHTS)
-        limits = [(length_cap if kind == "length" else CAPS[kind], f"cap: {why}") for kind, why in caps]
+        limits = [(length_cap if kind == "length" else CAPS[kind], f"cap: {why}") for kind, why in caps] if caps else []
         if n == 0:
             notes.append("length: empty push")
             limits.append((0.0, "cap: empty push"))

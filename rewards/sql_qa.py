@@ -50,6 +50,7 @@ WEIGHTS = {"sql_runs": 0.10, "sql_correct": 0.45, "sql_structure": 0.05, "query_
            "concrete_numbers": 0.10, "domain_coherence": 0.15, "cap": -1.0}
 COMPONENTS = tuple(WEIGHTS)
 _LETTERS, _TOKENS = letters_table(), tokens_table()
+_NO_FIGURES = figures.Source(())
 CAPS = {"typed": 0.15, "english": 0.35, "invented": 0.35, "repeats": 0.35, "cut": 0.35}
 MIN_EXPLANATION_WORDS = 10
 BUDGET_FACTOR, BUDGET_FLOOR, BUDGET_CEILING = 10, 2_000_000, 10_000_000
@@ -211,9 +212,10 @@ def _text_tiers(text: str, extract, meta: dict, values: list, counts: list, judg
     found = [f for f in figures.figures(explanation) if not f.generic]
     restated = invented = []
     if found:
-        source = figures.Source(figures.numeric_values(values))
-        rows, asked = figures.Source(counts), figures.source_of(question)
-        restated = [f for f in found if source.has(f)]
+        # The result's cells and row counts (none without a database), and the question.
+        source = figures.Source(figures.numeric_values(values)) if values else _NO_FIGURES
+        rows, asked = figures.Source(counts) if counts else _NO_FIGURES, figures.source_of(question)
+        restated = [f for f in found if source.has(f)] if source else []
         invented = [f for f in found if not (source.has(f) or rows.has(f) or asked.has(f))]
         if invented:  # the query's own figures (read from this answer, so not cached) are not invented
             queried = figures.Source(v for f in figures.figures(extract.sql or "") for v, _ in f.readings)
@@ -258,7 +260,7 @@ def make_sql_reward(
         runs, correct, judged = _execution(extract.sql, meta, params, notes, caps, values, counts)
         components = {"sql_runs": WEIGHTS["sql_runs"] * runs, "sql_correct": WEIGHTS["sql_correct"] * correct,
                       **_text_tiers(scan, extract, meta, values, counts, judged, notes, caps)}
-        return capped(components, [(CAPS[kind], f"cap: {why}") for kind, why in caps], notes)
+        return capped(components, [(CAPS[kind], f"cap: {why}") for kind, why in caps] if caps else [], notes)
 
     return Reward(
         name=name,

@@ -109,7 +109,12 @@ class Reward:
         # Unknown keys are ignored and None means "not given", so callers can pass a whole
         # dataset row (TRL does) without knowing which columns this reward reads.
         if meta:
-            meta = {k: v for k in self.meta_keys if (v := meta.get(k)) is not None}
+            given = meta
+            meta = {}
+            for k in self.meta_keys:  # a plain loop: cheaper than a comprehension for a few keys
+                v = given.get(k)
+                if v is not None:
+                    meta[k] = v
         if type(completion) is not str:
             completion = completion_text(completion)
         return self.fn(completion, meta)
