@@ -70,6 +70,7 @@ _WIDE = re.compile("[\u0660-\U0010ffff]")
 _MULTIPLIERS = {"mil": 1e3, "milhao": 1e6, "milhão": 1e6, "milhoes": 1e6, "milhões": 1e6,
                 "bilhao": 1e9, "bilhão": 1e9, "bilhoes": 1e9, "bilhões": 1e9, "bi": 1e9}
 _MAX_FIGURES = 400
+_MAX_EAGER = 16_000  # characters of a text with R$ whose matches are all listed at once
 _MAX_KNOWN = 65536
 
 
@@ -132,10 +133,16 @@ def figures(text: str, encoded: bytes | None = None) -> list[Figure]:
     plain, money = _KNOWN[wide]
     # Where a match stands matters when R$ comes just before it: that pattern's matches carry
     # the characters before them (the memo's keys then hold both).
-    memo, found = (plain, patterns.flat.findall(text)) if "R$" not in text else (money, patterns.money.findall(text))
-    known = list(map(memo.get, found))
-    if all(known) and len(known) <= _MAX_FIGURES:  # every match read before: the common case
-        return known
+    if "R$" not in text:
+        memo, found = plain, patterns.flat.findall(text)
+    elif len(text) <= _MAX_EAGER:
+        memo, found = money, patterns.money.findall(text)
+    else:  # a long text is read lazily, up to the cap: its matches past it are never made
+        memo, found = money, (m.groups("") for m in patterns.money.finditer(text))
+    if type(found) is list:
+        known = list(map(memo.get, found))
+        if all(known) and len(known) <= _MAX_FIGURES:  # every match read before: the common case
+            return known
     out: list[Figure] = []
     for key in found:
         f = memo.get(key)
