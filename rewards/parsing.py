@@ -3,7 +3,8 @@
 Models wrap answers in code fences, put prose around them, quote a partial object in a
 line of reasoning before the real one, write Portuguese decimals (`"confidence": 0,85`)
 and leave brackets open. `parse_json_object` reads the text in one linear pass
-(`_spans`: every balanced {...} or [...] not nested in another), then:
+(`rewards.json_spans.spans`: every balanced {...} or [...] not nested in another; a text
+holding a single object among prose is decoded without it, `_single`), then:
 
 1. decodes each candidate strictly (`json.loads`); a candidate that fails is retried with
    Portuguese decimals normalised, only where a number is expected: an object value after
@@ -13,7 +14,8 @@ and leave brackets open. `parse_json_object` reads the text in one linear pass
    has), the last one among equals: a partial object quoted before the answer, or a first
    draft, never wins over the answer (`pick="first"` keeps the recipe's first object);
 3. only when nothing decodes, hands the last unclosed object to `json-repair` (at most
-   8,000 characters holding at most 64 brackets).
+   8,000 characters holding at most 64 brackets); an object cut off in the plain way is
+   read as json-repair reads it without calling it (`rewards.json_truncated`).
 
 Each step records what it did in a `ParseReport`, whose `notes()` the reward adds to
 its breakdown. Nothing here raises on any input string, and nothing is quadratic: the

@@ -60,9 +60,6 @@ def _code(cls: WordClass) -> int:
     return code
 
 
-NOTHING = _code(WordClass(False, False, None, None, None))
-
-
 def _classify(word: bytes) -> int:
     return _code(WordClass(word in PT_FUNCTION_WORDS, word in EN_FUNCTION_WORDS, RECOMMEND_STEMS.stem_of(word),
                            DOMAIN_STEMS.stem_of(word), BUSINESS_STEMS.stem_of(word)))
