@@ -9,7 +9,10 @@
 2. Throughput without SQL execution: N completions of those prompts, a mix of good
    answers and exploits (so every branch of every reward runs), scored on one core with
    the grounded rewards; sql_qa without a database, so only its text tiers run. Measured
-   in CPU time of this process; goal >= 20,000 completions/s.
+   in CPU time of this process; goal >= 20,000 completions/s. Twice: as the mix comes
+   (a prompt's answers share its per-prompt work, as a GRPO group does) and with cold
+   prompts (`rewards.prompt_cache.clear()` before each completion, its own time not
+   counted): what the per-prompt caches buy.
 3. SQL: the sql_qa reward's execution on the full-size database (~100k orders) and its
    second copy, run in parallel (`rewards.sql_exec.run_pair`, result cache off) plus the
    comparison, for the distinct reference queries of the build's prompts and a wrong
@@ -39,7 +42,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from data.build import build  # noqa: E402
 from data.gold import gold_answer  # noqa: E402
 from data.prompts import load_prompts, reward_meta  # noqa: E402
-from rewards import sql_exec  # noqa: E402
+from rewards import prompt_cache, sql_exec  # noqa: E402
 from rewards.exploits import bench, families_for  # noqa: E402
 from rewards.parsing import MAX_SCAN  # noqa: E402
 from rewards.registry import RECIPE_REWARDS, get_reward  # noqa: E402
@@ -91,26 +94,47 @@ def mixed(rows: list[dict], n: int, seed: int = 0) -> list[tuple[str, str, dict]
     return out
 
 
+def _cpu_per_item(score, items) -> float:
+    c0 = time.process_time()
+    for task, text, meta in items:
+        score(task, text, meta)
+    return (time.process_time() - c0) / len(items)
+
+
 def bench_throughput(rows: list[dict], n: int) -> None:
     items = mixed(rows, n)
     rewards = {t: get_reward(t) for t in TASKS}
     for task, text, meta in items[:400]:  # warm-up: imports, word memo
         rewards[task].score(text, **meta)
-    print(f"== throughput: {n} completions (good answers and exploits), one core, SQL not executed [{load()}]")
+
+    def warm(task, text, meta):
+        rewards[task].score(text, **meta)
+
+    def cold(task, text, meta):  # a prompt no answer came with before: its per-prompt work redone
+        prompt_cache.clear()
+        rewards[task].score(text, **meta)
+
+    def clear_only(task, text, meta):
+        prompt_cache.clear()
+
+    print(f"== throughput: {n} completions (good answers and exploits), one core, SQL not executed; cold: every "
+          f"completion's prompt new to the per-prompt caches (rewards.prompt_cache) [{load()}]")
+    clearing = _cpu_per_item(clear_only, items)
     for task in TASKS:
-        mine = [(text, meta) for t, text, meta in items if t == task]
-        c0 = time.process_time()
-        for text, meta in mine:
-            rewards[task].score(text, **meta)
-        cpu = time.process_time() - c0
-        chars = sum(len(text) for text, _ in mine) / len(mine)
-        print(f"{task:<11} {len(mine):>6} completions, mean {chars:>5.0f} chars: {len(mine) / cpu:>9,.0f} /s CPU")
+        mine = [item for item in items if item[0] == task]
+        hot, first = _cpu_per_item(warm, mine), _cpu_per_item(cold, mine) - clearing
+        chars = sum(len(text) for _, text, _ in mine) / len(mine)
+        print(f"{task:<11} {len(mine):>6} completions, mean {chars:>5.0f} chars: {1 / hot:>9,.0f} /s CPU "
+              f"({hot * 1e6:6.1f} us), cold prompt {1 / first:>9,.0f} /s ({first * 1e6:6.1f} us)")
     c0, w0 = time.process_time(), time.perf_counter()
     for task, text, meta in items:
         rewards[task].score(text, **meta)
     cpu, wall = time.process_time() - c0, time.perf_counter() - w0
     print(f"overall (shuffled mix): {n / cpu:,.0f} completions/s CPU, {n / wall:,.0f} /s wall; goal >= 20,000/s "
           f"[{load()}]")
+    first = _cpu_per_item(cold, items) - clearing
+    print(f"overall, cold prompts (the same mix, every prompt new): {1 / first:,.0f} completions/s CPU "
+          f"(clearing the caches, {clearing * 1e6:.1f} us a completion, not counted) [{load()}]")
     recipe = {t: get_reward(RECIPE_REWARDS[t] if t != "sql_qa" else "sql_qa_heuristic") for t in TASKS}
     c0 = time.process_time()
     for task, text, meta in items:

@@ -33,12 +33,13 @@ historical bugs in a copy (decimal commas break the JSON; `True` passes as an in
 
 from __future__ import annotations
 
-from functools import lru_cache
+import operator
 from typing import Any
 
-from rewards.lexicon import fold, tokens
+from rewards.lexicon import SHORT_WORDS, STOPWORDS, fold, letters_table, tokens, tokens_table
 from rewards.parsing import parse_json_object
-from rewards.recipe.extraction import _check, validate_rating
+from rewards.prompt_cache import prompt_cache
+from rewards.recipe.extraction import _check, plainly_valid, validate_rating
 from rewards.schema import CHECKED_FIELDS, FIELD_NAMES, SENTIMENTS, TOPICS, describe_schema
 from rewards.text import content_words, ngrams, placeholders
 from rewards.types import Reward, RewardBreakdown, capped, weighted
@@ -56,6 +57,10 @@ CAPS = {"contradiction": 0.30, "repaired": 0.30, "placeholder": 0.20, "labels": 
 _GENERIC = frozenset(w[:5] for w in content_words("produto produtos cliente clientes compra pedido loja "
                                                    "avaliacao avaliou item coisa comprou"))
 _SCHEMA_GRAMS = ngrams(tokens(describe_schema()), 4)
+_LABELS = frozenset(SENTIMENTS + TOPICS)
+_FIELDS = frozenset(FIELD_NAMES)
+_PREFIX = operator.itemgetter(slice(5))
+_LETTERS, _TOKENS = letters_table(), tokens_table()
 
 
 def _rank(obj: Any) -> float:
@@ -84,6 +89,8 @@ def validate_gold(gold: Any) -> dict | None:
 
 
 def _label(value: Any) -> str | None:
+    if type(value) is str and value in _LABELS:  # already folded, as the schema spells it
+        return value
     return fold(value.strip()) if isinstance(value, str) else None
 
 
@@ -150,7 +157,7 @@ def _correctness(obj: dict, gold: dict, notes: list[str], caps: list) -> float |
     return earned / available
 
 
-@lru_cache(maxsize=8192)
+@prompt_cache(maxsize=8192)
 def _review_keys(review: str) -> tuple[frozenset[bytes], int]:
     """The review's content words that say something about it (five-letter prefixes), and
     how many it has: cached per review, which all of a prompt's answers share."""
@@ -165,13 +172,15 @@ def _summary(obj: dict, review: str, notes: list[str], caps: list) -> float:
         caps.append(("summary", "no summary of this review"))
         return 0.0
     text = summary.strip()
-    toks = tokens(text)
+    encoded = text.encode("latin-1", "ignore")  # lexicon.tokens and words read these bytes
+    toks = encoded.translate(_TOKENS).split()
     if not _SCHEMA_GRAMS.isdisjoint(zip(toks, toks[1:], toks[2:], toks[3:], strict=False)):  # a 4-gram of it
         notes.append("summary: copies the schema's description")
         caps.append(("summary", "the summary is the schema's text"))
         return 0.0
     keys, n_keys = _review_keys(review)
-    shared = {w[:5] for w in content_words(text)} & keys
+    # Its content words (lexicon.words, 3+ letters, no stopword) that start like the review's.
+    shared = keys.intersection(map(_PREFIX, set(encoded.translate(_LETTERS).split()) - STOPWORDS - SHORT_WORDS))
     needed = 1 if n_keys <= 5 else 2
     if len(shared) < needed:
         notes.append(f"summary: shares {len(shared)} content word(s) with the review, {needed} expected")
@@ -221,20 +230,20 @@ def _score(text: str, meta: dict[str, Any], *, normalise_decimals: bool, strict_
         caps.append(("repaired", "the JSON does not parse without repair"))
 
     parts: dict[str, float | None] = {"json_valid": form}
-    present = [n for n in FIELD_NAMES if n in obj]
-    parts["completeness"] = len(present) / len(FIELD_NAMES)
-    if len(present) < len(FIELD_NAMES):
+    present = sum(map(obj.__contains__, FIELD_NAMES))
+    parts["completeness"] = present / len(FIELD_NAMES)
+    if present < len(FIELD_NAMES):
         notes.append(f"completeness: missing {', '.join(n for n in FIELD_NAMES if n not in obj)}")
-    passed = 0
-    for name in CHECKED_FIELDS:
+    passed = len(CHECKED_FIELDS) if plainly_valid(obj) else 0
+    for name in CHECKED_FIELDS if not passed else ():
         reason = _check(name, obj[name], strict_int) if name in obj else "missing"
         passed += reason is None
         if reason not in (None, "missing"):
             notes.append(f"value_validity: {reason}")
     parts["value_validity"] = passed / len(CHECKED_FIELDS)
-    texts = " ".join(str(v) for v in obj.values() if isinstance(v, str))
-    if placeholders(texts):
-        caps.append(("placeholder", f"placeholder text {placeholders(texts)[0]!r}"))
+    marks = placeholders(" ".join([str(v) for v in obj.values() if isinstance(v, str)]))
+    if marks:
+        caps.append(("placeholder", f"placeholder text {marks[0]!r}"))
 
     parts["sentiment"] = _sentiment(obj, rating, gold, notes, caps, strict_int)
     parts["correctness"] = _correctness(obj, gold, notes, caps) if gold else None
@@ -248,7 +257,7 @@ def _score(text: str, meta: dict[str, Any], *, normalise_decimals: bool, strict_
 
     components = weighted(parts, WEIGHTS)
     components["consistency"] = _consistency(obj, notes, strict_int)
-    limits = [(CAPS[kind], f"cap: {why}") for kind, why in caps]
+    limits = [(CAPS[kind], f"cap: {why}") for kind, why in caps] if caps else []
     return capped(components, limits, notes)
 
 

@@ -20,8 +20,9 @@ import math
 import re
 from collections.abc import Iterable
 from functools import lru_cache
-from itertools import repeat
 from typing import NamedTuple
+
+from rewards.prompt_cache import prompt_cache
 
 # A figure is found by one regex pass in C: a run of digits and separators, its shape
 # (thousands separators, decimals), what follows it (a percent sign, a Portuguese multiplier
@@ -34,25 +35,42 @@ _SHAPE = r"<d>{1,3}(?:\.<d>{3})++(?:,<d>+)?|<d>{1,3}(?:,<d>{3})++(?:\.<d>+)?|<d>
 _SHAPE_REST = r"<d>{0,2}(?:\.<d>{3})++(?:,<d>+)?|<d>{0,2}(?:,<d>{3})++(?:\.<d>+)?|<d>*+(?:[.,]<d>++)?"
 _TAIL = (r"<g>\s*%|\s*(?:mil|milh[õo]es|milh[ãa]o|bilh[õo]es|bilh[ãa]o|bi)\b)?"
          r"<g>\s*(?:dias?|meses|m[eê]s|semanas?|horas?|h|anos?|minutos?|min|x|vezes|estrelas?|caracteres)\b)?")
-_FIGURE = (r"[-<cd>](?<![\w.,-][-<cd>])(?:(?<=-)<g>" + _SHAPE + r")|(?<=<d>)<g>" + _SHAPE_REST + r"))"
+_FIGURE = (r"[\x00<cd>-](?<![\w.,-][-<cd>])<money>(?:(?<=-)<g>" + _SHAPE + r")|(?<=<d>)<g>" + _SHAPE_REST + r"))"
            r"(?:(?=\s{0,3}[%mMbBdDsShHaAxXvVeEcC])(?i:" + _TAIL + "))?")
+# (NUL, in the first class, starts no match: both branches need a minus or a digit behind them;
+# with three runs, the class is compiled to a bitmap, which the engine's scan tests faster.)
+# Money: "R$" within the four characters before the number (after its minus sign, at least
+# four characters into the text), read by findall as a capture inside a lookbehind (two:
+# the first character read was a minus, or the number's first digit) rather than by looking
+# at each match's position afterwards.
+_MONEY = r"(?:(?<=(R\$[\s\S]-|[\s\S]R\$-))|(?<=(R\$[\s\S]{2}<d>|[\s\S]R\$[\s\S]<d>|[\s\S]{2}R\$<d>))|)"
 
 
-def _figure_pattern(*, ascii_digits: bool, groups: bool) -> re.Pattern:
+def _figure_pattern(*, ascii_digits: bool, groups: bool, money: bool = False) -> re.Pattern:
     """The figure regex: groups (1 or 2: the number, 3: multiplier or %, 4: unit) to read a
-    match, none for findall to list them; digits beyond ASCII (Arabic-Indic, fullwidth, all
-    at U+0660 and above) only where the text has such characters ([0-9] scans faster)."""
-    source = _FIGURE.replace("<g>", "(" if groups else "(?:")
+    match, none for findall to list them, or (with `money`) three for findall: the match and
+    the two money captures; digits beyond ASCII (Arabic-Indic, fullwidth, all at U+0660 and
+    above) only where the text has such characters ([0-9] scans faster)."""
+    source = _FIGURE.replace("<g>", "(" if groups else "(?:").replace("<money>", _MONEY if money else "")
     source = source.replace("<cd>", "0-9" if ascii_digits else r"\d").replace("<d>", "[0-9]" if ascii_digits else r"\d")
-    return re.compile(source)
+    return re.compile(f"({source})" if money else source)
 
 
-_PATTERNS = {wide: (_figure_pattern(ascii_digits=not wide, groups=True),
-                    _figure_pattern(ascii_digits=not wide, groups=False)) for wide in (False, True)}
+class _Patterns(NamedTuple):
+    grouped: re.Pattern
+    flat: re.Pattern
+    money: re.Pattern
+
+
+_PATTERNS = {wide: _Patterns(_figure_pattern(ascii_digits=not wide, groups=True),
+                             _figure_pattern(ascii_digits=not wide, groups=False),
+                             _figure_pattern(ascii_digits=not wide, groups=False, money=True))
+             for wide in (False, True)}
 _WIDE = re.compile("[\u0660-\U0010ffff]")
 _MULTIPLIERS = {"mil": 1e3, "milhao": 1e6, "milhão": 1e6, "milhoes": 1e6, "milhões": 1e6,
                 "bilhao": 1e9, "bilhão": 1e9, "bilhoes": 1e9, "bilhões": 1e9, "bi": 1e9}
 _MAX_FIGURES = 400
+_MAX_EAGER = 16_000  # characters of a text with R$ whose matches are all listed at once
 _MAX_KNOWN = 65536
 
 
@@ -62,6 +80,7 @@ class Figure(NamedTuple):
     percent: bool
     money: bool
     unit: str  # "dias", "x", ... ("" for none)
+    generic: bool = False  # is_generic(): states nothing about the data
 
     @property
     def value(self) -> float:
@@ -104,33 +123,39 @@ def _parse(number: str, mult: float) -> tuple[tuple[float, int], ...]:
     return tuple((sign * v, d) for v, d in out)
 
 
-def figures(text: str) -> list[Figure]:
+def figures(text: str, encoded: bytes | None = None) -> list[Figure]:
     """Every figure in `text` (at most a few hundred: the rest of a huge text adds nothing).
-    A number glued to a word on its left (the 20 of NATAL20) is part of a code, not a figure."""
-    wide = not text.isascii() and len(text.encode("latin-1", "ignore")) < len(text) and bool(_WIDE.search(text))
-    grouped, flat = _PATTERNS[wide]
-    known = _KNOWN[wide]
-    if "R$" in text:  # where a match stands matters: money when R$ comes just before it
-        matches = ((m.group(), _is_money(text, m)) for m in flat.finditer(text))  # lazy: stops at the cap
-    else:
-        matches = zip(flat.findall(text), repeat(False))
+    A number glued to a word on its left (the 20 of NATAL20) is part of a code, not a figure.
+    `encoded`: the text's `encode("latin-1", "ignore")`, when the caller has it."""
+    wide = not text.isascii() and len(text.encode("latin-1", "ignore") if encoded is None else encoded) < len(text) \
+        and bool(_WIDE.search(text))
+    patterns = _PATTERNS[wide]
+    plain, money = _KNOWN[wide]
+    # Where a match stands matters when R$ comes just before it: that pattern's matches carry
+    # the characters before them (the memo's keys then hold both).
+    if "R$" not in text:
+        memo, found = plain, patterns.flat.findall(text)
+    elif len(text) <= _MAX_EAGER:
+        memo, found = money, patterns.money.findall(text)
+    else:  # a long text is read lazily, up to the cap: its matches past it are never made
+        memo, found = money, (m.groups("") for m in patterns.money.finditer(text))
+    if type(found) is list:
+        known = list(map(memo.get, found))
+        if all(known) and len(known) <= _MAX_FIGURES:  # every match read before: the common case
+            return known
     out: list[Figure] = []
-    for key in matches:
-        f = known.get(key)
+    for key in found:
+        f = memo.get(key)
         if f is None:
-            if len(known) >= _MAX_KNOWN:
-                known.clear()
-            f = known[key] = _figure(grouped.match(key[0]), key[1])
+            if len(memo) >= _MAX_KNOWN:
+                memo.clear()
+            shown, is_money = (key, False) if memo is plain else (key[0], bool(key[1] or key[2]))
+            f = memo[key] = _figure(patterns.grouped.match(shown), is_money)
         if f:
             out.append(f)
             if len(out) >= _MAX_FIGURES:
                 break
     return out
-
-
-def _is_money(text: str, m: re.Match) -> bool:
-    start = m.start() + (text[m.start()] == "-")
-    return start >= 2 and "R$" in text[start - 4:start]
 
 
 def _figure(m: re.Match, money: bool) -> Figure | bool:
@@ -142,11 +167,13 @@ def _figure(m: re.Match, money: bool) -> Figure | bool:
     readings = _readings(number, _MULTIPLIERS.get(suffix.lower(), 1.0) if suffix and suffix != "%" else 1.0)
     if not readings:
         return False
-    return Figure("R$ " + shown if money else shown, readings, suffix == "%", money, unit)
+    f = Figure("R$ " + shown if money else shown, readings, suffix == "%", money, unit)
+    return f._replace(generic=is_generic(f))
 
 
-# Each distinct match is read once: (match, money) -> its Figure (False: not a float).
-_KNOWN: dict[bool, dict[tuple[str, bool], Figure | bool]] = {False: {}, True: {}}
+# Each distinct match is read once: match -> its Figure (False: not a float), per digit set:
+# one memo for plain matches, one for the (match, characters before it) of texts with R$.
+_KNOWN: dict[bool, tuple[dict[str, Figure | bool], dict[tuple, Figure | bool]]] = {False: ({}, {}), True: ({}, {})}
 
 
 def is_generic(f: Figure) -> bool:
@@ -177,7 +204,7 @@ def numeric_values(items: Iterable) -> list[float]:
     return out
 
 
-@lru_cache(maxsize=4096)
+@prompt_cache()
 def source_of(text: str) -> Source:
     """The Source of every reading of every figure of a prompt-side text (cached: a
     prompt's summary, brief or question is read once, however many answers it gets)."""
@@ -224,7 +251,6 @@ def split(found: list[Figure], source: Source) -> tuple[list[Figure], list[Figur
     """(figures restating the source, figures made up); generic numbers are in neither."""
     grounded, invented = [], []
     for f in found:
-        if is_generic(f):
-            continue
-        (grounded if source.has(f) else invented).append(f)
+        if not f.generic:
+            (grounded if source.has(f) else invented).append(f)
     return grounded, invented

@@ -34,26 +34,25 @@ from __future__ import annotations
 import operator
 import re
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any
 
 from rewards import figures
-from rewards.lexicon import DOMAIN_STEMS, RECOMMEND_STEMS, tokens, words
+from rewards.lexicon import fold_words, tokens
 from rewards.parsing import MAX_SCAN
+from rewards.prompt_cache import prompt_cache
 from rewards.recipe.insights import _length_score, window_params
 from rewards.text import (
+    LINES_TABLE,
     content_words,
     cut_off,
-    fold_lines,
-    language,
     line_tokens,
     ngram_share,
     ngrams,
     placeholders,
 )
 from rewards.types import Reward, RewardBreakdown, capped, weighted
+from rewards.wordclass import Profile
 
-_PREFIX = operator.itemgetter(slice(5))  # w[:5], in C: the key terms are five-letter prefixes
 WEIGHTS = {"grounding": 0.30, "coverage": 0.15, "recommendations": 0.25, "structure": 0.10, "length": 0.10,
            "language": 0.05, "domain": 0.05, "invented": -0.15, "cap": -1.0}
 COMPONENTS = tuple(WEIGHTS)
@@ -87,27 +86,88 @@ class PromptFacts:
     keys: frozenset[bytes]  # the request's key terms (five-letter prefixes)
     lines: frozenset[tuple]  # the prompt's lines, as text.line_tokens compares them
     grams: frozenset  # the prompt's 4-grams of tokens
+    has_summary: bool = True  # the summary has text: figures are checked
+    line_heads: frozenset[tuple] = frozenset()  # the first five tokens of each line of 4+ tokens
+    spaced_keys: tuple[bytes, ...] = ()  # b" " + each key: a word starting with it, in folded text
 
 
-@lru_cache(maxsize=4096)
+@prompt_cache()
 def prompt_facts(summary: str, request: str, prompt: str) -> PromptFacts:
+    lines = frozenset(tuple(line_tokens(line)) for line in prompt.splitlines())
+    keys = frozenset(w[:5] for w in content_words(request) if len(w) >= 5) - _ASKING
     return PromptFacts(
         source=figures.source_of(summary + "\n" + request),
-        quotable=len({f.value for f in figures.figures(summary) if not figures.is_generic(f)}),
-        keys=frozenset(w[:5] for w in content_words(request) if len(w) >= 5) - _ASKING,
-        lines=frozenset(tuple(line_tokens(line)) for line in prompt.splitlines()),
+        quotable=len({f.value for f in figures.figures(summary) if not f.generic}),
+        keys=keys,
+        lines=lines,
         grams=frozenset(ngrams(tokens(prompt), 4)),
+        has_summary=bool(summary.strip()),
+        line_heads=frozenset(k[:5] for k in lines if len(k) >= 4),
+        spaced_keys=tuple(sorted(b" " + k for k in keys)),
     )
 
 
+def _facts_of(summary: Any, request: Any, prompt: Any) -> PromptFacts:
+    text = _summary_text(summary)
+    request = str(request or "")
+    return prompt_facts(text, request, (str(prompt or "") or (text + "\n" + request)).strip())
+
+
+@prompt_cache()
+def _facts_cached(summary: str | tuple[str, ...] | None, request: str | None, prompt: str | None) -> PromptFacts:
+    return _facts_of(summary, request, prompt)
+
+
+_TEXT = frozenset({str})
+
+
+def facts_for(meta: dict[str, Any]) -> PromptFacts:
+    """The PromptFacts of a row's meta, cached on its fields as they come: a summary given
+    as a list of lines is not joined again for every answer to the same prompt. Fields
+    that are not text (1 == 1.0 == True as keys, but their str differ) are read uncached."""
+    summary, request, prompt = meta.get("data_summary"), meta.get("request"), meta.get("prompt_text")
+    if type(summary) in (list, tuple) and set(map(type, summary)) <= _TEXT:
+        summary = tuple(summary)
+    elif summary is not None and type(summary) is not str:
+        return _facts_of(summary, request, prompt)
+    if (request is None or type(request) is str) and (prompt is None or type(prompt) is str):
+        return _facts_cached(summary, request, prompt)
+    return _facts_of(summary, request, prompt)
+
+
+_FIRST_TOKEN = operator.itemgetter(0)
+_NOT_DIGITS = bytes(b for b in range(256) if not 48 <= b <= 57)
+_HEAD = operator.methodcaller("split", None, 5)  # a folded line's first five tokens (and the rest)
+_FIRST_FIVE = operator.itemgetter(slice(0, 5))
+_SECOND_TOKEN = operator.itemgetter(slice(1, 2))
+_FIRST_GRAM = operator.itemgetter(slice(0, 4))
+_SECOND_GRAM = operator.itemgetter(slice(1, 5))
+
+
 def _own_text(text: str, facts: PromptFacts, notes: list[str], caps: list) -> str:
-    """The answer's own lines: copies of the prompt and repeated lines set aside (one pass)."""
+    """The answer's own lines: copies of the prompt and repeated lines set aside."""
+    folded = text.encode("latin-1", "ignore").translate(LINES_TABLE).split(b"\n")  # as line_tokens folds
+    # The common case, read from each line's first five tokens in C: no line starts like a
+    # line of the prompt, nor with a 4-gram of it at its first or second token (where a
+    # copy starts), and no two lines start alike (a repeat does): every line is its own.
+    heads = list(map(_FIRST_FIVE, map(tuple, map(_HEAD, folded))))
+    firsts = b" ".join(map(_FIRST_TOKEN, filter(None, heads)))
+    if firsts.translate(None, _NOT_DIGITS):  # a line starting with a number: read list numbers line by line
+        return _own_lines(text, folded, facts, notes, caps)
+    starts = list(filter(_SECOND_TOKEN, heads))  # the lines of two tokens or more
+    if len(set(starts)) == len(starts) and facts.line_heads.isdisjoint(heads) and \
+            facts.grams.isdisjoint(map(_FIRST_GRAM, heads)) and facts.grams.isdisjoint(map(_SECOND_GRAM, heads)):
+        return text
+    return _own_lines(text, folded, facts, notes, caps)
+
+
+def _own_lines(text: str, folded: list[bytes], facts: PromptFacts, notes: list[str], caps: list) -> str:
+    """`_own_text` line by line (`folded`: the text's lines folded), for an answer that copies
+    or repeats lines, or numbers them."""
     seen: set[tuple] = set()
     kept, copied, repeats, counted, total = [], 0, 0, 0, 0
-    raw = text.split("\n")
-    folded = fold_lines(text)  # one translation of the whole text, split at the same line breaks
     lines, grams = facts.lines, facts.grams
-    for line, low in zip(raw, folded, strict=True):
+    for line, low in zip(text.split("\n"), folded, strict=True):
         toks = low.split()
         if not toks:
             kept.append(line)
@@ -150,17 +210,15 @@ def make_insights_reward(
     def fn(text: str, meta: dict[str, Any]) -> RewardBreakdown:
         notes: list[str] = []
         caps: list[tuple[str, str]] = []
-        summary = _summary_text(meta.get("data_summary"))
-        request = str(meta.get("request") or "")
-        prompt = str(meta.get("prompt_text") or "") or (summary + "\n" + request)
-        facts = prompt_facts(summary, request, prompt.strip())
+        facts = facts_for(meta)
         scan = text[:MAX_SCAN]
         own = _own_text(scan, facts, notes, caps)
-        toks = words(own)
-        unique = set(toks)
+        folded = b" " + fold_words(own)  # its words (lexicon.words), each after a space
+        toks = folded.split()
+        profile = Profile(toks)
         parts: dict[str, float | None] = {}
 
-        if summary.strip():
+        if facts.has_summary:
             grounded, invented = figures.split(figures.figures(own), facts.source)
             distinct = len({round(f.value, 6) for f in grounded})
             need = max(1, min(3, facts.quotable))
@@ -180,15 +238,16 @@ def make_insights_reward(
             notes.append("grounding: no data summary given: figures not checked")
 
         if facts.keys:
-            covered = facts.keys.intersection(map(_PREFIX, unique))
-            parts["coverage"] = min(1.0, len(covered) / (0.6 * len(facts.keys)))
+            # A key term (five letters) is taken up when a word starts with it.
+            covered = sum(map(folded.__contains__, facts.spaced_keys))
+            parts["coverage"] = min(1.0, covered / (0.6 * len(facts.keys)))
             if parts["coverage"] < 1:
-                notes.append(f"coverage: {len(covered)} of the request's {len(facts.keys)} key terms taken up")
+                notes.append(f"coverage: {covered} of the request's {len(facts.keys)} key terms taken up")
         else:
             parts["coverage"] = None
             notes.append("coverage: no analysis request given: not scored")
 
-        actions = RECOMMEND_STEMS.matches(unique)
+        actions = profile.stems("recommend")
         parts["recommendations"] = min(len(actions), min_actions) / min_actions
         if len(actions) < min_actions:
             notes.append(f"recommendations: {len(actions)} verb(s) of recommendation, {min_actions} expected")
@@ -206,29 +265,28 @@ def make_insights_reward(
         if not min_words <= n_words <= max_words:
             notes.append(f"length: {n_words} words of its own, outside {min_words}-{max_words}")
 
-        pt, en = language(toks)
+        pt, en = profile.language()
         share = pt / (pt + en) if pt + en >= 3 else None
         parts["language"] = 0.0 if share is None else min(1.0, max(0.0, (share - 0.5) / 0.4))
         if share is not None and share < 0.5:
             caps.append(("english", f"not Portuguese ({share:.0%} Portuguese function words)"))
-        terms = DOMAIN_STEMS.matches(unique)
+        terms = profile.stems("domain")
         parts["domain"] = min(len(terms), 2) / 2
 
         if len(toks) >= 20 and pt / len(toks) < 0.15:
             caps.append(("salad", "a list of keywords, not sentences"))
-        if placeholders(own):
-            caps.append(("placeholder", f"placeholder {placeholders(own)[0]!r}"))
+        marks = placeholders(own)
+        if marks:
+            caps.append(("placeholder", f"placeholder {marks[0]!r}"))
         if cut_off(scan):
             caps.append(("cut", "stops mid-sentence"))
         if not toks:
             caps.append((0.0, "nothing of its own"))
 
-        components = weighted(parts, WEIGHTS)
+        components = weighted(parts, WEIGHTS)  # in COMPONENTS order, as are the two below
         components["invented"] = invented_penalty
-        limits = [(CAPS[kind] if isinstance(kind, str) else kind, f"cap: {why}") for kind, why in caps]
-        breakdown = capped(components, limits, notes)
-        return RewardBreakdown.make(breakdown.total, {k: breakdown.components[k] for k in COMPONENTS},
-                                    breakdown.notes)
+        limits = [(CAPS[kind] if isinstance(kind, str) else kind, f"cap: {why}") for kind, why in caps] if caps else []
+        return capped(components, limits, notes)
 
     return Reward(
         name=name,
@@ -238,6 +296,6 @@ def make_insights_reward(
         params=params,
         meta_keys=("data_summary", "request", "prompt_text"),
         source_modules=(__name__, "rewards.recipe.insights", "rewards.figures", "rewards.lexicon",
-                        "rewards.parsing", "rewards.text", "rewards.types"),
+                        "rewards.parsing", "rewards.text", "rewards.types", "rewards.wordclass"),
         fn=fn,
     )

@@ -14,6 +14,7 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Iterable
 from functools import lru_cache
+from itertools import product
 
 _ACCENTED = "áàâãäéèêëíìîïóòôõöúùûüçñÁÀÂÃÄÉÈÊËÍÌÎÏÓÒÔÕÖÚÙÛÜÇÑ"
 _PLAIN = "aaaaaeeeeiiiiooooouuuucnAAAAAEEEEIIIIOOOOOUUUUCN"
@@ -39,6 +40,12 @@ _TOKENS = _letters_table(digits=True)
 def tokens_table() -> bytes:
     """The translation table of `tokens` (for callers that fold differently shaped text)."""
     return _TOKENS
+
+
+def letters_table() -> bytes:
+    """The translation table of `words`: `text.encode("latin-1", "ignore").translate(it)`
+    is the text with every character that is not a letter a space (`fold_words`)."""
+    return _LETTERS
 
 
 def fold(text: str) -> str:
@@ -70,6 +77,10 @@ def tokens(text: str) -> list[bytes]:
     """Folded words and digit runs: `words()` that keeps figures ("15% off em 10x" ->
     15, off, em, 10x), for checks where a copied figure is a copied word."""
     return text.encode("latin-1", "ignore").translate(_TOKENS).split()
+
+
+# Every word of one or two letters (words are a-z once folded): what a content word is not.
+SHORT_WORDS = frozenset(bytes(w) for n in (1, 2) for w in product(range(ord("a"), ord("z") + 1), repeat=n))
 
 
 def wordset(*items: str) -> frozenset[bytes]:
@@ -115,6 +126,13 @@ class StemLexicon:
                     self._stem_of[tok] = s.decode("ascii")
                     break
         self._seen |= new
+
+    def stem_of(self, word: bytes) -> str | None:
+        """The stem `word` starts with (the first in sorted order), or None."""
+        for s in self._index.get(word[:4], ()):
+            if word.startswith(s):
+                return s.decode("ascii")
+        return None
 
     def matches(self, tokens: Iterable[bytes]) -> set[str]:
         """The stems that at least one of `tokens` (from `words()`) starts with."""

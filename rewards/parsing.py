@@ -3,7 +3,8 @@
 Models wrap answers in code fences, put prose around them, quote a partial object in a
 line of reasoning before the real one, write Portuguese decimals (`"confidence": 0,85`)
 and leave brackets open. `parse_json_object` reads the text in one linear pass
-(`_spans`: every balanced {...} or [...] not nested in another), then:
+(`rewards.json_spans.spans`: every balanced {...} or [...] not nested in another; a text
+holding a single object among prose is decoded without it, `_single`), then:
 
 1. decodes each candidate strictly (`json.loads`); a candidate that fails is retried with
    Portuguese decimals normalised, only where a number is expected: an object value after
@@ -13,7 +14,8 @@ and leave brackets open. `parse_json_object` reads the text in one linear pass
    has), the last one among equals: a partial object quoted before the answer, or a first
    draft, never wins over the answer (`pick="first"` keeps the recipe's first object);
 3. only when nothing decodes, hands the last unclosed object to `json-repair` (at most
-   8,000 characters holding at most 64 brackets).
+   8,000 characters holding at most 64 brackets); an object cut off in the plain way is
+   read as json-repair reads it without calling it (`rewards.json_truncated`).
 
 Each step records what it did in a `ParseReport`, whose `notes()` the reward adds to
 its breakdown. Nothing here raises on any input string, and nothing is quadratic: the
@@ -26,7 +28,10 @@ import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
+
+from rewards.json_spans import MAX_STRUCTURE, spans
+from rewards.json_truncated import read_truncated
 
 # Completions longer than this are parsed on their first MAX_SCAN characters only: a real
 # completion is a few thousand characters; this bounds the cost of pathological input.
@@ -43,13 +48,7 @@ _DECIMAL_HINT = re.compile(r"\d,\d")
 # characters, and numbers (a decimal comma, with dot thousands separators, is kept inside).
 _JSON_TOKENS = re.compile(r'"(?:[^"\\]|\\.)*+(?:"|\\?\Z)|[{}\[\]:,]|-?\d[\d.]*+(?:,\d++)?', re.DOTALL)
 _PT_DECIMAL = re.compile(r"-?(?:\d{1,3}(?:\.\d{3})+|\d+),\d+")
-# The scan looks only at brackets, quotes and backslashes.
-_STRUCTURE = re.compile(r'[{}\[\]"\\]')
 _MAX_CANDIDATES = 48
-# Unclosed brackets below a balanced span that still leave it a candidate (stray "{" in prose).
-_MAX_STRAYS = 3
-# Brackets, quotes and backslashes scanned at most (a ten-field answer has about fifty).
-_MAX_STRUCTURE = 8192
 
 
 def completion_text(completion: Any) -> str:
@@ -114,10 +113,9 @@ class ParseReport:
         return out
 
 
-@dataclass(frozen=True)
-class Fence:
+class Fence(NamedTuple):
     """A ``` fence: its language, where it starts and ends (marks included) and where its
-    body does."""
+    body does. (A named tuple: built for every fence of every answer, it costs a tuple.)"""
 
     lang: str
     start: int
@@ -188,61 +186,6 @@ def normalise_decimals(text: str) -> tuple[str, int]:
     return "".join(out), fixed
 
 
-def _spans(text: str) -> tuple[list[tuple[int, int, int]], int | None]:
-    """One pass over the brackets: (start, end, level) of every balanced {...} or [...]
-    that is not inside another (level 0) or directly inside one of those (level 1), and
-    where the object left open at the end starts (None when every bracket closed).
-
-    Quotes open strings only inside brackets: prose quotes do not hide the JSON after them.
-    A closing bracket of the wrong kind is prose and ignored; so is a stray opening one
-    that never closes (the object after "use { to open:" is still at level 0)."""
-    stack: list[tuple[int, str]] = []
-    closed: list[tuple[int, int]] = []
-    in_string = False
-    skip = -1
-    for n, m in enumerate(_STRUCTURE.finditer(text)):
-        if n >= _MAX_STRUCTURE:  # a flood of brackets and quotes: no answer looks like that
-            break
-        i = m.start()
-        if i == skip:
-            continue
-        c = m.group()
-        if in_string:
-            if c == "\\":
-                skip = i + 1
-            elif c == '"':
-                in_string = False
-            continue
-        if c == '"':
-            in_string = bool(stack)
-        elif c in "{[":
-            stack.append((i, c))
-        elif c in "}]" and stack and stack[-1][1] == ("{" if c == "}" else "["):
-            start = stack.pop()[0]
-            if len(stack) <= _MAX_STRAYS:
-                closed.append((start, i + 1))
-    # Balanced spans nest or are disjoint: in start order, a span starting past the end of
-    # the current level-0 span is a new level-0 span; inside one, the same rule finds level 1.
-    closed.sort(key=lambda se: (se[0], -se[1]))
-    spans: list[tuple[int, int, int]] = []
-    top_end = child_end = -1
-    for start, end in closed:
-        if start >= top_end:
-            spans.append((start, end, 0))
-            top_end, child_end = end, start
-        elif start >= child_end:
-            spans.append((start, end, 1))
-            child_end = end
-    open_at = None
-    for start, c in stack:  # the first unclosed object that reads like JSON ({"key" ...)
-        if c == "{" and text[start + 1:start + 40].lstrip()[:1] in ('"', "}", ""):
-            open_at = start
-            break
-    if open_at is None and stack:
-        open_at = next((start for start, c in reversed(stack) if c == "{"), None)
-    return spans, open_at
-
-
 def _decode(text: str) -> tuple[Any, int]:
     """The JSON value of `text` and how many decimal commas were normalised (-1: failed)."""
     try:
@@ -290,23 +233,9 @@ def parse_json_object(
         if fixed >= 0 and isinstance(value, dict):
             report.strict, report.objects, report.decimals_fixed = True, 1, fixed
             return value, report
-    spans, open_at = _spans(text)
-    tops = [(s, e) for s, e, d in spans if d == 0]
-    if len(tops) > _MAX_CANDIDATES:  # a flood of tiny objects: the longest are the answers
-        tops = sorted(sorted(tops, key=lambda se: se[1] - se[0])[-_MAX_CANDIDATES:])
-    decoded: list[tuple[int, int, Any, int]] = []
-    for start, end in tops:
-        value, fixed = _decode(text[start:end]) if normalise else _strict(text[start:end])
-        if fixed >= 0 and _holds_object(value):
-            decoded.append((start, end, value, fixed))
-        else:
-            # A span that does not decode (prose in braces) or holds no object: the objects
-            # directly inside it.
-            for s2, e2, d2 in spans:
-                if d2 == 1 and start < s2 and e2 < end and len(decoded) < _MAX_CANDIDATES:
-                    v2, f2 = _decode(text[s2:e2]) if normalise else _strict(text[s2:e2])
-                    if f2 >= 0 and _holds_object(v2):
-                        decoded.append((s2, e2, v2, f2))
+    decoded, open_at = _single(text, normalise), None
+    if not decoded:
+        decoded, open_at = _candidates(text, normalise)
     if decoded:
         decoded.sort(key=lambda item: item[0])
         chosen = _choose(decoded, text, rank, pick)
@@ -328,12 +257,49 @@ def parse_json_object(
         return None, report
     if normalise:
         candidate = normalise_decimals(candidate)[0]
-    obj = _repair(candidate)
+    obj = read_truncated(candidate)  # the common cut, read as json-repair reads it
+    if obj is None:
+        obj = _repair(candidate)
     if not _holds_object(obj) or obj == {}:
         report.detail.append("parse: no JSON object could be recovered")
         return None, report
     report.repaired = True
     return obj, report
+
+
+def _single(text: str, normalise: bool) -> list[tuple[int, int, Any, int]]:
+    """The one candidate when the text holds a single object among prose (or in a fence):
+    what the bracket scan would find, without it. From the first "{" to the last "}" the
+    text decodes as one object, and no "[" lies outside it, so no other span can hold an
+    object; the object closes before the scan's limit. [] when that is not the case."""
+    start, end = text.find("{"), text.rfind("}") + 1
+    if not start < end <= MAX_STRUCTURE or text.find("[", 0, start) >= 0 or text.find("[", end) >= 0:
+        return []
+    value, fixed = _decode(text[start:end]) if normalise else _strict(text[start:end])
+    return [(start, end, value, fixed)] if fixed >= 0 and isinstance(value, dict) else []
+
+
+def _candidates(text: str, normalise: bool) -> tuple[list[tuple[int, int, Any, int]], int | None]:
+    """The objects (or arrays holding objects) that decode among the balanced spans, and
+    where the object left open at the end starts."""
+    found, open_at = spans(text)
+    tops = [(s, e) for s, e, d in found if d == 0]
+    if len(tops) > _MAX_CANDIDATES:  # a flood of tiny objects: the longest are the answers
+        tops = sorted(sorted(tops, key=lambda se: se[1] - se[0])[-_MAX_CANDIDATES:])
+    decoded: list[tuple[int, int, Any, int]] = []
+    for start, end in tops:
+        value, fixed = _decode(text[start:end]) if normalise else _strict(text[start:end])
+        if fixed >= 0 and _holds_object(value):
+            decoded.append((start, end, value, fixed))
+        else:
+            # A span that does not decode (prose in braces) or holds no object: the objects
+            # directly inside it.
+            for s2, e2, d2 in found:
+                if d2 == 1 and start < s2 and e2 < end and len(decoded) < _MAX_CANDIDATES:
+                    v2, f2 = _decode(text[s2:e2]) if normalise else _strict(text[s2:e2])
+                    if f2 >= 0 and _holds_object(v2):
+                        decoded.append((s2, e2, v2, f2))
+    return decoded, open_at
 
 
 def _strict(text: str) -> tuple[Any, int]:

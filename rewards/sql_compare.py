@@ -22,9 +22,10 @@ import json
 import math
 import re
 from dataclasses import dataclass
-from functools import lru_cache
 from itertools import product
 from typing import Any
+
+from rewards.prompt_cache import prompt_cache
 
 REL_TOL = 1e-4
 ABS_TOL = 0.005
@@ -35,7 +36,7 @@ _ORDER_BY = re.compile(r"\border\s+by\b", re.IGNORECASE)
 _DIRECTION = re.compile(r"\s+(?:asc|desc)\b.*$|\s+collate\s+\w+.*$|\s+nulls\s+(?:first|last)\b.*$", re.I | re.S)
 
 
-@lru_cache(maxsize=4096)
+@prompt_cache()
 def parse_reference_answer(text: str) -> tuple[tuple, ...]:
     """`reference_answer` meta (JSON text: a list of rows, each a list) as a tuple of
     tuples. ValueError naming the problem when it is not that shape."""

@@ -9,18 +9,22 @@ fences are one regex pass, and at most 20 "select"/"with" starts are tried in pr
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from rewards.parsing import MAX_SCAN, fence_list
 
-_SQL_START = re.compile(r"(?is)\b(?:select|with)\b")
-_SELECT = re.compile(r"(?i)\bselect\b")
+# \b(?:select|with)\b and \bselect\b, case-insensitive, written to start with a character class
+# (the letters that case-insensitive s and w match: ſ is a long s): the engine skips to
+# those, where a pattern starting with \b is tried at every position.
+_SQL_START = re.compile(r"[SWswſ](?<!\w[SWswſ])(?i:(?<=[sſ])elect|(?<=w)ith)\b")
+_SELECT = re.compile(r"[Ssſ](?<!\w[Ssſ])(?i:elect)\b")
 _SQL_END = re.compile(r";|\n[ \t]*\n|```")
 _SQL_FENCE_LANGS = ("sql", "sqlite", "postgresql", "mysql")
 
 
-@dataclass(frozen=True)
-class SQLExtract:
+class SQLExtract(NamedTuple):
+    """The query a completion proposes and the rest of it (a named tuple: one per answer)."""
+
     sql: str | None
     source: str  # "fence" | "text" | "none"
     outside: str  # the completion without the SQL: the explanation

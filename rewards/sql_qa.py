@@ -43,15 +43,19 @@ from pathlib import Path
 from typing import Any
 
 from rewards import figures, sql_compare, sql_exec
-from rewards.lexicon import BUSINESS_STEMS, SQL_KEYWORDS, tokens, words
+from rewards.lexicon import SQL_KEYWORDS, letters_table, tokens, tokens_table, words
 from rewards.parsing import MAX_SCAN
+from rewards.prompt_cache import prompt_cache
 from rewards.sql_extract import extract_sql
-from rewards.text import cut_off, language, ngram_share, ngrams, repeated_lines
+from rewards.text import cut_off, ngram_share, ngrams, repeated_lines
 from rewards.types import Reward, RewardBreakdown, capped
+from rewards.wordclass import Profile
 
 WEIGHTS = {"sql_runs": 0.10, "sql_correct": 0.45, "sql_structure": 0.05, "query_explanation": 0.15,
            "concrete_numbers": 0.10, "domain_coherence": 0.15, "cap": -1.0}
 COMPONENTS = tuple(WEIGHTS)
+_LETTERS, _TOKENS = letters_table(), tokens_table()
+_NO_FIGURES = figures.Source(())
 CAPS = {"typed": 0.15, "english": 0.35, "invented": 0.35, "repeats": 0.35, "cut": 0.35}
 MIN_EXPLANATION_WORDS = 10
 BUDGET_FACTOR, BUDGET_FLOOR, BUDGET_CEILING = 10, 2_000_000, 10_000_000
@@ -185,7 +189,7 @@ def _execution(sql: str | None, meta: dict[str, Any], params: dict, notes: list[
     return 1.0, correct, correct > 0
 
 
-@lru_cache(maxsize=4096)
+@prompt_cache()
 def _question(question: str) -> tuple[frozenset, frozenset]:
     toks = tokens(question)
     return frozenset(toks), frozenset(ngrams(toks, 4))
@@ -195,7 +199,8 @@ def _restates(explanation_tokens: list[bytes], question: str) -> bool:
     """Most of the explanation's 4-grams are the question's (checked only when most of its
     words are)."""
     vocabulary, grams = _question(question)
-    if len(vocabulary.intersection(explanation_tokens)) < 0.6 * len(set(explanation_tokens)):
+    unique = set(explanation_tokens)
+    if len(vocabulary & unique) < 0.6 * len(unique):
         return False
     return ngram_share(explanation_tokens, grams, 4) >= 0.6
 
@@ -203,12 +208,14 @@ def _restates(explanation_tokens: list[bytes], question: str) -> bool:
 def _text_tiers(text: str, extract, meta: dict, values: list, counts: list, judged: bool | None,
                 notes: list[str], caps: list) -> dict[str, float]:
     explanation = extract.outside if extract.sql else text
-    expl_words = words(explanation)
-    keywords = SQL_KEYWORDS.intersection(words(extract.sql or ""))
+    encoded = explanation.encode("latin-1", "ignore")  # lexicon.words and tokens read these bytes
+    expl_words = encoded.translate(_LETTERS).split()
+    profile = Profile(expl_words)
+    keywords = SQL_KEYWORDS.intersection(words(extract.sql)) if extract.sql else ()
     structure = min(len(keywords), 3) / 3
     if len(keywords) < 3:
         notes.append(f"sql_structure: {len(keywords)} SQL keyword(s), 3 expected")
-    pt, en = language(expl_words)
+    pt, en = profile.language()
     share = pt / (pt + en) if pt + en >= 3 else None
     portuguese = share is None or share >= 0.5
     if not portuguese:
@@ -219,7 +226,7 @@ def _text_tiers(text: str, extract, meta: dict, values: list, counts: list, judg
     if cut_off(explanation):
         caps.append(("cut", "the explanation stops mid-sentence"))
     question = str(meta.get("question") or meta.get("prompt_text") or "")
-    copied = bool(question) and _restates(tokens(explanation), question)
+    copied = bool(question) and _restates(encoded.translate(_TOKENS).split(), question)
     if copied:
         notes.append("query_explanation: restates the question instead of explaining")
     if extract.sql and len(expl_words) >= MIN_EXPLANATION_WORDS and portuguese and not copied and repeats <= 0.25:
@@ -230,20 +237,24 @@ def _text_tiers(text: str, extract, meta: dict, values: list, counts: list, judg
     else:
         explanation_credit = 0.0
         notes.append("query_explanation: no SQL query found")
-    found = [f for f in figures.figures(explanation) if not figures.is_generic(f)]
+    found = [f for f in figures.figures(explanation) if not f.generic]
     restated = invented = []
     if found:
-        source = figures.Source(figures.numeric_values(values))
-        rows, asked, queried = figures.Source(counts), figures.source_of(question), figures.source_of(extract.sql or "")
-        restated = [f for f in found if source.has(f)]
-        invented = [f for f in found if not (source.has(f) or rows.has(f) or asked.has(f) or queried.has(f))]
+        # The result's cells and row counts (none without a database), and the question.
+        source = figures.Source(figures.numeric_values(values)) if values else _NO_FIGURES
+        rows, asked = figures.Source(counts) if counts else _NO_FIGURES, figures.source_of(question)
+        restated = [f for f in found if source.has(f)] if source else []
+        invented = [f for f in found if not (source.has(f) or rows.has(f) or asked.has(f))]
+        if invented:  # the query's own figures (read from this answer, so not cached) are not invented
+            queried = figures.Source(v for f in figures.figures(extract.sql or "") for v, _ in f.readings)
+            invented = [f for f in invented if not queried.has(f)]
     if invented and (values or question):
         caps.append(("invented", f"figure(s) neither in the question nor the result: "
                                  f"{', '.join(f.text for f in invented[:3])}"))
     numbers = 1.0 if restated and judged else 0.0
     if not numbers:
         notes.append("concrete_numbers: no figure of a correct result restated")
-    terms = BUSINESS_STEMS.matches(set(expl_words)) if portuguese else set()
+    terms = profile.stems("business") if portuguese else set()
     domain = min(len(terms), 3) / 3
     if len(terms) < 3:
         notes.append(f"domain_coherence: {len(terms)} business term(s), 3 expected")
@@ -278,7 +289,7 @@ def make_sql_reward(
         runs, correct, judged = _execution(extract.sql, meta, params, notes, caps, values, counts)
         components = {"sql_runs": WEIGHTS["sql_runs"] * runs, "sql_correct": WEIGHTS["sql_correct"] * correct,
                       **_text_tiers(scan, extract, meta, values, counts, judged, notes, caps)}
-        return capped(components, [(CAPS[kind], f"cap: {why}") for kind, why in caps], notes)
+        return capped(components, [(CAPS[kind], f"cap: {why}") for kind, why in caps] if caps else [], notes)
 
     return Reward(
         name=name,
@@ -289,6 +300,6 @@ def make_sql_reward(
         meta_keys=("reference_sql", "reference_answer", "db_path", "db_path_b", "order_matters", "question",
                    "prompt_text"),
         source_modules=(__name__, "rewards.sql_exec", "rewards.sql_compare", "rewards.figures", "rewards.parsing",
-                        "rewards.sql_extract", "rewards.lexicon", "rewards.text", "rewards.types"),
+                        "rewards.sql_extract", "rewards.lexicon", "rewards.text", "rewards.types", "rewards.wordclass"),
         fn=fn,
     )

@@ -14,6 +14,7 @@ from rewards.fingerprint import compute_version
 from rewards.parsing import completion_text
 
 TASKS: tuple[str, ...] = ("extraction", "sql_qa", "insights", "push")
+_set = object.__setattr__  # RewardBreakdown is frozen: its fast constructor sets its __dict__ whole
 
 
 def clamp01(x: float) -> float:
@@ -43,7 +44,8 @@ class RewardBreakdown:
     def make(cls, total: float, components: dict[str, float], notes: list[str] | tuple[str, ...]) -> RewardBreakdown:
         """Fast constructor for the rewards' hot path (same invariants as __init__)."""
         obj = cls.__new__(cls)
-        obj.__dict__.update(total=clamp01(total), components=components, notes=tuple(notes))
+        _set(obj, "__dict__", {"total": total if type(total) is float and 0.0 < total < 1.0 else clamp01(total),
+                               "components": components, "notes": tuple(notes)})
         return obj
 
     def to_dict(self) -> dict:
@@ -53,7 +55,11 @@ class RewardBreakdown:
 def weighted(parts: dict[str, float | None], weights: dict[str, float]) -> dict[str, float]:
     """Components from each part's fraction (0-1) and weight; a part that could not be
     scored (None: the row lacks its grounding) earns 0 and the others share its weight."""
-    scale = 1.0 / sum(weights[k] for k, v in parts.items() if v is not None)
+    total = 0  # the weights of the parts scored, summed in order (as sum() would)
+    for k, v in parts.items():
+        if v is not None:
+            total += weights[k]
+    scale = 1.0 / total
     return {k: (weights[k] * v * scale if v is not None else 0.0) for k, v in parts.items()}
 
 
@@ -75,7 +81,7 @@ def capped(components: dict[str, float], limits: list[tuple[float, str]], notes:
     with different numbers of defects without an order. The `cap` component holds the
     (negative) difference, so the components still sum to the total; every limit that
     applied is noted, once."""
-    total = sum(v for k, v in components.items() if k != "cap")
+    total = sum(v for k, v in components.items() if k != "cap") if "cap" in components else sum(components.values())
     cap = 0.0
     if limits:
         defects = {_CAP_DETAILS.sub("", why) for _, why in limits}
@@ -117,7 +123,12 @@ class Reward:
         # Unknown keys are ignored and None means "not given", so callers can pass a whole
         # dataset row (TRL does) without knowing which columns this reward reads.
         if meta:
-            meta = {k: v for k in self.meta_keys if (v := meta.get(k)) is not None}
+            given = meta
+            meta = {}
+            for k in self.meta_keys:  # a plain loop: cheaper than a comprehension for a few keys
+                v = given.get(k)
+                if v is not None:
+                    meta[k] = v
         if type(completion) is not str:
             completion = completion_text(completion)
         return self.fn(completion, meta)

@@ -81,6 +81,44 @@ def _check(name: str, value: Any, strict_int: bool) -> str | None:
     return None
 
 
+_SENTIMENT_SET = frozenset(_ALLOWED_ENUM["sentiment"])
+_TOPIC_SET = frozenset(_ALLOWED_ENUM["main_topic"])
+_FLAGS = tuple(f["name"] for f in EXTRACTION_FIELDS if f["type"] == "bool")
+_SCORE_RANGE, _CONFIDENCE_RANGE, _SUMMARY_LENGTH = (_SPEC[n]["allowed"] for n in ("sentiment_score", "confidence",
+                                                                                   "summary"))
+# fold() keeps every ASCII character: a summary with more ASCII characters than the longest
+# echo cannot fold to one.
+_LONGEST_ECHO = max(map(len, _ECHOES))
+
+
+def plainly_valid(obj: dict) -> bool:
+    """True when every checked field is there and valid in its plain form (a label as the
+    schema spells it, an int score, JSON booleans, a float or int confidence, a summary that
+    cannot be an echo): then `_check` finds nothing wrong with any of them, whatever
+    `strict_int`. False says nothing: check field by field."""
+    v = obj.get("sentiment")
+    if type(v) is not str or v not in _SENTIMENT_SET:
+        return False
+    v = obj.get("main_topic")
+    if type(v) is not str or v not in _TOPIC_SET:
+        return False
+    v = obj.get("sentiment_score")
+    if type(v) is not int or not _SCORE_RANGE[0] <= v <= _SCORE_RANGE[1]:
+        return False
+    for flag in _FLAGS:
+        if type(obj.get(flag)) is not bool:
+            return False
+    v = obj.get("confidence")
+    if (type(v) is not float and type(v) is not int) or not _CONFIDENCE_RANGE[0] <= v <= _CONFIDENCE_RANGE[1]:
+        return False
+    v = obj.get("summary")
+    if type(v) is not str:
+        return False
+    text = v.strip()
+    return _SUMMARY_LENGTH[0] <= len(text) <= _SUMMARY_LENGTH[1] and (
+        len(text.encode("ascii", "ignore")) > _LONGEST_ECHO or fold(text) not in _ECHOES)
+
+
 def _show(value: Any) -> str:
     text = repr(value)
     return text if len(text) <= 24 else text[:21] + "..."
@@ -115,8 +153,8 @@ def _score(text: str, meta: dict[str, Any], *, normalise_decimals: bool, strict_
         missing = [n for n in FIELD_NAMES if n not in obj]
         notes.append(f"completeness: missing {', '.join(missing)}")
 
-    passed = 0
-    for name in CHECKED_FIELDS:
+    passed = len(CHECKED_FIELDS) if plainly_valid(obj) else 0
+    for name in CHECKED_FIELDS if not passed else ():
         if name not in obj:
             continue
         reason = _check(name, obj[name], strict_int)
