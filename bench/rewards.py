@@ -47,7 +47,7 @@ from rewards.exploits import bench, families_for  # noqa: E402
 from rewards.parsing import MAX_SCAN  # noqa: E402
 from rewards.registry import RECIPE_REWARDS, get_reward  # noqa: E402
 from rewards.sql_compare import compare, parse_reference_answer, sort_key  # noqa: E402
-from rewards.sql_qa import budget_for, largest_table_rows  # noqa: E402
+from rewards.sql_qa import query_budget  # noqa: E402
 from rewards.types import TASKS  # noqa: E402
 
 
@@ -167,7 +167,7 @@ def bench_sql(folder: Path, n: int) -> None:
     wall, cpu, ops, correct, stops = [], [], {}, 0, [0, 0]
     for q, row in items:
         ref = sql_exec.run_readonly(db_a, row["reference_sql"], budget_ops=500_000_000)
-        budget = budget_for(ref.ops, largest_table_rows(db_a))
+        budget = query_budget(db_a, db_b, row["reference_sql"])
         w0, c0 = time.perf_counter(), time.process_time()
         a, b = sql_exec.run_pair(db_a, db_b, q, budget_ops=budget)
         ok = a.ok and compare(a.rows, parse_reference_answer(row["reference_answer"]), ordered=row["order_matters"],
@@ -179,8 +179,7 @@ def bench_sql(folder: Path, n: int) -> None:
         ops[q] = (a.ops, b.ops if b else None)
     critical = []
     for q, row in items:  # each database alone, in this thread: the parallel run's critical path on an idle machine
-        budget = budget_for(sql_exec.run_readonly(db_a, row["reference_sql"], budget_ops=500_000_000).ops,
-                            largest_table_rows(db_a))
+        budget = query_budget(db_a, db_b, row["reference_sql"])
         per_db = []
         for db in (db_a, db_b):
             c0 = time.thread_time()
@@ -188,8 +187,7 @@ def bench_sql(folder: Path, n: int) -> None:
             per_db.append((time.thread_time() - c0) * 1000)
         critical.append(max(per_db))
     for q, row in items:  # a second run: the budget counts operations, so nothing moves
-        a, b = sql_exec.run_pair(db_a, db_b, q, budget_ops=budget_for(
-            sql_exec.run_readonly(db_a, row["reference_sql"], budget_ops=500_000_000).ops, largest_table_rows(db_a)))
+        a, b = sql_exec.run_pair(db_a, db_b, q, budget_ops=query_budget(db_a, db_b, row["reference_sql"]))
         stops[1] += a.stopped is not None
         assert (a.ops, b.ops if b else None) == ops[q], q
 
@@ -202,15 +200,14 @@ def bench_sql(folder: Path, n: int) -> None:
     print(f"the same, CPU of both threads:           {stats(cpu)}")
     print(f"CPU of the slower database alone:         {stats(critical)} (the parallel run's wall time when "
           "each has a core)")
-    # The worst single completion: hostile SQL padded to the read limit, on the prompt whose
-    # reference needs the most operations (its budget is the largest).
-    heavy = max(rows, key=lambda r: sql_exec.run_readonly(db_a, r["reference_sql"], budget_ops=500_000_000).ops)
+    # The worst single completion: hostile SQL padded to the read limit, on the prompt with the
+    # largest budget (the reward's own: rewards.sql_qa.query_budget).
+    heavy = max(rows, key=lambda r: query_budget(db_a, db_b, r["reference_sql"]))
     for text in HOSTILE["sql_qa"]:
         text = text[:MAX_SCAN]
         w0, c0 = time.perf_counter(), time.process_time()
         b = reward.score(text, **heavy)
-        budget = budget_for(sql_exec.run_readonly(db_a, heavy['reference_sql'], budget_ops=500_000_000).ops,
-                            largest_table_rows(db_a))
+        budget = query_budget(db_a, db_b, heavy["reference_sql"])
         print(f"worst case on the full database ({heavy['topic']}, budget {budget:,} operations, "
               f"{sql_exec.cpu_limit_for(budget):.0f} ms CPU limit per database): "
               f"{(time.process_time() - c0) * 1000:.0f} ms CPU, {(time.perf_counter() - w0) * 1000:.0f} ms "
@@ -255,8 +252,7 @@ def bench_worst_case(rows: list[dict]) -> None:
         print(f"{task:<11} {worst:7.1f} ms CPU ({which!r}...)")
         if task == "sql_qa":  # the same texts without the databases: what is not SQL execution
             alone = {k: v for k, v in row.items() if k not in ("db_path", "db_path_b")}
-            budget = budget_for(sql_exec.run_readonly(row["db_path"], row["reference_sql"],
-                                                      budget_ops=500_000_000).ops, largest_table_rows(row["db_path"]))
+            budget = query_budget(row["db_path"], row.get("db_path_b"), row["reference_sql"])
             worst, which = _worst(reward, alone, texts)
             print(f"{'':<11} {worst:7.1f} ms CPU of it parsing and scoring ({which!r}...); the rest is the "
                   f"query on both databases, at most {budget:,} operations and "

@@ -87,10 +87,10 @@ def _reference(file_key: tuple, sql: str, max_rows: int) -> sql_exec.QueryResult
                                  max_rows=max_rows)
 
 
-def _reference_run(path: Path, sql: str, max_rows: int) -> sql_exec.QueryResult:
-    result = _reference(_file_key(path), sql, max_rows)
+def _reference_run(file_key: tuple, sql: str, max_rows: int) -> sql_exec.QueryResult:
+    result = _reference(file_key, sql, max_rows)
     if not result.ok:
-        raise ValueError(f"reference_sql does not run on {path}: {result.error}")
+        raise ValueError(f"reference_sql does not run on {file_key[0]}: {result.error}")
     return result
 
 
@@ -100,9 +100,19 @@ def _schema_tables(file_key: tuple) -> frozenset[str]:
     return frozenset(r[0] for r in result.rows or ())
 
 
-def largest_table_rows(path: str | Path) -> int | None:
-    """Rows in the largest table of the database at `path` (None: no table), once per file."""
-    return _largest_table_rows(_file_key(Path(path)))
+def query_budget(db_a: str | Path, db_b: str | Path | None = None, reference_sql: str | None = None, *,
+                 max_rows: int = sql_exec.DEFAULT_MAX_ROWS) -> int:
+    """The operation budget the reward gives an answer's query on a prompt whose reference is
+    `reference_sql`, on its database and second database (what benchmarks print)."""
+    keys = [_file_key(Path(db)) for db in (db_a, db_b) if db is not None]
+    refs = [_reference_run(k, reference_sql, max_rows) for k in keys] if reference_sql else []
+    return _budget(refs, keys)
+
+
+def _budget(refs: list[sql_exec.QueryResult], keys: list[tuple]) -> int:
+    """budget_for the references run on these files (their file keys)."""
+    sizes = [n for n in map(_largest_table_rows, keys) if n is not None]
+    return budget_for(max(r.ops for r in refs) if refs else None, max(sizes) if sizes else None)
 
 
 @lru_cache(maxsize=64)
@@ -148,17 +158,18 @@ def _execution(sql: str | None, meta: dict[str, Any], params: dict, notes: list[
         db_b = None
     if db_b is None and reference_sql:
         notes.append("sql_correct: no second database: an answer typed in cannot be told from a query")
-    ref_a = _reference_run(db_a, str(reference_sql), params["max_rows"]) if reference_sql else None
-    ref_b = _reference_run(db_b, str(reference_sql), params["max_rows"]) if reference_sql and db_b else None
-    sizes = [n for n in (largest_table_rows(db) for db in (db_a, db_b) if db is not None) if n is not None]
-    budget = budget_for(max(r.ops for r in (ref_a, ref_b) if r) if ref_a else None, max(sizes) if sizes else None)
+    # Each file's key (path, inode, size, mtime) once: the cached facts of the file hang on it.
+    key_a, key_b = _file_key(db_a), _file_key(db_b) if db_b is not None else None
+    ref_a = _reference_run(key_a, str(reference_sql), params["max_rows"]) if reference_sql else None
+    ref_b = _reference_run(key_b, str(reference_sql), params["max_rows"]) if reference_sql and key_b else None
+    budget = _budget([r for r in (ref_a, ref_b) if r], [k for k in (key_a, key_b) if k])
     got_a, got_b = sql_exec.run_pair(db_a, db_b if ref_b else None, sql, budget_ops=budget,
                                      max_rows=params["max_rows"], cache=True)
     for got, where in ((got_a, "main database"), (got_b, "second database")):
         if got is not None and not got.ok:
             notes.append(f"sql_runs: {got.error}" + ("" if where == "main database" else f" (on the {where})"))
             return 0.0, 0.0, False
-    if not got_a.tables & _schema_tables(_file_key(db_a)):
+    if not got_a.tables & _schema_tables(key_a):
         notes.append("sql_runs: the query reads no table of the schema")
         caps.append(("typed", "the answer is typed in, not queried"))
         return 0.0, 0.0, False
