@@ -227,15 +227,16 @@ def parse_json_object(
         return None, report
     report.found = True
     stripped = text.strip()
+    decode = _decode if normalise else _strict  # (value, decimal commas fixed; -1: failed)
     if stripped[:1] == "{" and stripped[-1:] == "}" and pick == "best":
         # The common case: the whole completion is one object (then it is the only one).
-        value, fixed = _decode(stripped) if normalise else _strict(stripped)
+        value, fixed = decode(stripped)
         if fixed >= 0 and isinstance(value, dict):
             report.strict, report.objects, report.decimals_fixed = True, 1, fixed
             return value, report
-    decoded, open_at = _single(text, normalise), None
+    decoded, open_at = _single(text, decode), None
     if not decoded:
-        decoded, open_at = _candidates(text, normalise)
+        decoded, open_at = _candidates(text, decode)
     if decoded:
         decoded.sort(key=lambda item: item[0])
         chosen = _choose(decoded, text, rank, pick)
@@ -267,7 +268,7 @@ def parse_json_object(
     return obj, report
 
 
-def _single(text: str, normalise: bool) -> list[tuple[int, int, Any, int]]:
+def _single(text: str, decode: Callable[[str], tuple[Any, int]]) -> list[tuple[int, int, Any, int]]:
     """The one candidate when the text holds a single object among prose (or in a fence):
     what the bracket scan would find, without it. From the first "{" to the last "}" the
     text decodes as one object, and no "[" lies outside it, so no other span can hold an
@@ -275,11 +276,11 @@ def _single(text: str, normalise: bool) -> list[tuple[int, int, Any, int]]:
     start, end = text.find("{"), text.rfind("}") + 1
     if not start < end <= MAX_STRUCTURE or text.find("[", 0, start) >= 0 or text.find("[", end) >= 0:
         return []
-    value, fixed = _decode(text[start:end]) if normalise else _strict(text[start:end])
+    value, fixed = decode(text[start:end])
     return [(start, end, value, fixed)] if fixed >= 0 and isinstance(value, dict) else []
 
 
-def _candidates(text: str, normalise: bool) -> tuple[list[tuple[int, int, Any, int]], int | None]:
+def _candidates(text: str, decode: Callable[[str], tuple[Any, int]]) -> tuple[list[tuple[int, int, Any, int]], int | None]:
     """The objects (or arrays holding objects) that decode among the balanced spans, and
     where the object left open at the end starts."""
     found, open_at = spans(text)
@@ -288,7 +289,7 @@ def _candidates(text: str, normalise: bool) -> tuple[list[tuple[int, int, Any, i
         tops = sorted(sorted(tops, key=lambda se: se[1] - se[0])[-_MAX_CANDIDATES:])
     decoded: list[tuple[int, int, Any, int]] = []
     for start, end in tops:
-        value, fixed = _decode(text[start:end]) if normalise else _strict(text[start:end])
+        value, fixed = decode(text[start:end])
         if fixed >= 0 and _holds_object(value):
             decoded.append((start, end, value, fixed))
         else:
@@ -296,7 +297,7 @@ def _candidates(text: str, normalise: bool) -> tuple[list[tuple[int, int, Any, i
             # directly inside it.
             for s2, e2, d2 in found:
                 if d2 == 1 and start < s2 and e2 < end and len(decoded) < _MAX_CANDIDATES:
-                    v2, f2 = _decode(text[s2:e2]) if normalise else _strict(text[s2:e2])
+                    v2, f2 = decode(text[s2:e2])
                     if f2 >= 0 and _holds_object(v2):
                         decoded.append((s2, e2, v2, f2))
     return decoded, open_at

@@ -20,7 +20,7 @@ from rewards import figures, insights, prompt_cache, text, wordclass
 from rewards.json_spans import spans
 from rewards.json_truncated import read_truncated
 from rewards.lexicon import BUSINESS_STEMS, DOMAIN_STEMS, RECOMMEND_STEMS, words
-from rewards.parsing import _candidates, _single, normalise_decimals
+from rewards.parsing import _candidates, _decode, _single, normalise_decimals
 from rewards.recipe.extraction import _check, plainly_valid
 from rewards.registry import get_reward
 from rewards.schema import CHECKED_FIELDS, example_json
@@ -70,9 +70,9 @@ def test_a_cut_off_answer_with_odd_characters_reads_as_json_repair_reads_it(tail
 @given(text=pieces("{", "}", "[", "]", '"', "\\", '{"a": 1}', '{"b": [1, {"c": 2}]}', "[1]", "texto ", "4,5",
                    '"x": 1', ", ", "```json\n", "```", "\n"))
 def test_a_single_object_among_prose_is_what_the_bracket_scan_finds(text):
-    single = _single(text, True)
+    single = _single(text, _decode)  # the decoder that normalises decimal commas
     if single:
-        assert single == _candidates(text, True)[0]
+        assert single == _candidates(text, _decode)[0]
         assert [(s, e) for s, e, d in spans(text)[0] if d == 0] == [single[0][:2]]
 
 
