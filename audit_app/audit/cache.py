@@ -44,9 +44,9 @@ def cached_report(store, tasks: Sequence[str] | None = None, *, n_boot: int = DE
     """(the audit of `tasks` with each task's current default reward, whether it was computed
     now). Computed at most once per store revision, reward versions and bootstrap settings."""
     tasks = check_tasks(tasks)
-    if store.memory:  # an in-memory store has no path that names it: never served from the cache
-        return _compute(store, tasks, n_boot, seed, None), True
     key = cache_key(store, tasks, n_boot, seed)
+    if store.memory:  # an in-memory store has no path that names it: never served from the cache
+        return _compute(store, tasks, n_boot, seed, key[1]), True
     while True:
         with _lock:
             if key in _cache:
@@ -60,7 +60,7 @@ def cached_report(store, tasks: Sequence[str] | None = None, *, n_boot: int = DE
         # rather than compute it twice on the same cores; if that computation fails, try ours.
         running.wait()
     try:
-        report = _compute(store, tasks, n_boot, seed, key)
+        report = _compute(store, tasks, n_boot, seed, key[1])
         with _lock:
             _cache[key] = report
             while len(_cache) > MAX_ENTRIES:
@@ -72,9 +72,10 @@ def cached_report(store, tasks: Sequence[str] | None = None, *, n_boot: int = DE
         running.set()
 
 
-def _compute(store, tasks: list[str], n_boot: int, seed: int, key: tuple | None) -> AuditReport:
+def _compute(store, tasks: list[str], n_boot: int, seed: int, revision: int) -> AuditReport:
+    """The audit, and each task's estimate of the scores still needed stored at `revision`
+    (the store's revision when the audit started)."""
     report = audit_report(store, tasks, n_boot=n_boot, seed=seed)
-    revision = key[1] if key is not None else store.audit_revision()
     store.save_audit_targets({t: report.needs[t].to_dict() for t in tasks}, revision=revision)
     return report
 

@@ -45,7 +45,7 @@ st.caption("A GRPO run may start only for tasks whose reward orders completions 
 
 with st.sidebar:
     tasks = st.multiselect("Tasks", TASKS, default=list(TASKS), key="audit_tasks")
-    # The default is what the app's warm-up computes ahead of the first visit (audit_app.ui.streamlit_app).
+    # The default is what the app's warm-up computes ahead of the first visit (audit_app.ui.warmup).
     n_boot = st.select_slider("Bootstrap resamples", [500, 1000, 2000, 5000], value=DEFAULT_BOOT, key="audit_boot")
     seed = st.number_input("Bootstrap seed", 0, 2**31 - 1, 0, key="audit_seed")
     refresh = st.button("Recompute", key="audit_refresh", help="The audit is recomputed by itself whenever a score, "
@@ -99,12 +99,16 @@ GATE, EXPLOITS, CHARTS, QUEUE, SETTINGS = "Gate", "Exploit check", "Charts", "Di
     "Thresholds & history"
 tabs = dict(zip((GATE, EXPLOITS, CHARTS, QUEUE, SETTINGS),
                 st.tabs([GATE, EXPLOITS, CHARTS, QUEUE, SETTINGS], key="audit_view", on_change="rerun"), strict=True))
-by_id = {it["rollout_id"]: it for t in report.tasks for it in report.items[t]}
+
+
+def by_id() -> dict[int, dict]:
+    """The audited rollouts by id (worked out once per report, and only by the tabs that open one)."""
+    return report.memo("by_id", lambda: {it["rollout_id"]: it for t in report.tasks for it in report.items[t]})
 
 
 def show_rollout(rid: int, row: dict | None = None) -> None:
     """One audited rollout opened from the queue or the scatter: prompt, completion, breakdown, scores."""
-    item = by_id[rid]
+    item = by_id()[rid]
     with st.expander(f"Rollout {rid} · {item['task']} · prompt {item['prompt_id']}", expanded=True):
         gap = f" · rank gap {row['rank_diff']:+.2f} ({row['direction']})" if row else ""
         st.markdown(f"reward **{item['reward_total']:.3f}** · human **{audit_stats.human_score(item):.2f}**{gap}")
@@ -195,7 +199,7 @@ if tabs[CHARTS].open:
         # A clicked point's customdata is its row, starting with the rollout id (charts.scatter_figure).
         clicked = [int(c[0]) for c in (p.get("customdata") for p in (event.selection.points if event else []))
                    if isinstance(c, list | tuple) and c]
-        if clicked and clicked[0] in by_id:
+        if clicked and clicked[0] in by_id():
             show_rollout(clicked[0])
 
 # -- disagreement queue with click-through, annotators' self-consistency ----------------------
@@ -217,7 +221,7 @@ if tabs[QUEUE].open:
                 "rank gap": st.column_config.NumberColumn(format="%+.2f")})
             pick = st.selectbox("Open rollout", [None, *(r["rollout_id"] for r in queue)], key="audit_queue_pick",
                                 format_func=lambda v: "choose a rollout..." if v is None else f"rollout {v}")
-            if pick in by_id:
+            if pick in by_id():
                 show_rollout(pick, next((r for r in queue if r["rollout_id"] == pick), None))
         st.subheader("Annotators: self-consistency on repeated items")
         rows = [{"task": t, **r} for t in report.tasks for r in report.stats[t].self_consistency]

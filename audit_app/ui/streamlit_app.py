@@ -9,11 +9,11 @@ multipage app, which st.navigation replaces.
 import streamlit as st
 
 from audit_app.ui import warmup
-from audit_app.ui.context import session_scripts, store_path
+from audit_app.ui.context import session_scripts
 from audit_app.ui.navigation import build_navigation
 
 st.set_page_config(page_title="tucano-audit", page_icon=":bird:", layout="wide")
-warmup.start(store_path())  # already started by the server (ui/server.py); this covers `streamlit run`
+warmup.start()  # already started by the server (ui/server.py); this covers `streamlit run`
 page = build_navigation()
 session_scripts()
 page.run()

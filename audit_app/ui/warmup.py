@@ -43,13 +43,12 @@ def _warm(path: str) -> None:
         logging.getLogger("tucano.app").warning("audit not warmed up", exc_info=True)
 
 
-def start(path: str | None = None) -> threading.Thread:
-    """Start the warm-up of the store at `path` (default: the app's store) unless this
-    process already started one; the thread either way."""
+def start() -> threading.Thread:
+    """Start the warm-up of the app's store unless this process already started one; the
+    thread either way."""
     global _thread
     with _lock:
         if _thread is None:
-            _thread = threading.Thread(target=_warm, args=(path or str(paths.store_path()),),
-                                       name="warm-up", daemon=True)
+            _thread = threading.Thread(target=_warm, args=(str(paths.store_path()),), name="warm-up", daemon=True)
             _thread.start()
         return _thread
