@@ -4,6 +4,8 @@ comparison reads exactly the tasks the recipe trained, at the recipe's completio
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 import yaml
 
@@ -44,3 +46,5 @@ def test_demo_train_trains_then_compares_the_recipe_tasks_at_its_length(home, tm
     assert {r["prompt_id"].split("-")[0] for r in results} == {"push", "extraction"}
     assert comparison["status"] == "complete" and sorted(comparison["tasks"]) == ["extraction", "push"]
     assert comparison["gen_params"]["max_new_tokens"] == 6
+    # The run's final adapter, not the checkpoint its 2-prompt in-run evaluation chose.
+    assert [side["adapter"] for side in comparison["sides"]] == [str(Path(run["run_dir"]) / "final")]

@@ -112,3 +112,25 @@ def test_snapshot_round_trip_and_missing_file(tmp_path):
     (tmp_path / "broken.yaml").write_text("grpo: [unclosed", encoding="utf-8")
     with pytest.raises(RecipeError, match="not valid YAML"):
         load_recipe(tmp_path / "broken.yaml")
+
+
+def test_task_weights_start_the_mix_and_are_checked():
+    data = _tiny_dict()
+    data["data"]["task_weights"] = {"push": 3, "extraction": 1}
+    r = recipe_from_dict(data)
+    # Normalised over the run's tasks; a task left out of the mapping weighs 1.
+    assert r.start_weights == {"extraction": 1 / 6, "sql_qa": 1 / 6, "insights": 1 / 6, "push": 3 / 6}
+    assert r.with_overrides(exclude_tasks=["sql_qa", "insights"]).start_weights == {"extraction": 0.25, "push": 0.75}
+    assert load_recipe("tiny").start_weights == {t: 0.25 for t in ("extraction", "sql_qa", "insights", "push")}
+    for weights, expected in (({"chat": 1}, r"task\(s\) \['chat'\] outside data.tasks"),
+                              ({"push": -1}, "task_weights.push must be a number >= 0"),
+                              ({"push": "many"}, "task_weights.push must be a number"),
+                              ({"push": float("inf")}, "task_weights.push must be a number >= 0")):
+        data = _tiny_dict()
+        data["data"]["task_weights"] = weights
+        with pytest.raises(RecipeError, match=expected):
+            recipe_from_dict(data)
+    data = _tiny_dict()
+    data["data"]["task_weights"] = {"push": 0, "extraction": 0, "sql_qa": 0}
+    with pytest.raises(RecipeError, match="every task of the run"):
+        recipe_from_dict(data).with_overrides(exclude_tasks=["insights"])

@@ -12,8 +12,8 @@ Steps, after the demo's data, model and accounts (audit_app.cli.demo):
 2. training: the first seed in this process (`tucano-audit train --store ...`), the others
    as jobs from the store's seeds queue, one after another; this command waits for them.
 3. the comparison of the recipe's base (for cpu-demo the warm-started demo model, so the
-   gain shown is GRPO's alone) with every seed's best_checkpoint/ on every eval prompt of
-   the tasks the recipe trains, at the recipe's completion length unless told otherwise
+   gain shown is GRPO's alone) with every seed's final adapter (`--compare-checkpoint best`:
+   best_checkpoint/) on every eval prompt of the tasks the recipe trains, at the recipe's completion length unless told otherwise
    (`tucano-audit compare`), its report printed. A task the recipe leaves out is not
    compared: GRPO did not train it, and on a CPU its long answers would cost more time
    than the training (docs/train.md, "The CPU demo recipe").
@@ -33,6 +33,11 @@ DEFAULT_RECIPE = "cpu-demo"
 # On 2 CPU cores each sample per prompt costs about 3.7 min (35 prompts x 2 sides at 144
 # tokens): 2 keep `demo --train` near 23 min and still give fewer ties than one.
 COMPARE_SAMPLES = 2
+# The final adapter by default: on a CPU the in-run evaluation reads 2 prompts per task x 2
+# samples, whose noise is larger than the gains it would choose between (seed 42's best
+# checkpoint was picked for a push eval of 0.47 that scored 0.26 on the comparison), and
+# at step 0 it can even pick the untrained adapter.
+FINAL_DIR = "final"  # train.grpo.run saves the last step's adapter here
 POLL_S = 15.0
 
 
@@ -44,6 +49,9 @@ def add_arguments(p) -> None:
     g.add_argument("--seed", type=int, action="append", help="seed (repeat: the others wait in the store's queue)")
     g.add_argument("--compare-samples", type=int, default=COMPARE_SAMPLES,
                    help=f"completions per eval prompt and side at temperature 0.1 (default {COMPARE_SAMPLES})")
+    g.add_argument("--compare-checkpoint", choices=("final", "best"), default="final",
+                   help="which adapter of each run the comparison reads: final (default; the demo's in-run "
+                        "evaluation is too small to choose) or best (best_checkpoint/)")
     g.add_argument("--compare-max-new-tokens", type=int, default=None,
                    help="completion length cap of the comparison (default: the recipe's max_completion_length, "
                         "which the recipe chose so that its tasks' answers fit)")
@@ -121,14 +129,15 @@ def run(args, store_path: str, step) -> int:
     if len(runs) > 1:
         step(5, f"training: waiting for the queued seeds (runs {', '.join(str(r['id']) for r in runs[1:])})")
         runs = wait_for(store_path, [r["id"] for r in runs])
-    adapters = [str(Path(r["run_dir"]) / BEST_DIR) for r in runs
-                if r["status"] == "finished" and (Path(r["run_dir"]) / BEST_DIR).is_dir()]
+    folder = FINAL_DIR if args.compare_checkpoint == "final" else BEST_DIR
+    adapters = [str(Path(r["run_dir"]) / folder) for r in runs
+                if r["status"] == "finished" and (Path(r["run_dir"]) / folder).is_dir()]
     trained = time.perf_counter() - started
     failed = [f"run {r['id']} {r['status']} ({r.get('stop_reason') or ''})" for r in runs if r["status"] != "finished"]
     if failed:
         print(f"      not compared: {'; '.join(failed)}", flush=True)
     if not adapters:
-        print("      no finished run with a best checkpoint: nothing to compare", flush=True)
+        print(f"      no finished run with a {folder}/ adapter: nothing to compare", flush=True)
         return 1
     max_new = args.compare_max_new_tokens or recipe.grpo.max_completion_length
     tasks = recipe.tasks

@@ -59,6 +59,9 @@ class DataSection:
     # per task after the first train_limit) instead of the eval set, which then stays unseen
     # until `compare` measures the run on it.
     eval_from_train: bool = False
+    # How often each task's prompts are drawn at the start (task -> weight, normalised over the
+    # run's tasks; a task left out weighs 1). IWU, when on, moves them from there.
+    task_weights: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -122,6 +125,13 @@ class Recipe:
     def tasks(self) -> list[str]:
         """The task mix this run trains on (the data section's tasks minus exclusions)."""
         return [t for t in self.data.tasks if t not in self.excluded_tasks]
+
+    @property
+    def start_weights(self) -> dict[str, float]:
+        """The task mix's first sampling weights, normalised over the run's tasks."""
+        raw = {t: float(self.data.task_weights.get(t, 1.0)) for t in self.tasks}
+        total = sum(raw.values())
+        return {t: w / total for t, w in raw.items()}
 
     @property
     def completions_per_step(self) -> int:

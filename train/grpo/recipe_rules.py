@@ -156,6 +156,23 @@ def validate(recipe) -> None:
     for key, value in (("data.train_limit", d.train_limit), ("data.eval_limit", d.eval_limit)):
         if value is not None and value < 1:
             raise RecipeError(f"recipe {src}: {key} must be at least 1 or null, got {value}")
+    _check_task_weights(recipe, src)
     if d.eval_from_train and (d.train_limit is None or d.eval_limit is None):
         raise RecipeError(f"recipe {src}: data.eval_from_train holds out train prompts for evaluation, so it needs "
                           "data.train_limit (prompts trained on) and data.eval_limit (prompts held out) per task")
+
+
+def _check_task_weights(recipe, src) -> None:
+    """data.task_weights: tasks of data.tasks, finite numbers >= 0, not all zero for the run's tasks."""
+    weights = recipe.data.task_weights
+    if not isinstance(weights, dict):
+        raise RecipeError(f"recipe {src}: data.task_weights must map tasks to weights, got {weights!r}")
+    outside = sorted(set(weights) - set(recipe.data.tasks))
+    if outside:
+        raise RecipeError(f"recipe {src}: data.task_weights names task(s) {outside} outside data.tasks "
+                          f"{recipe.data.tasks}")
+    for task, w in weights.items():
+        if isinstance(w, bool) or not isinstance(w, int | float) or not math.isfinite(w) or w < 0:
+            raise RecipeError(f"recipe {src}: data.task_weights.{task} must be a number >= 0, got {w!r}")
+    if recipe.tasks and not any(weights.get(t, 1.0) > 0 for t in recipe.tasks):
+        raise RecipeError(f"recipe {src}: data.task_weights gives every task of the run ({recipe.tasks}) weight 0")
