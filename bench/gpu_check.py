@@ -222,6 +222,7 @@ def child_demo(args) -> dict:
     overrides = {"model.name": base, "model.precision": "auto", "grpo.use_vllm": use_vllm,
                  "grpo.vllm_mode": "colocate", "grpo.max_steps": 10_000,
                  "data.tasks": ["extraction", "sql_qa", "insights", "push"], "data.eval_limit": 4,
+                 "data.task_weights": {},  # the CPU recipe's push-heavy mix is for its short run
                  "grpo.max_completion_length": 512}
     if args.dry_run:
         overrides |= {"grpo.max_completion_length": 8, "data.train_limit": 4, "data.eval_limit": 2,
