@@ -47,8 +47,12 @@ _SCRIPT = """<script>
     return !!app && app.getAttribute("data-test-script-state") === "running";
   };
   let lock = null;  // {item, at, ran}: set by a key that moves to another item
-  new MutationObserver(() => { if (lock && running()) lock.ran = true; })
-    .observe(document.documentElement, {subtree: true, attributes: true,
+  // A run seen in progress, or one that ended between two callbacks (a record whose old
+  // value is "running"): reading only the state at callback time missed short runs, and the
+  // keys then stayed locked for stuckMs after a press the server dropped.
+  new MutationObserver((records) => {
+    if (lock && (running() || records.some((r) => r.oldValue === "running"))) lock.ran = true;
+  }).observe(document.documentElement, {subtree: true, attributes: true, attributeOldValue: true,
                                         attributeFilter: ["data-test-script-state"]});
   const locked = () => {
     if (!lock) return false;
