@@ -13,10 +13,11 @@ Steps, after the demo's data, model and accounts (audit_app.cli.demo):
    as jobs from the store's seeds queue, one after another; this command waits for them.
 3. the comparison of the recipe's base (for cpu-demo the warm-started demo model, so the
    gain shown is GRPO's alone) with every seed's final adapter (`--compare-checkpoint best`:
-   best_checkpoint/) on every eval prompt of the tasks the recipe trains, at the recipe's completion length unless told otherwise
-   (`tucano-audit compare`), its report printed. A task the recipe leaves out is not
-   compared: GRPO did not train it, and on a CPU its long answers would cost more time
-   than the training (docs/train.md, "The CPU demo recipe").
+   best_checkpoint/) on every eval prompt of the tasks the recipe trains, at the recipe's
+   completion length unless told otherwise (`tucano-audit compare`), its report printed.
+   A task the recipe leaves out is not compared: GRPO did not train it, and on a CPU its
+   long answers would cost more time than the training (docs/train.md, "The CPU demo
+   recipe").
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from train.grpo.recipe import load_recipe
 
 DEFAULT_RECIPE = "cpu-demo"
 # On 2 CPU cores each sample per prompt costs about 3.7 min (35 prompts x 2 sides at 144
-# tokens): 2 keep `demo --train` near 23 min and still give fewer ties than one.
+# tokens): 2 keep `demo --train` at 22-25 min and still give fewer ties than one.
 COMPARE_SAMPLES = 2
 # The final adapter by default: on a CPU the in-run evaluation reads 2 prompts per task x 2
 # samples, whose noise is larger than the gains it would choose between (seed 42's best

@@ -61,7 +61,7 @@ def load_policy(recipe: Recipe, plan: ModelPlan):
 
 def trainer_class(use_task_sampler: bool):
     """GRPOTrainer, or a subclass whose training prompts come from the task-mix sampler
-    (its weights: IWU's, or uniform when the recipe turns IWU off)."""
+    (its weights start at the recipe's data.task_weights; IWU, when on, moves them)."""
     from trl import GRPOTrainer
 
     if not use_task_sampler:
@@ -151,8 +151,9 @@ def setup(recipe: Recipe, run_dir: str | Path, *, resume: bool = False, store=No
                   EarlyStoppingCallback(early_stopping_patience=recipe.grpo.early_stopping_patience,
                                         early_stopping_threshold=recipe.grpo.early_stopping_threshold),
                   *(extra_callbacks or [])]
-    # Any mix of tasks goes through the task-mix sampler (uniform weights without IWU): TRL's
-    # own sampler shuffles the pooled prompts, which leaves a short run's mix to chance.
+    # Any mix of tasks goes through the task-mix sampler (the recipe's start weights, fixed
+    # without IWU): TRL's own sampler shuffles the pooled prompts, which leaves a short run's
+    # mix to chance.
     cls = trainer_class(recipe.rewards.iwu or len(recipe.tasks) > 1)
     trainer = cls(model=model, reward_funcs=rewards.funcs, args=config, train_dataset=train_ds,
                   eval_dataset=eval_ds, processing_class=loaded.tokenizer, peft_config=peft_config,
@@ -164,7 +165,7 @@ def setup(recipe: Recipe, run_dir: str | Path, *, resume: bool = False, store=No
 
 
 def _initial_state(recipe: Recipe, run_dir: Path, checkpoint: Path | None) -> RunState:
-    """Fresh uniform weights, or the checkpoint's weights and the best so far (also from
+    """The recipe's start weights, or the checkpoint's weights and the best so far (also from
     best_checkpoint/, which may be newer than the checkpoint resumed from)."""
     state = RunState(weights=recipe.start_weights)
     if checkpoint is not None:
