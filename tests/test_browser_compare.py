@@ -58,14 +58,17 @@ def test_reviewer_side_by_side_and_blind_review(home, app_server, browser_page):
     pair_view = main.lower().split("win rate")[0]
     assert "run1" not in main and "tiny-base" not in main and "base" not in pair_view and "tuned" not in pair_view
     page.evaluate("() => document.activeElement && document.activeElement.blur()")  # keys go to the page
+    # The pair on screen is the container keyed blind_pair_<n> (n counts the pairs this tab
+    # drew): a key moved the page on when n changes. (Comparing the texts shown missed it
+    # when two pairs of the tiny model's outputs read the same.)
+    pair_on_screen = ("() => { const el = document.querySelector('[class*=\"st-key-blind_pair_\"]');"
+                      " return el ? [...el.classList].find((c) => c.startsWith('st-key-blind_pair_')) : null; }")
     for key in ("ArrowLeft", "t", "ArrowRight"):
-        before = page.locator(".st-key-blind_left").inner_text() + page.locator(".st-key-blind_right").inner_text()
+        before = page.evaluate(pair_on_screen)
+        assert before is not None
         page.keyboard.press(key)
         wait_for_app_idle(page)
-        page.wait_for_function(
-            "(before) => { const l = document.querySelector('.st-key-blind_left');"
-            " const r = document.querySelector('.st-key-blind_right');"
-            " return !l || !r || (l.innerText + r.innerText) !== before; }", arg=before)
+        page.wait_for_function(f"(before) => ({pair_on_screen})() !== before", arg=before)
         wait_for_app_idle(page)
     assert page.evaluate("() => window.__pwned") is None and not dialogs
 
