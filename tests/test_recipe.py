@@ -123,9 +123,9 @@ def test_task_weights_start_the_mix_and_are_checked():
     assert r.with_overrides(exclude_tasks=["sql_qa", "insights"]).start_weights == {"extraction": 0.25, "push": 0.75}
     assert load_recipe("tiny").start_weights == {t: 0.25 for t in ("extraction", "sql_qa", "insights", "push")}
     for weights, expected in (({"chat": 1}, r"task\(s\) \['chat'\] outside data.tasks"),
-                              ({"push": -1}, "task_weights.push must be a number >= 0"),
+                              ({"push": -1}, "task_weights.push must be 0 or more, got -1"),
                               ({"push": "many"}, "task_weights.push must be a number"),
-                              ({"push": float("inf")}, "task_weights.push must be a number >= 0")):
+                              ({"push": float("inf")}, "task_weights.push must be a finite number")):
         data = _tiny_dict()
         data["data"]["task_weights"] = weights
         with pytest.raises(RecipeError, match=expected):
