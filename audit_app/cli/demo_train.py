@@ -34,11 +34,6 @@ DEFAULT_RECIPE = "cpu-demo"
 # On 2 CPU cores each sample per prompt costs about 3.7 min (35 prompts x 2 sides at 144
 # tokens): 2 keep `demo --train` at 22-25 min and still give fewer ties than one.
 COMPARE_SAMPLES = 2
-# The final adapter by default: on a CPU the in-run evaluation reads 2 prompts per task x 2
-# samples, whose noise is larger than the gains it would choose between (seed 42's best
-# checkpoint was picked for a push eval of 0.47 that scored 0.26 on the comparison), and
-# at step 0 it can even pick the untrained adapter.
-FINAL_DIR = "final"  # train.grpo.run saves the last step's adapter here
 POLL_S = 15.0
 
 
@@ -50,6 +45,10 @@ def add_arguments(p) -> None:
     g.add_argument("--seed", type=int, action="append", help="seed (repeat: the others wait in the store's queue)")
     g.add_argument("--compare-samples", type=int, default=COMPARE_SAMPLES,
                    help=f"completions per eval prompt and side at temperature 0.1 (default {COMPARE_SAMPLES})")
+    # The final adapter by default: on a CPU the in-run evaluation reads 2 prompts per task x 2
+    # samples, whose noise is larger than the gains it would choose between (seed 42's best
+    # checkpoint was picked for a push eval of 0.47 that scored 0.26 on the comparison), and
+    # at step 0 it can even pick the untrained adapter.
     g.add_argument("--compare-checkpoint", choices=("final", "best"), default="final",
                    help="which adapter of each run the comparison reads: final (default; the demo's in-run "
                         "evaluation is too small to choose) or best (best_checkpoint/)")
@@ -116,7 +115,7 @@ def wait_for(store_path: str, run_ids: list[int], say=print, poll_s: float = POL
 def run(args, store_path: str, step) -> int:
     """Steps 4-6 of `demo --train` (the demo's own steps 1-3 ran before)."""
     # Lazy: train.grpo.callbacks imports transformers, which --help must not wait for.
-    from train.grpo.callbacks import BEST_DIR
+    from train.grpo.callbacks import BEST_DIR, FINAL_DIR
 
     recipe = load_recipe(args.recipe)
     seeds = args.seed or [recipe.grpo.seed]

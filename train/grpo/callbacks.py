@@ -44,6 +44,7 @@ logger = logging.getLogger("tucano.train")
 METRIC = "task_reward"  # metric_for_best_model; the Trainer looks it up as eval_task_reward
 STATE_FILE = "tucano_state.json"  # written last into each checkpoint: marks it complete
 BEST_DIR = "best_checkpoint"
+FINAL_DIR = "final"  # the last step's adapter, saved when training ends (train.grpo.run)
 BEST_FILE = "best.json"
 
 # TRL's log keys -> the monitor's names (anything else is kept under its own name).

@@ -38,7 +38,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from data import atomic
-from train.grpo.callbacks import BEST_DIR, METRIC, RunState
+from train.grpo.callbacks import BEST_DIR, FINAL_DIR, METRIC, RunState
 from train.grpo.config import check_model_available, plan_model, reward_plan
 from train.grpo.inputs import commerce_db, load_rows
 from train.grpo.recipe import Recipe
@@ -83,7 +83,7 @@ def main(recipe: Recipe, run_dir: str | Path, *, resume: bool = False, store=Non
         # -- 7. save ------------------------------------------------------------------------
         step = s.trainer.state.global_step
         reason = "max_steps" if step >= recipe.grpo.max_steps else "early_stopping"
-        s.trainer.save_model(str(s.run_dir / "final"))
+        s.trainer.save_model(str(s.run_dir / FINAL_DIR))
         result = _result(s.run_dir, s.state, step, reason, time.perf_counter() - started)
         atomic.write_text(s.run_dir / "summary.json", json.dumps(result.to_dict(), indent=2, sort_keys=True))
     logger.info("done at step %d (%s); best %s %.4f at step %s -> %s", step, reason, METRIC,
