@@ -102,7 +102,7 @@ def test_sft_supervises_the_answer_only_and_teaches_it(small_data, tiny_model_di
 
 
 @pytest.mark.slow
-def test_cached_once_and_rebuilt_when_the_eval_set_holds_a_trained_prompt(small_data_home, tiny_model_dir):
+def test_cached_once_and_rebuilt_when_the_eval_set_holds_a_trained_prompt_or_the_settings_change(small_data_home, tiny_model_dir):
     from data.prompts import dumps
     from train.models.warm_start import ensure_warm_demo, read_marker, warm_dir
 
@@ -119,3 +119,6 @@ def test_cached_once_and_rebuilt_when_the_eval_set_holds_a_trained_prompt(small_
     ensure_warm_demo(spec, base=tiny_model_dir, say=said.append)
     assert "trained on 1 prompt(s) of the current eval set" in said[1]
     assert trained not in read_marker(warm_dir())["prompt_ids"]
+    other = WarmStartSpec(per_task={"push": 3}, grad_accum=2)  # the demo's settings changed since
+    ensure_warm_demo(other, base=tiny_model_dir, say=said.append)
+    assert "built with other settings" in said[-2] and read_marker(warm_dir())["per_task"]["push"] == 3

@@ -61,10 +61,13 @@ class WarmStartSpec:
     """What the warm start trains on and how. Defaults: the demo's (see docs/train.md).
 
     `per_task`: examples per task. Push answers are short, so its examples are cheap;
-    sql_qa and insights answers run to 350-450 tokens on top of 330-620 prompt tokens."""
+    sql_qa and insights answers run to 350-450 tokens on top of 330-620 prompt tokens.
+    Push gets nearly all of the small build's 148 train pushes: with 64 the model stopped
+    after its first sentence about half the time, and whether GRPO then learned push was
+    luck of the seed (docs/train.md, "The CPU demo recipe")."""
 
     per_task: dict[str, int] = dataclasses.field(
-        default_factory=lambda: {"extraction": 64, "sql_qa": 48, "insights": 40, "push": 64})
+        default_factory=lambda: {"extraction": 64, "sql_qa": 48, "insights": 40, "push": 144})
     epochs: float = 1.0
     learning_rate: float = 3.0e-4
     lora_r: int = 16
@@ -235,23 +238,27 @@ def ensure_warm_demo(spec: WarmStartSpec | None = None, *, train_path: Path | No
                      eval_path: Path | None = None, base: Path | None = None, on_step=None,
                      say: Callable[[str], None] = print) -> Path:
     """The warm-started demo model folder; builds it first (from `base`, default the converted
-    demo model) when it is missing, unfinished, or trained on a prompt the current eval set
-    holds. Needs the home's prompt sets."""
+    demo model) when it is missing, unfinished, built with other settings than `spec`, or
+    trained on a prompt the current eval set holds. Needs the home's prompt sets."""
     train_path, eval_path = train_path or paths.train_prompts(), eval_path or paths.eval_prompts()
     target = warm_dir()
     marker = read_marker(target)
     eval_rows = load_prompts(eval_path) if eval_path.is_file() else []
+    spec = spec or WarmStartSpec()
     if marker is not None:
         shared = overlap(marker, eval_rows)
-        if not shared:
+        if not shared and marker.get("spec") == spec.to_dict():
             return target
-        say(f"the warm-started demo model trained on {len(shared)} prompt(s) of the current eval set "
-            f"(e.g. {shared[0]}): building it again on train prompts only")
+        if shared:
+            say(f"the warm-started demo model trained on {len(shared)} prompt(s) of the current eval set "
+                f"(e.g. {shared[0]}): building it again on train prompts only")
+        else:  # a cached model of older settings would hide what the current ones give
+            say(f"the warm-started demo model was built with other settings ({marker.get('spec')}): "
+                f"building it again with {spec.to_dict()}")
     if not train_path.is_file():
         raise WarmStartError(f"the demo model `demo` is warm-started on the home's train prompts and {train_path} "
                              "does not exist: run `tucano-audit data build` first (or use `demo-raw`, the model "
                              "as shipped)")
-    spec = spec or WarmStartSpec()
     if on_step is None:
         def on_step(step: int, total: int, logs: dict) -> None:
             loss = f", loss {logs['loss']:.3f}" if "loss" in logs else ""
