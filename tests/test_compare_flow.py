@@ -175,6 +175,32 @@ def test_base_loads_once_and_adapters_switch_in_place(home, tiny_model_dir, adap
     assert by_side["r1/best_checkpoint"] != by_side["base"]
 
 
+def test_a_second_comparison_of_the_same_base_copies_its_base_side(home, tiny_model_dir, adapters, eval_file,
+                                                                   tmp_path):
+    """The next checkpoint against the same base: the base side is copied from the store and
+    scored again, not generated, and it is what generating it would have written."""
+    from train.compare.evaluate import run_comparison
+
+    with Store(tmp_path / "s.db") as store:
+        first = run_comparison(store, SYSTEM, spec(tiny_model_dir, eval_file, adapters["tuned"]), out_dir=tmp_path / "1")
+        second = run_comparison(store, SYSTEM, spec(tiny_model_dir, eval_file, adapters["identity"]),
+                                out_dir=tmp_path / "2")
+        assert second["reused_chunks"] == 2 and second["generated_chunks"] == 2  # only the tuned side generated
+        assert second["reused_from"] == [first["comparison_id"]] and first["reused_chunks"] == 0
+        copied = store.compare_results(second["comparison_id"], "base")
+        assert len(copied) == 6 and all(r["reward_version"] for r in copied)
+        # Other settings are another base side: generated.
+        third = run_comparison(store, SYSTEM, spec(tiny_model_dir, eval_file, adapters["identity"], max_new_tokens=10),
+                               out_dir=tmp_path / "3")
+        assert third["reused_chunks"] == 0 and third["generated_chunks"] == 4
+    with Store(tmp_path / "fresh.db") as fresh:  # the same comparison generated from scratch
+        alone = run_comparison(fresh, SYSTEM, spec(tiny_model_dir, eval_file, adapters["identity"]),
+                               out_dir=tmp_path / "4")
+        generated = fresh.compare_results(alone["comparison_id"], "base")
+    keep = ("prompt_id", "sample_index", "completion", "completion_tokens", "truncated", "reward_total")
+    assert [{k: r[k] for k in keep} for r in copied] == [{k: r[k] for k in keep} for r in generated]
+
+
 def test_bad_input_fails_before_any_work(home, tiny_model_dir, adapters, eval_file, tmp_path):
     from train.compare.evaluate import plan_comparison
     from train.models.loading import AdapterMismatch

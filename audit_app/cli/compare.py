@@ -95,6 +95,10 @@ def _run(args: argparse.Namespace) -> int:
         if previous in (signal.SIG_DFL, None):
             signal.signal(signal.SIGTERM, signal.SIG_DFL)
     print(to_markdown(outcome["report"]))
+    if outcome["reused_chunks"]:
+        print(f"\nthe base side's {outcome['reused_chunks']} chunk(s) were copied from comparison(s) "
+              f"{', '.join(map(str, outcome['reused_from']))} (same base model, prompts and settings) "
+              "and scored again, not generated")
     print(f"\ncomparison {outcome['comparison_id']} ({outcome['status']}); report: {outcome['paths']['md']}")
     return 0
 

@@ -33,8 +33,8 @@ if user.role in ("engineer", "admin"):
         DEFAULT_MAX_NEW_TOKENS,
         DEFAULT_SAMPLES,
         DEFAULT_TEMPERATURE,
-        list_adapters,
     )
+    from train.compare.sides import list_adapters
 
     with st.expander("Run a comparison", expanded=not store.list_comparisons()):
         found = list_adapters()

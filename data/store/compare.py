@@ -48,10 +48,12 @@ class CompareMixin:
     def create_comparison(self, actor: User, *, key: str, base_model: str, sides: list[dict],
                           eval_path: str | None, eval_sha256: str, gen_params: dict, samples: int,
                           tasks: list[str], prompts: list[dict], reward_versions: dict,
-                          out_dir: str | None = None, job_id: int | None = None) -> tuple[int, bool]:
+                          out_dir: str | None = None, job_id: int | None = None,
+                          base_key: str | None = None) -> tuple[int, bool]:
         """Record a comparison and its prompts; (id, created). An existing key returns its id
         (created False) so the caller resumes it. `prompts`: rows with prompt_id, task,
-        messages (list), meta (dict)."""
+        messages (list), meta (dict). `base_key`: what its base side depends on (a later
+        comparison with the same one reuses it: `stored_base_results`)."""
         actor = self.acting(actor, "engineer", action="running a comparison")
         labels = [s.get("label") for s in sides]
         if not sides or any(not lab for lab in labels) or len(set(labels)) != len(labels) or BASE in labels:
@@ -72,7 +74,8 @@ class CompareMixin:
                 "comparison_key": key, "base_model": base_model, "sides": dumps(sides), "eval_path": eval_path,
                 "eval_sha256": eval_sha256, "gen_params": dumps(gen_params), "samples": samples,
                 "tasks": dumps(list(tasks)), "n_prompts": len(prompts), "reward_versions": dumps(reward_versions),
-                "status": "running", "out_dir": out_dir, "job_id": job_id, "created_by": actor.username,
+                "status": "running", "out_dir": out_dir, "job_id": job_id, "base_key": base_key,
+                "created_by": actor.username,
                 "created_at": now, "updated_at": now}).last_pk)
             self.db["compare_prompts"].insert_all(
                 {"comparison_id": cid, "prompt_id": p["prompt_id"], "position": i, "task": p["task"],
@@ -162,6 +165,17 @@ class CompareMixin:
         return {(r["prompt_id"], r["side"], r["sample_index"]) for r in self.query(
             "SELECT prompt_id, side, sample_index FROM compare_results WHERE comparison_id = ?",
             [comparison_id])}
+
+    def stored_base_results(self, base_key: str, *, besides: int) -> dict[tuple[str, int], dict]:
+        """Base results of other comparisons with this `base_key` (not `besides`), by
+        (prompt_id, sample_index); the newest comparison's where several hold one."""
+        out: dict[tuple[str, int], dict] = {}
+        for r in self.query(
+                "SELECT r.* FROM compare_results r JOIN comparisons c ON c.id = r.comparison_id"
+                " WHERE c.base_key = ? AND c.id != ? AND r.side = ? ORDER BY c.id DESC",
+                [base_key, besides, BASE]):
+            out.setdefault((r["prompt_id"], r["sample_index"]), _result_row(r))
+        return out
 
     def compare_results(self, comparison_id: int, side: str | None = None) -> list[dict]:
         sql = "SELECT * FROM compare_results WHERE comparison_id = ?"

@@ -19,6 +19,10 @@ skips every (chunk, side) already stored and generates only the rest. Ctrl-C or 
 the top; a SIGKILL leaves it "running" with whatever chunks finished, and the report's
 completeness is always counted from the stored rows.
 
+How a base side is reused: it depends on the base model, the prompts and the settings,
+never on the tuned sides, so a later comparison of the same base (the next checkpoint)
+copies its completions from the store and scores them again (train.compare.base_reuse).
+
 Everything that can be wrong with the input (eval file missing or with unknown tasks, an
 adapter trained on another base, samples < 1, temperature < 0) raises before any model loads.
 """
@@ -39,7 +43,9 @@ from data.store.roles import User
 from rewards.registry import default_reward_name, score
 from rewards.types import TASKS
 from rewards.versions import current_versions
+from train.compare import base_reuse
 from train.compare import report as report_mod
+from train.compare.sides import adapter_fingerprint, file_sha256, side_label
 from train.models.adapters import AdapterSet
 from train.models.generation import GenParams, generate
 from train.models.loading import check_adapter, hub_offline, load_model, resolve_adapter, resolve_model
@@ -92,6 +98,7 @@ class Plan:
     reward_versions: dict[str, str]
     key: str = ""
     params: GenParams = field(default_factory=GenParams)
+    base_key: str | None = None  # what the base side depends on (train.compare.base_reuse)
 
     def chunks(self) -> list[list[dict]]:
         n = self.spec.chunk_size
@@ -104,35 +111,6 @@ def resolve_base(base: str) -> str:
     """`demo` (the warm-started demo model), `demo-raw` (as shipped) or `tiny` name models built
     here (train.models.local); anything else goes to the loader."""
     return resolve_local(base)
-
-
-def side_label(adapter: Path, runs_root: Path | None = None) -> str:
-    """A short, stable name for a tuned side: `<run>/<checkpoint>` for a run's checkpoint."""
-    root = (runs_root or paths.runs_dir()).resolve()
-    try:
-        rel = adapter.resolve().relative_to(root)
-        return "/".join(rel.parts)
-    except ValueError:
-        return f"{adapter.parent.name}/{adapter.name}" if adapter.parent.name else adapter.name
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
-def _adapter_fingerprint(adapter: Path) -> str:
-    """Hash of the adapter's config and weights: a retrained adapter in the same folder is a new comparison."""
-    h = hashlib.sha256()
-    for name in ("adapter_config.json", "adapter_model.safetensors", "adapter_model.bin"):
-        p = adapter / name
-        if p.is_file():
-            h.update(name.encode())
-            h.update(_sha256(p).encode())
-    return h.hexdigest()
 
 
 def load_eval_prompts(path: Path, tasks: list[str] | None, limit_per_task: int | None) -> list[dict]:
@@ -202,11 +180,13 @@ def plan_comparison(spec: CompareSpec) -> Plan:
             label += "'"
         labels.add(label)
         sides.append({"label": label, "adapter": str(adapter_dir), "checkpoint_id": str(adapter_dir),
-                      "fingerprint": _adapter_fingerprint(adapter_dir)})
+                      "fingerprint": adapter_fingerprint(adapter_dir)})
     plan = Plan(spec=spec, base_source=source, sides=sides, eval_path=eval_path.resolve(),
-                eval_sha256=_sha256(eval_path), prompts=prompts, tasks=present, reward_names=reward_names,
+                eval_sha256=file_sha256(eval_path), prompts=prompts, tasks=present, reward_names=reward_names,
                 reward_versions=reward_versions, params=params)
     plan.key = comparison_key(plan)
+    plan.base_key = base_reuse.base_key(source, plan.eval_sha256, [p["prompt_id"] for p in prompts],
+                                        params.to_dict(), spec.samples, spec.chunk_size)
     return plan
 
 
@@ -253,8 +233,10 @@ def run_comparison(store, actor: User, spec: CompareSpec | Plan, *, out_dir: str
                    loader: Callable | None = None) -> dict:
     """Run (or resume) a comparison and write its report.
 
-    Returns {comparison_id, status, created, out_dir, paths, report, generated_chunks}.
-    `on_chunk(info)` is called after every stored (chunk, side). The base model is loaded
+    Returns {comparison_id, status, created, out_dir, paths, report, generated_chunks,
+    reused_chunks, reused_from}: base chunks another comparison of the same base already
+    generated are copied and scored again, not generated (`reused_from`: those comparisons'
+    ids). `on_chunk(info)` is called after every stored (chunk, side). The base model is loaded
     once (`loader(base)`, default train.models.loading.load_model; tests may count calls)
     and every side's adapter is attached to it (train.models.adapters.AdapterSet).
     """
@@ -269,7 +251,7 @@ def run_comparison(store, actor: User, spec: CompareSpec | Plan, *, out_dir: str
         eval_path=str(plan.eval_path), eval_sha256=plan.eval_sha256,
         gen_params={**plan.params.to_dict(), "chunk_size": plan.spec.chunk_size},
         samples=plan.spec.samples, tasks=plan.tasks, prompts=prompts_rows,
-        reward_versions=plan.reward_versions, job_id=job_id)
+        reward_versions=plan.reward_versions, job_id=job_id, base_key=plan.base_key)
     comparison = store.get_comparison(cid)
     target = Path(out_dir) if out_dir else Path(comparison["out_dir"] or default_out_dir(plan, cid))
     store.set_comparison_status(cid, "running", message=None if created else "resumed", out_dir=str(target))
@@ -279,13 +261,23 @@ def run_comparison(store, actor: User, spec: CompareSpec | Plan, *, out_dir: str
     chunks = plan.chunks()
     k = plan.spec.samples
     expected = len(plan.prompts) * k * len(side_adapters)
-    generated = 0
+    generated, reused, reused_from = 0, 0, set()
+    stored_base = store.stored_base_results(plan.base_key, besides=cid) if plan.base_key else {}
     try:
         for c, chunk in enumerate(chunks):
             for side in side_adapters:
                 done = store.compare_done_keys(cid)
                 missing = [r for r in chunk if any((r["prompt_id"], side, s) not in done for s in range(k))]
                 if not missing:
+                    continue
+                copied = base_reuse.stored_texts(chunk, k, stored_base) if side == BASE else None
+                if copied is not None:
+                    rows = [_result(plan, r, side, s, old["completion"], old)
+                            for r, olds in zip(chunk, copied, strict=True) for s, old in enumerate(olds)]
+                    store.add_compare_results(cid, rows)
+                    reused += 1
+                    reused_from |= {old["comparison_id"] for olds in copied for old in olds}
+                    _stored(store, cid, c, chunks, side, expected, on_chunk, "copied from an earlier comparison")
                     continue
                 if models is None:
                     # Adapters were checked against the base by plan_comparison.
@@ -300,25 +292,13 @@ def run_comparison(store, actor: User, spec: CompareSpec | Plan, *, out_dir: str
                 with models.use(None if side == BASE else side) as loaded:
                     outs = generate(loaded, [r["prompt"] for r in chunk], params, k=k, batch_size=len(chunk) * k,
                                     on_step=live.step)
-                rows = []
-                for r, gens in zip(chunk, outs, strict=True):
-                    for s, g in enumerate(gens):
-                        b = _score(plan, r, g.text)
-                        rows.append({"prompt_id": r["prompt_id"], "side": side, "sample_index": s,
-                                     "completion": g.text, "prompt_tokens": g.prompt_tokens,
-                                     "completion_tokens": g.completion_tokens, "truncated": g.truncated,
-                                     "reward_name": plan.reward_names[r["task"]],
-                                     "reward_version": plan.reward_versions[r["task"]],
-                                     "reward_total": b.total, "reward_components": dict(b.components),
-                                     "reward_notes": list(b.notes)})
+                rows = [_result(plan, r, side, s, g.text, {"prompt_tokens": g.prompt_tokens,
+                                                          "completion_tokens": g.completion_tokens,
+                                                          "truncated": g.truncated})
+                        for r, gens in zip(chunk, outs, strict=True) for s, g in enumerate(gens)]
                 store.add_compare_results(cid, rows)
                 generated += 1
-                stored = store.comparison_progress(cid)["done"]
-                progress.report(stored, expected, f"chunk {c + 1}/{len(chunks)} {side}", stage="comparing",
-                                fraction=stored / expected if expected else 1.0, comparison_id=cid)
-                if on_chunk is not None:
-                    on_chunk({"comparison_id": cid, "chunk": c, "side": side, "done": stored,
-                              "expected": expected})
+                _stored(store, cid, c, chunks, side, expected, on_chunk)
     except BaseException as exc:
         if isinstance(exc, Exception):
             _finish(store, cid, "failed", f"{type(exc).__name__}: {exc}", target)
@@ -330,7 +310,28 @@ def run_comparison(store, actor: User, spec: CompareSpec | Plan, *, out_dir: str
     paths = _finish(store, cid, status, None, target)
     report = json.loads(paths["json"].read_text(encoding="utf-8"))
     return {"comparison_id": cid, "status": status, "created": created, "out_dir": target, "paths": paths,
-            "report": report, "generated_chunks": generated}
+            "report": report, "generated_chunks": generated, "reused_chunks": reused,
+            "reused_from": sorted(reused_from)}
+
+
+def _result(plan: Plan, row: dict, side: str, sample: int, text: str, tokens: dict) -> dict:
+    """A result row: the completion, its token counts (`tokens`) and its score now."""
+    b = _score(plan, row, text)
+    return {"prompt_id": row["prompt_id"], "side": side, "sample_index": sample, "completion": text,
+            "prompt_tokens": tokens.get("prompt_tokens"), "completion_tokens": tokens.get("completion_tokens"),
+            "truncated": tokens.get("truncated"), "reward_name": plan.reward_names[row["task"]],
+            "reward_version": plan.reward_versions[row["task"]], "reward_total": b.total,
+            "reward_components": dict(b.components), "reward_notes": list(b.notes)}
+
+
+def _stored(store, cid: int, c: int, chunks: list, side: str, expected: int, on_chunk, how: str = "") -> None:
+    """Report a stored (chunk, side) to the job page and to `on_chunk`."""
+    stored = store.comparison_progress(cid)["done"]
+    progress.report(stored, expected, f"chunk {c + 1}/{len(chunks)} {side}" + (f" ({how})" if how else ""),
+                    stage="comparing", fraction=stored / expected if expected else 1.0, comparison_id=cid)
+    if on_chunk is not None:
+        on_chunk({"comparison_id": cid, "chunk": c, "side": side, "done": stored, "expected": expected,
+                  "copied": bool(how)})
 
 
 def _finish(store, cid: int, status: str, message: str | None, out_dir: Path) -> dict:
@@ -344,27 +345,6 @@ def _finish(store, cid: int, status: str, message: str | None, out_dir: Path) ->
         if status == "complete":
             raise
         return {}
-
-
-# -- finding adapters (for the app's picker) -------------------------------------------------
-
-def list_adapters(root: str | Path | None = None, max_depth: int = 3) -> list[dict]:
-    """LoRA adapter folders under the runs folder: {path, label, base_model}, best first."""
-    root = Path(root) if root else paths.runs_dir()
-    if not root.is_dir():
-        return []
-    found = []
-    for cfg in root.rglob("adapter_config.json"):
-        rel = cfg.parent.relative_to(root)
-        if len(rel.parts) > max_depth:
-            continue
-        try:
-            recorded = json.loads(cfg.read_text(encoding="utf-8")).get("base_model_name_or_path")
-        except (OSError, json.JSONDecodeError):
-            continue
-        found.append({"path": str(cfg.parent), "label": side_label(cfg.parent, root), "base_model": recorded})
-    found.sort(key=lambda a: (not a["path"].endswith("best_checkpoint"), a["label"]))
-    return found
 
 
 def spec_to_dict(spec: CompareSpec) -> dict:
