@@ -18,8 +18,8 @@ Held apart from evaluation: no train row whose prompt id or normalised user text
 eval set is used, and `warm_start.json` lists the prompt ids used, so a later eval set is
 checked against them (`overlap`): a cached model that saw an eval prompt is rebuilt.
 
-Cost on CPU: a forward and backward pass over prompt + answer (250-1,100 tokens); 216
-examples took 26 minutes on 2 cores (docs/train.md, "The CPU demo recipe"). The folder is
+Cost on CPU: a forward and backward pass over prompt + answer (250-1,100 tokens); 296
+examples (144 of them pushes) took 25 minutes on 2 cores (docs/train.md, "The CPU demo recipe"). The folder is
 built once, written to a temporary sibling (marker `warm_start.json` included) and renamed
 into place, as the demo conversion does.
 """
