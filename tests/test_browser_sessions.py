@@ -118,6 +118,9 @@ def test_disabled_or_demoted_users_go_back_to_the_login_page_on_their_next_actio
     open_page(second, f"{server.url}/compare")
     fill_login(second, "bia", PW["bia"])
     see_title(second, "Base vs tuned")
+    # The reload below must carry the session: wait until the browser has traded the log-in's
+    # code for the cookie (on a loaded machine that can come after the page is drawn).
+    session_cookie(second)
     with Store(home / "store.db") as store:
         store.set_role("bia", "annotator", actor=SYSTEM)
     second.reload()
